@@ -1,0 +1,40 @@
+# kefu-assist — `make run` starts the product, `make test` runs the tests. Both set up first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+export RASA_TELEMETRY_ENABLED := false
+export TF_CPP_MIN_LOG_LEVEL := 2
+export PYTHONDONTWRITEBYTECODE := 1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup train run test validate evaluate bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
+
+setup: ## find Python 3.10, create .venv, install pinned requirements (idempotent)
+	@PYTHON="$(PYTHON)" VENV="$(VENV)" scripts/setup_venv.sh
+
+train: setup ## train the Rasa model unless one for the current data and config exists
+	@$(PY) -m kefu_rasa.model_cache
+
+run: setup train ## start Rasa, the action server (and console) on 127.0.0.1; Ctrl-C stops all
+	@$(PY) -m kefu_rasa.run
+
+test: setup ## run the whole test suite (trains the shared model once if needed)
+	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+validate: setup ## check training data, domain, templates and policy
+	@$(PY) -m rasa data validate --data data --domain domain.yml --config config.yml
+	@$(PY) -m assist lint
+
+evaluate: setup train ## NLU report on the dev set and the real evaluation set; Rasa test stories
+	@$(PY) bench/nlu.py
+	@$(PY) -m rasa test core --stories tests/stories --model "$$($(PY) -m kefu_rasa.model_cache --path)" --out reports/core --fail-on-prediction-errors
+
+bench: setup train ## print the benchmark tables (see bench/RESULTS.md)
+	@$(PY) bench/nlu.py
+	@$(PY) bench/drafts.py
+
+clean: ## remove trained models, reports and local databases (keeps .venv)
+	rm -rf models .rasa reports results .kefu .pytest_cache .hypothesis

@@ -1,0 +1,56 @@
+"""`make run`: start the whole product on loopback, print where it is, stop it all on Ctrl-C."""
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import time
+
+from kefu_rasa.model_cache import ROOT, ensure_model
+from kefu_rasa.servers import DEFAULT_PORTS, HOST, start_stack
+
+
+def main() -> int:
+    model = ensure_model()
+    rasa_port = int(os.environ.get("RASA_PORT", DEFAULT_PORTS["rasa"]))
+    actions_port = int(os.environ.get("ACTIONS_PORT", DEFAULT_PORTS["actions"]))
+    print(f"starting Rasa on {HOST}:{rasa_port} and the action server on {HOST}:{actions_port} (about 15 s)…", flush=True)
+    try:
+        stack = start_stack(model, ROOT / ".kefu" / "run", rasa_port=rasa_port, actions_port=actions_port, to_console=True)
+    except RuntimeError as error:
+        print(f"could not start: {error}", file=sys.stderr)
+        return 1
+    print(
+        f"""
+kefu-assist is running (Ctrl-C stops everything)
+  Rasa server     {stack.rasa_url}   (HTTP API token in .kefu/rasa_token or $RASA_TOKEN)
+  action server   {stack.actions_url}/health
+Try it:
+  curl -s {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
+       -d '{{"sender": "demo-1", "message": "你好，我的订单1234567890到哪了"}}'
+""",
+        flush=True,
+    )
+    stopping = False
+
+    def stop(*_):
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping:
+            for name, proc in stack.processes.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; stopping the rest", file=sys.stderr)
+                    stopping = True
+            time.sleep(0.5)
+    finally:
+        print("stopping…", flush=True)
+        stack.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
