@@ -27,7 +27,8 @@ def _files(root: Path, inputs: Iterable[str]) -> list:
     for name in inputs:
         path = root / name
         if path.is_dir():
-            found += [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts]
+            # Docs beside the data (data/README.md) do not change the model.
+            found += [p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts and p.suffix != ".md"]
         elif path.is_file():
             found.append(path)
         else:

@@ -1,0 +1,108 @@
+"""The real Rasa server and action server, talked to over REST in Chinese."""
+from __future__ import annotations
+
+import uuid
+
+import pytest
+import requests
+
+pytestmark = pytest.mark.slow
+
+
+def say(stack, sender: str, text: str) -> list:
+    response = requests.post(
+        f"{stack.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text}, timeout=60
+    )
+    assert response.status_code == 200, response.text
+    return [m.get("text", "") for m in response.json()]
+
+
+def tracker(stack, sender: str) -> dict:
+    response = requests.get(
+        f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30
+    )
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def actions_run(stack, sender: str) -> list:
+    return [e["name"] for e in tracker(stack, sender)["events"] if e["event"] == "action"]
+
+
+def new_sender() -> str:
+    return f"test-{uuid.uuid4()}"
+
+
+def test_greeting_is_answered_politely(stack):
+    replies = say(stack, new_sender(), "你好")
+    assert replies and "您好" in replies[0]
+
+
+def test_order_status_comes_from_the_order_store(stack):
+    sender = new_sender()
+    replies = " ".join(say(stack, sender, "帮我查下订单2023110188到哪了"))
+    assert "2023110188" in replies and "顺丰" in replies and "SF1400223344556" in replies
+    assert "action_order_status" in actions_run(stack, sender)
+
+
+def test_a_late_order_is_admitted_and_handed_to_a_person(stack):
+    sender = new_sender()
+    replies = " ".join(say(stack, sender, "我的订单1234567890现在到哪里了"))
+    assert "1234567890" in replies and "晚了" in replies
+    assert "action_handoff" in actions_run(stack, sender)
+
+
+def test_an_unknown_order_number_gets_a_polite_answer(stack):
+    replies = " ".join(say(stack, new_sender(), "查一下订单9876543210的物流"))
+    assert "没有查到" in replies and "9876543210" in replies
+
+
+def test_a_late_parcel_complaint_goes_to_the_handoff_action(stack):
+    sender = new_sender()
+    replies = say(stack, sender, "快递一周了还没到，订单号 1234567890，再不到我就给差评了")
+    assert replies and all("您" in r or "亲" in r for r in replies)
+    assert "action_handoff" in actions_run(stack, sender)
+    parse = [e for e in tracker(stack, sender)["events"] if e["event"] == "user"][-1]["parse_data"]
+    assert parse["intent"]["name"] == "delivery_delay"
+    assert any(e["entity"] == "order_id" and e["value"] == "1234567890" for e in parse["entities"])
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "好" * 10_000,
+        "我要退货退款" * 2000,
+        "😡😡😡",
+        "我要退貨，這個質量太差了，客服也不理人",
+        "<script>alert('x')</script><img src=x onerror=alert(1)>",
+        '{"malformed": json',
+        "   ",
+    ],
+    ids=["empty", "10k-repeat", "12k-text", "emoji-only", "traditional", "html-script", "json-ish", "spaces"],
+)
+def test_bad_input_gets_an_answer_never_a_crash(stack, text):
+    sender = new_sender()
+    say(stack, sender, text)
+    # The conversation is intact and the bot can go on.
+    assert say(stack, sender, "你好")
+
+
+def test_customer_cannot_restart_or_trigger_intents_with_a_slash(stack):
+    sender = new_sender()
+    say(stack, sender, "你好")
+    say(stack, sender, "帮我查下订单2023110188到哪了")
+    say(stack, sender, "/restart")
+    say(stack, sender, '/greet{"order_id": "1"}')
+    events = tracker(stack, sender)["events"]
+    assert not any(e["event"] == "restart" for e in events)
+    texts = [e.get("text") for e in events if e["event"] == "user"]
+    assert texts[:2] == ["你好", "帮我查下订单2023110188到哪了"]  # nothing wiped
+    last = [e for e in events if e["event"] == "user"][-1]["parse_data"]
+    assert not any(e.get("value") == "1" for e in last.get("entities", []))
+    assert len(last.get("intent_ranking", [])) > 1  # classified by NLU, not forced by the '/' syntax
+
+
+def test_http_api_needs_the_token(stack):
+    response = requests.get(f"{stack.rasa_url}/conversations/someone/tracker", timeout=10)
+    assert response.status_code == 401
