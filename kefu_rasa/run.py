@@ -14,9 +14,13 @@ def main() -> int:
     model = ensure_model()
     rasa_port = int(os.environ.get("RASA_PORT", DEFAULT_PORTS["rasa"]))
     actions_port = int(os.environ.get("ACTIONS_PORT", DEFAULT_PORTS["actions"]))
-    print(f"starting Rasa on {HOST}:{rasa_port} and the action server on {HOST}:{actions_port} (about 15 s)…", flush=True)
+    console_port = int(os.environ.get("KEFU_CONSOLE_PORT", DEFAULT_PORTS["console"]))
+    print(f"starting Rasa ({HOST}:{rasa_port}), the action server ({HOST}:{actions_port}) and the console ({HOST}:{console_port}), about 15 s…", flush=True)
     try:
-        stack = start_stack(model, ROOT / ".kefu" / "run", rasa_port=rasa_port, actions_port=actions_port, to_console=True)
+        stack = start_stack(
+            model, ROOT / ".kefu" / "run", rasa_port=rasa_port, actions_port=actions_port,
+            console_port=console_port, to_console=True,
+        )
     except RuntimeError as error:
         print(f"could not start: {error}", file=sys.stderr)
         return 1
@@ -25,6 +29,7 @@ def main() -> int:
 kefu-assist is running (Ctrl-C stops everything)
   Rasa server     {stack.rasa_url}   (HTTP API token in .kefu/rasa_token or $RASA_TOKEN)
   action server   {stack.actions_url}/health
+  agent console   {stack.console_url}   (an agent token: .venv/bin/python -m console create-agent 小王)
 Try it:
   curl -s {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
        -d '{{"sender": "demo-1", "message": "你好，我的订单1234567890到哪了"}}'

@@ -22,7 +22,7 @@ import yaml
 from kefu_rasa.model_cache import ROOT
 
 HOST = "127.0.0.1"
-DEFAULT_PORTS = {"rasa": 5005, "actions": 5055}
+DEFAULT_PORTS = {"rasa": 5005, "actions": 5055, "console": 8000}
 
 
 def free_port() -> int:
@@ -43,22 +43,21 @@ def rasa_token(root: Path = ROOT) -> str:
     return path.read_text().strip()
 
 
-def write_endpoints(source: Path, target: Path, action_url: str, tracker_db: Optional[Path]) -> Path:
-    """A copy of endpoints.yml pointing at this run's action server (and tracker database)."""
+def write_endpoints(source: Path, target: Path, action_url: str, data_dir: Path) -> Dict[str, str]:
+    """A copy of endpoints.yml pointing at this run's action server, with its SQLite files
+    (tracker store, event broker) in `data_dir`. Returns the SQLAlchemy URLs of those files."""
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     config.setdefault("action_endpoint", {})["url"] = action_url
-    tracker = config.get("tracker_store") or {}
-    if tracker_db is not None and str(tracker.get("dialect", "")).lower() == "sqlite":
-        tracker["db"] = str(tracker_db)
-    elif tracker.get("dialect") == "sqlite":
-        Path(root_relative(tracker["db"])).parent.mkdir(parents=True, exist_ok=True)
+    urls = {}
+    for section in ("tracker_store", "event_broker"):
+        store = config.get(section) or {}
+        if str(store.get("dialect", "")).lower() == "sqlite":
+            store["db"] = str(data_dir / Path(store["db"]).name)
+            urls[section] = f"sqlite:///{store['db']}"
+    data_dir.mkdir(parents=True, exist_ok=True)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return target
-
-
-def root_relative(path: str) -> Path:
-    return Path(path) if os.path.isabs(path) else ROOT / path
+    return urls
 
 
 @dataclass
@@ -67,22 +66,36 @@ class Stack:
 
     rasa_url: str
     actions_url: str
+    console_url: str
     token: str
     workdir: Path
+    store_url: str
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
     logs: Dict[str, Path] = field(default_factory=dict)
+    commands: Dict[str, List[str]] = field(default_factory=dict)
+    env: Dict[str, str] = field(default_factory=dict)
+    to_console: bool = False
 
-    def stop(self, timeout: float = 15) -> None:
-        for proc in self.processes.values():
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + timeout
-        for proc in self.processes.values():
+    def start(self, name: str, timeout: float = 120) -> None:
+        """(Re)start one process, e.g. Rasa after a test stopped it to simulate an outage."""
+        self.processes[name], self.logs[name] = _spawn(name, self.commands[name], self.env, self.workdir, self.to_console)
+        _wait_until_up(self, name, HEALTH[name](self), timeout)
+        if name == "rasa":
+            _wait_for_model(self, timeout)
+
+    def stop_one(self, name: str, timeout: float = 15) -> None:
+        proc = self.processes[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
             try:
-                proc.wait(max(0.1, deadline - time.monotonic()))
+                proc.wait(timeout)
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
+
+    def stop(self, timeout: float = 15) -> None:
+        for name in self.processes:
+            self.stop_one(name, timeout)
 
     def log_tail(self, name: str, lines: int = 40) -> str:
         path = self.logs.get(name)
@@ -93,7 +106,7 @@ class Stack:
 
 def _spawn(name: str, cmd: List[str], env: Dict[str, str], workdir: Path, to_console: bool) -> tuple:
     log_path = workdir / f"{name}.log"
-    out = None if to_console else open(log_path, "w", encoding="utf-8")
+    out = None if to_console else open(log_path, "a", encoding="utf-8")
     proc = subprocess.Popen(
         cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
     )
@@ -115,52 +128,84 @@ def _wait_until_up(stack: Stack, name: str, url: str, timeout: float) -> None:
     raise RuntimeError(f"{name} did not answer {url} within {timeout:.0f} s:\n{stack.log_tail(name)}")
 
 
+HEALTH = {
+    "actions": lambda stack: f"{stack.actions_url}/health",
+    "rasa": lambda stack: f"{stack.rasa_url}/",
+    "console": lambda stack: f"{stack.console_url}/health",
+}
+
+
+def _wait_for_model(stack: "Stack", timeout: float) -> None:
+    """"/" answers before the model is in place; /status (token) names the loaded model."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        status = requests.get(f"{stack.rasa_url}/status", params={"token": stack.token}, timeout=5)
+        if status.ok and status.json().get("model_file"):
+            return
+        time.sleep(0.3)
+    raise RuntimeError(f"rasa loaded no model within {timeout:.0f} s:\n{stack.log_tail('rasa')}")
+
+
 def start_stack(
     model: Path,
     workdir: Path,
+    data_dir: Path = ROOT / ".kefu",
     rasa_port: int = DEFAULT_PORTS["rasa"],
     actions_port: int = DEFAULT_PORTS["actions"],
+    console_port: Optional[int] = DEFAULT_PORTS["console"],
     token: Optional[str] = None,
-    tracker_db: Optional[Path] = None,
+    credentials: Path = ROOT / "credentials.yml",
     extra_env: Optional[Dict[str, str]] = None,
     to_console: bool = False,
     timeout: float = 120,
 ) -> Stack:
-    """Start the action server and Rasa; return once both answer their health checks."""
+    """Start the action server, Rasa and the console; return once all answer their health checks.
+
+    SQLite files (tracker store, event broker, suggestion store, demo orders) live in `data_dir`,
+    unless the environment points them elsewhere (KEFU_STORE_URL, KEFU_ORDERS, endpoints.yml).
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     token = token or rasa_token()
     actions_url = f"http://{HOST}:{actions_port}"
-    endpoints = write_endpoints(ROOT / "endpoints.yml", workdir / "endpoints.yml", f"{actions_url}/webhook", tracker_db)
+    endpoints = workdir / "endpoints.yml"
+    urls = write_endpoints(ROOT / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SANIC_HOST=HOST,  # the action server would bind 0.0.0.0 otherwise
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        **(extra_env or {}),
+        RASA_TOKEN=token,
+        KEFU_RASA_URL=f"http://{HOST}:{rasa_port}",
     )
-    stack = Stack(rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url, token=token, workdir=workdir)
-    commands = {
+    env.setdefault("KEFU_STORE_URL", f"sqlite:///{data_dir / 'suggestions.db'}")
+    env.setdefault("KEFU_ORDERS", f"sqlite:///{data_dir / 'orders.db'}")
+    if "event_broker" in urls:
+        env.setdefault("KEFU_EVENTS_URL", urls["event_broker"])
+    env.update(extra_env or {})
+    stack = Stack(
+        rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url,
+        console_url=f"http://{HOST}:{console_port}" if console_port else "", token=token, workdir=workdir,
+        store_url=env["KEFU_STORE_URL"], env=env, to_console=to_console,
+    )
+    commands = stack.commands = {
         "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
         "rasa": [
             sys.executable, "-m", "rasa", "run", "--model", str(model),
             "--interface", HOST, "--port", str(rasa_port),
             "--enable-api", "--auth-token", token,
-            "--endpoints", str(endpoints), "--credentials", str(ROOT / "credentials.yml"),
+            "--endpoints", str(endpoints), "--credentials", str(credentials),
         ],
     }
+    if console_port:
+        env["KEFU_CONSOLE_PORT"] = str(console_port)
+        commands["console"] = [sys.executable, "-m", "console", "serve"]
     try:
         for name, cmd in commands.items():
             stack.processes[name], stack.logs[name] = _spawn(name, cmd, env, workdir, to_console)
-        _wait_until_up(stack, "actions", f"{actions_url}/health", timeout)
-        _wait_until_up(stack, "rasa", f"{stack.rasa_url}/", timeout)
-        # "/" answers before the model is in place; /status (token) names the loaded model.
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            status = requests.get(f"{stack.rasa_url}/status", params={"token": token}, timeout=5)
-            if status.ok and status.json().get("model_file"):
-                break
-            time.sleep(0.3)
+        for name in commands:
+            _wait_until_up(stack, name, HEALTH[name](stack), timeout)
+        _wait_for_model(stack, timeout)
     except Exception:
         stack.stop()
         raise

@@ -2,11 +2,17 @@
 outside git, in models/), and the real Rasa + action servers on free loopback ports."""
 from __future__ import annotations
 
+import json
 import os
+import threading
+import time
 import uuid
+from collections import defaultdict
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+import yaml
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -29,23 +35,79 @@ def nlu_agent(trained_model):
     return load_agent(trained_model)
 
 
+class CallbackInbox:
+    """What Rasa's callback channel POSTed to us, per recipient: a REST customer's phone."""
+
+    def __init__(self):
+        self.messages = defaultdict(list)
+        self.lock = threading.Lock()
+        handler = self._handler()
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/bot"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def _handler(inbox):
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):  # noqa: N802
+                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
+                with inbox.lock:
+                    inbox.messages[body.get("recipient_id")].append(body.get("text"))
+                self.send_response(200)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        return Handler
+
+    def texts(self, recipient: str) -> list:
+        with self.lock:
+            return list(self.messages[recipient])
+
+    def wait_for(self, recipient: str, count: int, timeout: float = 20) -> list:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and len(self.texts(recipient)) < count:
+            time.sleep(0.1)
+        return self.texts(recipient)
+
+
 @pytest.fixture(scope="session")
-def stack(trained_model, tmp_path_factory):
-    """Rasa (API behind a token) and the action server, as `make run` starts them."""
+def callback_inbox():
+    inbox = CallbackInbox()
+    yield inbox
+    inbox.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model, tmp_path_factory, callback_inbox):
+    """Rasa (API behind a token), the action server and the console, as `make run` starts them,
+    plus Rasa's callback channel pointed at a local inbox."""
     from kefu_rasa.servers import free_port, start_stack
 
     workdir = tmp_path_factory.mktemp("stack")
+    credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
+    credentials["callback"] = {"url": callback_inbox.url}
+    (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials), encoding="utf-8")
     running = start_stack(
         trained_model,
         workdir,
+        data_dir=workdir / "data",
+        credentials=workdir / "credentials.yml",
         rasa_port=free_port(),
         actions_port=free_port(),
+        console_port=free_port(),
         token=uuid.uuid4().hex,
-        tracker_db=workdir / "tracker.db",
-        extra_env={"KEFU_ORDERS": f"sqlite:///{workdir / 'orders.db'}"},
+        extra_env={"KEFU_WAIT_UPDATE_SECONDS": "600", "KEFU_RETRY_MAX_SECONDS": "2"},
     )
     yield running
     running.stop()
+
+
+@pytest.fixture(scope="session")
+def agent_token(stack):
+    from assist.store import SuggestionStore
+
+    return SuggestionStore(stack.store_url).create_agent("test-agent")
 
 
 @pytest.fixture

@@ -1,0 +1,25 @@
+"""product_inquiry: answer from the shop's FAQ in assist/policy.yml, else offer a colleague."""
+from __future__ import annotations
+
+from typing import Any, Dict, List, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.shop import policy
+from assist import faq
+
+
+class ActionAnswerFaq(Action):
+    def name(self) -> Text:
+        return "action_answer_faq"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        text = tracker.latest_message.get("text") or ""
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        answer = faq.answer(text, policy(), intent=intent)
+        if answer:
+            dispatcher.utter_message(text=answer.text)
+        else:
+            dispatcher.utter_message(response="utter_product_question_for_colleague")
+        return []

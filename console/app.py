@@ -1,0 +1,143 @@
+"""create_app(settings, store): the console's Sanic app. Nothing happens at import time."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from datetime import datetime, timedelta
+from typing import Optional
+
+from sanic import Request, Sanic
+from sanic.response import json
+
+from assist.holding import wait_update_message
+from assist.policy import load_policy
+from assist.situation import build_situation
+from assist.store import SuggestionStore
+from console.api import api
+from console.errors import error_body, register_error_handlers
+from console.follower import EventFollower
+from console.outbox import deliver_due
+from console.rasa_client import RasaClient
+from console.settings import Settings
+
+logger = logging.getLogger("kefu.console")
+PUBLIC_PATHS = ("/health",)
+
+
+def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionStore] = None, workers: bool = True) -> Sanic:
+    settings = settings or Settings.from_env()
+    # Sanic keeps a registry of app names; tests create several apps in one process.
+    app = Sanic(f"kefu_console_{uuid.uuid4().hex[:8]}")
+    app.config.REQUEST_MAX_SIZE = 1_000_000
+    app.ctx.settings = settings
+    app.ctx.logger = logger
+    app.ctx.store = store
+    app.ctx.outbox_event = None
+    app.blueprint(api)
+    register_error_handlers(app)
+
+    @app.get("/health")
+    async def health(request: Request):
+        return json({"status": "ok"})
+
+    @app.middleware("request")
+    async def authenticate(request: Request):
+        if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
+            return None
+        header = request.headers.get("authorization", "")
+        token = header[7:].strip() if header.lower().startswith("bearer ") else None
+        agent = await asyncio.to_thread(request.app.ctx.store.agent_for_token, token) if token else None
+        if agent is None:
+            return json(error_body("unauthorized", "sign in: send 'Authorization: Bearer <agent token>' (python -m console create-agent NAME)"), status=401)
+        request.ctx.agent = agent
+
+    @app.before_server_start
+    async def open_resources(app: Sanic, _loop):
+        if app.ctx.store is None:
+            app.ctx.store = await asyncio.to_thread(SuggestionStore, settings.store_url)
+        app.ctx.policy = load_policy()
+        app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.http_timeout)
+        app.ctx.outbox_event = asyncio.Event()
+
+    def wake_outbox() -> None:
+        if app.ctx.outbox_event is not None:
+            app.ctx.outbox_event.set()
+
+    app.ctx.wake_outbox = wake_outbox
+
+    @app.after_server_start
+    async def start_workers(app: Sanic, _loop):
+        if not workers:
+            return
+        app.add_task(outbox_worker(app))
+        app.add_task(wait_timer_worker(app))
+        if settings.follow_events:
+            app.ctx.follower = EventFollower(app.ctx.store, settings.events_url)
+            app.add_task(follower_worker(app))
+
+    return app
+
+
+async def _forever(app: Sanic, name: str, step, interval: float, wake: Optional[asyncio.Event] = None) -> None:
+    while True:
+        try:
+            await asyncio.to_thread(step)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logger.exception("%s failed; trying again", name)
+        if wake is None:
+            await asyncio.sleep(interval)
+        else:
+            try:
+                await asyncio.wait_for(wake.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass
+            wake.clear()
+
+
+async def outbox_worker(app: Sanic) -> None:
+    s = app.ctx.settings
+    await _forever(
+        app, "outbox", lambda: deliver_due(app.ctx.store, app.ctx.rasa, s.retry_max_seconds, s.max_attempts),
+        s.poll_seconds, app.ctx.outbox_event,
+    )
+
+
+async def follower_worker(app: Sanic) -> None:
+    def step():
+        # Drain everything that is there, then rest.
+        while app.ctx.follower.poll():
+            pass
+        app.ctx.wake_outbox()
+
+    await _forever(app, "follower", step, app.ctx.settings.poll_seconds)
+
+
+def send_wait_updates(store: SuggestionStore, policy, settings: Settings, now: Optional[datetime] = None) -> int:
+    """An honest update to customers waiting longer than the limit for a person's answer."""
+    now = now or datetime.now()
+    sent = 0
+    for case in store.list_cases():
+        if case["wait_updates"] >= settings.max_wait_updates or not case.get("last_customer_at"):
+            continue
+        waiting_since = datetime.fromisoformat(case["last_customer_at"])
+        if now - waiting_since < timedelta(seconds=settings.wait_update_seconds * (case["wait_updates"] + 1)):
+            continue
+        detail = store.get_case(case["id"])
+        last_customer = max((m["id"] for m in detail["messages"] if m["sender"] == "customer"), default=0)
+        if any(m["sender"] == "agent" and m["id"] > last_customer for m in detail["messages"]):
+            continue  # a person already answered
+        situation = build_situation(case.get("last_customer_text") or "", intent=case.get("intent"))
+        store.queue_message(case["id"], wait_update_message(situation, policy, now=now), kind="update")
+        sent += 1
+    return sent
+
+
+async def wait_timer_worker(app: Sanic) -> None:
+    def step():
+        if send_wait_updates(app.ctx.store, app.ctx.policy, app.ctx.settings):
+            app.ctx.wake_outbox()
+
+    await _forever(app, "wait timer", step, max(1.0, min(5.0, app.ctx.settings.wait_update_seconds / 4)))

@@ -1,0 +1,157 @@
+"""The suggestion store: cases, batches of drafts, decisions exactly once, the outbox."""
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+
+from assist.store import AlreadyHandled, NotFound, SuggestionStore, WrongState, edit_distance
+
+SITUATION = {"intent": "delivery_delay", "concerns": ["delivery_delay"], "mood": "angry", "temperament": "agitated", "urgency": 7.5}
+DRAFTS = [
+    {"text": "非常抱歉让您久等了，我马上帮您催件，今天18点前给您回复，您看可以吗？", "score": 0.9, "reason": "angry + late", "variant_id": "delivery_delay.a"},
+    {"text": "抱歉让您着急了，麻烦您发一下订单号，我这就帮您查，好吗？", "score": 0.7, "reason": "asks for order", "variant_id": "delivery_delay.b"},
+]
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
+
+
+def test_a_case_collects_messages_and_batches_of_drafts(store):
+    first = store.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到", channel="socketio", source_key="e1")
+    second = store.open_case("c1", dict(SITUATION, urgency=3), DRAFTS[:1], "还没到！", source_key="e2")
+    assert second["id"] == first["id"] and second["joined"] and second["batch"] == 2
+    case = store.get_case(first["id"])
+    assert [m["text"] for m in case["messages"]] == ["快递一周了还没到", "还没到！"]
+    assert [d["batch"] for d in case["drafts"]] == [2]  # only the current batch is offered
+    assert case["urgency"] == 7.5  # urgency never drops while the case is open
+    assert case["channel"] == "socketio"
+
+
+def test_the_same_event_never_joins_twice(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "hi", source_key="e1")
+    assert store.add_message(case["id"], "customer", "hi", source_key="e1") is False
+    assert len(store.get_case(case["id"])["messages"]) == 1
+
+
+def test_open_cases_are_ordered_by_urgency(store):
+    store.open_case("calm", dict(SITUATION, urgency=1), DRAFTS, "能便宜点吗")
+    store.open_case("angry", dict(SITUATION, urgency=9), DRAFTS, "气死了")
+    listed = store.list_cases()
+    assert [c["conversation_id"] for c in listed] == ["angry", "calm"]
+    assert listed[0]["last_customer_text"] == "气死了"
+
+
+def test_approve_queues_exactly_one_delivery_and_records_the_decision(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到")
+    drafts = store.get_case(case["id"])["drafts"]
+    decision = store.decide(case["id"], "agent-a", "approve", draft_id=drafts[1]["id"], batch=case["batch"])
+    assert decision["final_text"] == DRAFTS[1]["text"] and decision["edit_distance"] == 0
+    assert decision["variant_id"] == "delivery_delay.b"
+    due = store.due_deliveries()
+    assert [d["text"] for d in due] == [DRAFTS[1]["text"]]
+    with pytest.raises(AlreadyHandled):
+        store.decide(case["id"], "agent-b", "approve", draft_id=drafts[0]["id"], batch=case["batch"])
+
+
+def test_concurrent_approvals_give_one_decision(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到")
+    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
+    results = []
+
+    def approve(agent):
+        try:
+            results.append(store.decide(case["id"], agent, "approve", draft_id=draft_id, batch=case["batch"]))
+        except AlreadyHandled as error:
+            results.append(error)
+
+    threads = [threading.Thread(target=approve, args=(f"agent-{i}",)) for i in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(isinstance(r, dict) for r in results) == 1
+    assert len(store.due_deliveries()) == 1
+
+
+def test_idempotency_key_returns_the_same_decision(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
+    first = store.decide(case["id"], "a", "approve", draft_id=draft_id, idempotency_key="k1")
+    again = store.decide(case["id"], "a", "approve", draft_id=draft_id, idempotency_key="k1")
+    assert first["id"] == again["id"] and len(store.due_deliveries()) == 1
+
+
+def test_a_superseded_batch_cannot_be_decided(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+    old = store.get_case(case["id"])["drafts"][0]["id"]
+    store.open_case("c1", SITUATION, DRAFTS, "y")
+    with pytest.raises(AlreadyHandled):
+        store.decide(case["id"], "a", "approve", draft_id=old)
+
+
+def test_edit_records_distance_and_reject_delivers_nothing(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+    draft = store.get_case(case["id"])["drafts"][0]
+    edited = store.decide(case["id"], "a", "edit", draft_id=draft["id"], text=draft["text"] + "谢谢您")
+    assert edited["edit_distance"] == 3
+    store.open_case("c1", SITUATION, DRAFTS, "y")
+    store.decide(case["id"], "a", "reject", reason="太长了")
+    assert len(store.due_deliveries()) == 1
+
+
+def test_resolving_closes_the_case_and_queues_the_bot_resume(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
+    store.decide(case["id"], "a", "approve", draft_id=draft_id, resolve=True)
+    assert store.get_case(case["id"])["state"] == "resolved"
+    assert store.due_deliveries()[0]["resume_bot"] is True
+    with pytest.raises(WrongState):
+        store.decide(case["id"], "a", "reject")
+    assert store.open_case("c1", SITUATION, DRAFTS, "again")["id"] != case["id"]
+
+
+def test_unknown_ids_and_bad_decisions(store):
+    with pytest.raises(NotFound):
+        store.get_case("nope")
+    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+    with pytest.raises(NotFound):
+        store.decide(case["id"], "a", "approve", draft_id=99999)
+    with pytest.raises(ValueError):
+        store.decide(case["id"], "a", "edit", text="   ")
+    with pytest.raises(ValueError):
+        store.decide(case["id"], "a", "shout")
+
+
+def test_failed_delivery_is_retried_later(store):
+    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+    delivery_id = store.queue_message(case["id"], "仍在处理中，请您稍等")
+    store.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=60))
+    assert store.due_deliveries() == []
+    store.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=-1))
+    assert [d["attempts"] for d in store.due_deliveries()] == [2]
+    store.mark_delivered(delivery_id)
+    assert store.due_deliveries() == []
+
+
+def test_agent_tokens(store):
+    token = store.create_agent("xiaowang")
+    assert store.agent_for_token(token) == "xiaowang"
+    assert store.agent_for_token("guess") is None and store.agent_for_token("") is None
+    rotated = store.create_agent("xiaowang")
+    assert store.agent_for_token(token) is None and store.agent_for_token(rotated) == "xiaowang"
+
+
+def test_html_in_customer_text_is_stored_verbatim(store):
+    text = "<script>alert(1)</script><img src=x onerror=alert(2)>"
+    case = store.open_case("c1", SITUATION, DRAFTS, text)
+    assert store.get_case(case["id"])["messages"][0]["text"] == text
+
+
+def test_edit_distance():
+    assert edit_distance("您好", "您好") == 0
+    assert edit_distance("今天回复您", "明天回复您") == 1
+    assert edit_distance("", "abc") == 3
