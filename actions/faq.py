@@ -6,7 +6,7 @@ from typing import Any, Dict, List, Text
 from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.shop import policy
+from .shop import policy
 from assist import faq
 
 

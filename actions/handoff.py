@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.shop import OrderStoreError, customer_history, find_order, latest_entity, policy, suggestion_store
+from .shop import OrderStoreError, customer_history, find_order, latest_entity, policy, suggestion_store
 from assist import faq
 from assist.handoff import prepare
 

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.shop import OrderStoreError, find_order, latest_entity, order_template_values, policy
+from .shop import OrderStoreError, find_order, latest_entity, order_template_values, policy
 from assist import faq
 
 STATUS_RESPONSES = {

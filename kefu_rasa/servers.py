@@ -75,10 +75,11 @@ class Stack:
     commands: Dict[str, List[str]] = field(default_factory=dict)
     env: Dict[str, str] = field(default_factory=dict)
     to_console: bool = False
+    project: Path = ROOT
 
     def start(self, name: str, timeout: float = 120) -> None:
         """(Re)start one process, e.g. Rasa after a test stopped it to simulate an outage."""
-        self.processes[name], self.logs[name] = _spawn(name, self.commands[name], self.env, self.workdir, self.to_console)
+        self.processes[name], self.logs[name] = _spawn(name, self.commands[name], self.env, self.workdir, self.to_console, self.project)
         _wait_until_up(self, name, HEALTH[name](self), timeout)
         if name == "rasa":
             _wait_for_model(self, timeout)
@@ -104,11 +105,11 @@ class Stack:
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
 
 
-def _spawn(name: str, cmd: List[str], env: Dict[str, str], workdir: Path, to_console: bool) -> tuple:
+def _spawn(name: str, cmd: List[str], env: Dict[str, str], workdir: Path, to_console: bool, cwd: Path = ROOT) -> tuple:
     log_path = workdir / f"{name}.log"
     out = None if to_console else open(log_path, "a", encoding="utf-8")
     proc = subprocess.Popen(
-        cmd, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
+        cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
     )
     return proc, log_path
 
@@ -154,7 +155,8 @@ def start_stack(
     actions_port: int = DEFAULT_PORTS["actions"],
     console_port: Optional[int] = DEFAULT_PORTS["console"],
     token: Optional[str] = None,
-    credentials: Path = ROOT / "credentials.yml",
+    credentials: Optional[Path] = None,
+    project: Path = ROOT,
     extra_env: Optional[Dict[str, str]] = None,
     to_console: bool = False,
     timeout: float = 120,
@@ -168,7 +170,8 @@ def start_stack(
     token = token or rasa_token()
     actions_url = f"http://{HOST}:{actions_port}"
     endpoints = workdir / "endpoints.yml"
-    urls = write_endpoints(ROOT / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
+    urls = write_endpoints(project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
+    credentials = credentials or project / "credentials.yml"
     env = dict(os.environ)
     env.update(
         RASA_TELEMETRY_ENABLED="false",
@@ -186,7 +189,7 @@ def start_stack(
     stack = Stack(
         rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url,
         console_url=f"http://{HOST}:{console_port}" if console_port else "", token=token, workdir=workdir,
-        store_url=env["KEFU_STORE_URL"], env=env, to_console=to_console,
+        store_url=env["KEFU_STORE_URL"], env=env, to_console=to_console, project=project,
     )
     commands = stack.commands = {
         "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
@@ -202,7 +205,7 @@ def start_stack(
         commands["console"] = [sys.executable, "-m", "console", "serve"]
     try:
         for name, cmd in commands.items():
-            stack.processes[name], stack.logs[name] = _spawn(name, cmd, env, workdir, to_console)
+            stack.processes[name], stack.logs[name] = _spawn(name, cmd, env, workdir, to_console, project)
         for name in commands:
             _wait_until_up(stack, name, HEALTH[name](stack), timeout)
         _wait_for_model(stack, timeout)

@@ -2,13 +2,8 @@
 outside git, in models/), and the real Rasa + action servers on free loopback ports."""
 from __future__ import annotations
 
-import json
 import os
-import threading
-import time
 import uuid
-from collections import defaultdict
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -35,47 +30,13 @@ def nlu_agent(trained_model):
     return load_agent(trained_model)
 
 
-class CallbackInbox:
-    """What Rasa's callback channel POSTed to us, per recipient: a REST customer's phone."""
-
-    def __init__(self):
-        self.messages = defaultdict(list)
-        self.lock = threading.Lock()
-        handler = self._handler()
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/bot"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def _handler(inbox):
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):  # noqa: N802
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0))) or b"{}")
-                with inbox.lock:
-                    inbox.messages[body.get("recipient_id")].append(body.get("text"))
-                self.send_response(200)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        return Handler
-
-    def texts(self, recipient: str) -> list:
-        with self.lock:
-            return list(self.messages[recipient])
-
-    def wait_for(self, recipient: str, count: int, timeout: float = 20) -> list:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline and len(self.texts(recipient)) < count:
-            time.sleep(0.1)
-        return self.texts(recipient)
-
-
 @pytest.fixture(scope="session")
 def callback_inbox():
+    from kefu_rasa.callback_inbox import CallbackInbox
+
     inbox = CallbackInbox()
     yield inbox
-    inbox.server.shutdown()
+    inbox.close()
 
 
 @pytest.fixture(scope="session")

@@ -176,3 +176,24 @@ def test_customer_can_cancel_the_wait(stack, agent_token):
         assert case_of(stack, agent_token, customer.session_id) is None
     finally:
         customer.close()
+
+
+def test_action_server_down_still_gives_a_holding_message_and_a_case(stack, agent_token, callback_inbox):
+    """The console's event follower opens the case from Rasa's event stream instead."""
+    stack.stop_one("actions")
+    try:
+        sender = f"cb-{uuid.uuid4()}"
+        say_callback(stack, sender, "退款申请一个礼拜了还没到账，到底怎么回事")
+        case = wait_until(lambda: case_of(stack, agent_token, sender), timeout=30)
+        assert case["created_by"] == "follower" and len(case["drafts"]) >= 2
+        holding = wait_until(lambda: callback_inbox.texts(sender), timeout=30)
+        assert holding and "您" in holding[-1]
+        # The holding message also paused the bot: the next message joins the case unanswered.
+        wait_until(lambda: api(stack, agent_token, "get", f"/api/cases/{case['id']}").json()["deliveries"][-1]["state"] == "delivered")
+        count = len(callback_inbox.texts(sender))
+        say_callback(stack, sender, "在吗？")
+        wait_until(lambda: len(customer_messages(case_of(stack, agent_token, sender))) == 2)
+        time.sleep(1)
+        assert len(callback_inbox.texts(sender)) == count
+    finally:
+        stack.start("actions")

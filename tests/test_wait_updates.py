@@ -1,0 +1,48 @@
+"""No decision within the configured time → the customer gets an honest update, not silence."""
+from datetime import datetime, timedelta
+
+import pytest
+
+from assist.policy import load_policy
+from assist.store import SuggestionStore
+from console.app import send_wait_updates
+from console.settings import Settings
+
+SITUATION = {"intent": "refund_return", "concerns": ["refund_return"], "mood": "calm", "urgency": 2}
+DRAFTS = [{"text": "您好，我马上帮您查询退款进度，您看可以吗？", "score": 1, "reason": "", "variant_id": "v"}]
+NOW = datetime(2026, 11, 24, 14, 0)
+
+
+@pytest.fixture
+def store(tmp_path):
+    return SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
+
+
+def updates(store, case_id):
+    return [d for d in store.get_case(case_id)["deliveries"] if d["kind"] == "update"]
+
+
+def test_a_waiting_customer_gets_updates_up_to_the_limit(store):
+    settings = Settings(store_url=store.url, wait_update_seconds=180, max_wait_updates=2)
+    case = store.open_case("c1", SITUATION, DRAFTS, "退款什么时候到账", at=NOW - timedelta(minutes=4))
+    assert send_wait_updates(store, load_policy(), settings, now=NOW) == 1
+    text = updates(store, case["id"])[0]["text"]
+    assert "您" in text and len(text) <= 150
+    assert send_wait_updates(store, load_policy(), settings, now=NOW) == 0  # not again at once
+    assert send_wait_updates(store, load_policy(), settings, now=NOW + timedelta(minutes=3)) == 1
+    assert send_wait_updates(store, load_policy(), settings, now=NOW + timedelta(hours=1)) == 0  # limit reached
+    assert len(updates(store, case["id"])) == 2
+
+
+def test_no_update_once_a_person_answered(store):
+    settings = Settings(store_url=store.url, wait_update_seconds=60)
+    case = store.open_case("c1", SITUATION, DRAFTS, "退款什么时候到账", at=NOW - timedelta(minutes=10))
+    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
+    store.decide(case["id"], "agent", "approve", draft_id=draft_id)
+    assert send_wait_updates(store, load_policy(), settings, now=NOW) == 0
+
+
+def test_no_update_before_the_limit(store):
+    settings = Settings(store_url=store.url, wait_update_seconds=180)
+    store.open_case("c1", SITUATION, DRAFTS, "退款什么时候到账", at=NOW - timedelta(seconds=30))
+    assert send_wait_updates(store, load_policy(), settings, now=NOW) == 0
