@@ -186,6 +186,15 @@ def _row(row) -> Dict[str, Any]:
     return data
 
 
+def use_wal(dbapi_connection, _record=None) -> None:
+    """SQLite in WAL mode: readers never block the writer, so the action server, the console and
+    its workers don't queue behind each other (rollback-journal locks cost hundreds of ms)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
 class SuggestionStore:
     def __init__(self, url: Optional[str] = None):
         self.url = url or os.environ.get("KEFU_STORE_URL") or DEFAULT_URL
@@ -193,6 +202,7 @@ class SuggestionStore:
             Path(self.url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
             # Rasa's action server and the console write at once: wait for the lock, don't fail.
             self.engine = sa.create_engine(self.url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+            sa.event.listen(self.engine, "connect", use_wal)
         else:
             self.engine = sa.create_engine(self.url, future=True, pool_pre_ping=True)
         metadata.create_all(self.engine)

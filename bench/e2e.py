@@ -62,10 +62,83 @@ def wait(predicate, timeout=30, interval=0.02):
     return None
 
 
+class Loop:
+    """One running stack plus the clients that talk to it."""
+
+    def __init__(self, stack, store, inbox, token):
+        self.stack, self.store, self.inbox = stack, store, inbox
+        self.headers = {"Authorization": f"Bearer {token}"}
+        self.session = requests.Session()
+        self.to_case, self.to_join, self.to_deliver, self.failures = [], [], [], []
+
+    def send(self, sender, text):
+        response = self.session.post(
+            f"{self.stack.rasa_url}/webhooks/callback/webhook", json={"sender": sender, "message": text}, timeout=60
+        )
+        response.raise_for_status()
+
+    def opener(self, i, sender):
+        started = time.monotonic()
+        self.send(sender, OPENERS[i % len(OPENERS)].format(n=1000000000 + i))
+        if wait(lambda: self.store.open_case_for(sender)):
+            self.to_case.append((time.monotonic() - started) * 1000)
+        else:
+            self.failures.append(f"{sender}: no case")
+
+    def follow_up(self, i, sender):
+        started = time.monotonic()
+        self.send(sender, FOLLOW_UPS[i % len(FOLLOW_UPS)])
+        if wait(lambda: (c := self.store.open_case_for(sender)) and c["batch"] >= 2 and c):
+            self.to_join.append((time.monotonic() - started) * 1000)
+        else:
+            self.failures.append(f"{sender}: follow-up never joined")
+
+    def approve(self, sender):
+        opened = self.store.open_case_for(sender)
+        if not opened:
+            return
+        case = self.store.get_case(opened["id"])
+        draft = case["drafts"][0]
+        started = time.monotonic()
+        response = self.session.post(
+            f"{self.stack.console_url}/api/cases/{case['id']}/approve", headers=self.headers, timeout=30,
+            json={"draft_id": draft["id"], "batch": case["batch"], "resolve": True},
+        )
+        if response.status_code != 201:
+            self.failures.append(f"{sender}: approve {response.status_code}")
+            return
+        arrived = wait(lambda: self.inbox.arrival(sender, draft["text"]))
+        if arrived:
+            self.to_deliver.append((arrived - started) * 1000)
+        else:
+            self.failures.append(f"{sender}: approved text never arrived")
+
+    def duplicated(self, senders):
+        return sum(1 for s in senders for text in set(self.inbox.texts(s)) if self.inbox.texts(s).count(text) > 1)
+
+
+def paced(calls, rate, pool_size=64):
+    """Open-loop load: call i starts at i / rate seconds, whether or not earlier calls finished."""
+    began = time.monotonic()
+
+    def at(item):
+        index, fn = item
+        delay = began + index / rate - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        fn()
+
+    with ThreadPoolExecutor(pool_size) as pool:
+        list(pool.map(at, enumerate(calls)))
+    return time.monotonic() - began
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--conversations", type=int, default=100)
-    parser.add_argument("--workers", type=int, default=8)
+    parser.add_argument("--conversations", type=int, default=100, help="paced phase: conversations (2 messages each)")
+    parser.add_argument("--rate", type=float, default=8.0, help="paced phase: customer messages per second offered")
+    parser.add_argument("--saturate", type=int, default=60, help="saturation phase: conversations, as fast as they go")
+    parser.add_argument("--workers", type=int, default=8, help="saturation phase: concurrent clients")
     args = parser.parse_args()
 
     model = ensure_model(log=lambda m: print(m, file=sys.stderr))
@@ -81,85 +154,70 @@ def main() -> int:
         extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"},
     )
     store = SuggestionStore(stack.store_url)
-    token = store.create_agent("bench-agent")
-    headers = {"Authorization": f"Bearer {token}"}
-    session = requests.Session()
-    senders = [f"bench-{i}-{uuid.uuid4().hex[:6]}" for i in range(args.conversations)]
-    to_case, to_join, to_deliver, failures = [], [], [], []
-
-    def send(sender, text):
-        response = session.post(f"{stack.rasa_url}/webhooks/callback/webhook", json={"sender": sender, "message": text}, timeout=60)
-        response.raise_for_status()
-
-    def conversation(i_sender):
-        i, sender = i_sender
-        started = time.monotonic()
-        send(sender, OPENERS[i % len(OPENERS)].format(n=1000000000 + i))
-        case = wait(lambda: store.open_case_for(sender))
-        if not case:
-            failures.append(f"{sender}: no case")
-            return
-        to_case.append((time.monotonic() - started) * 1000)
-        started = time.monotonic()
-        send(sender, FOLLOW_UPS[i % len(FOLLOW_UPS)])
-        joined = wait(lambda: (c := store.open_case_for(sender)) and c["batch"] >= 2 and c)
-        if not joined:
-            failures.append(f"{sender}: follow-up never joined")
-            return
-        to_join.append((time.monotonic() - started) * 1000)
-
+    loop = Loop(stack, store, inbox, store.create_agent("bench-agent"))
+    saturated = Loop(stack, store, inbox, store.create_agent("bench-agent-2"))
     try:
+        # Paced: each conversation opens, and writes again 1 s later while it waits for a person.
+        senders = [f"paced-{i}-{uuid.uuid4().hex[:6]}" for i in range(args.conversations)]
+        calls = []
+        for i, sender in enumerate(senders):
+            calls.append(lambda i=i, s=sender: loop.opener(i, s))
+        schedule = sorted(
+            [(2 * i / args.rate, fn) for i, fn in enumerate(calls)]
+            + [(2 * i / args.rate + 1.0, (lambda i=i, s=s: loop.follow_up(i, s))) for i, s in enumerate(senders)],
+            key=lambda pair: pair[0],
+        )
+        began = time.monotonic()
+
+        def run_at(pair):
+            when, fn = pair
+            delay = began + when - time.monotonic()
+            if delay > 0:
+                time.sleep(delay)
+            fn()
+
+        with ThreadPoolExecutor(64) as pool:
+            list(pool.map(run_at, schedule))
+        paced_seconds = time.monotonic() - began
+        approve_seconds = paced([lambda s=s: loop.approve(s) for s in senders], args.rate)
+
+        # Saturation: closed loop, as fast as the stack answers, counting loss and duplicates.
+        hot = [f"hot-{i}-{uuid.uuid4().hex[:6]}" for i in range(args.saturate)]
         began = time.monotonic()
         with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(conversation, enumerate(senders)))
-        messages_seconds = time.monotonic() - began
-
-        def approve(sender):
-            case = store.get_case(store.open_case_for(sender)["id"])
-            draft = case["drafts"][0]
-            started = time.monotonic()
-            response = session.post(
-                f"{stack.console_url}/api/cases/{case['id']}/approve", headers=headers, timeout=30,
-                json={"draft_id": draft["id"], "batch": case["batch"], "resolve": True},
-            )
-            if response.status_code != 201:
-                failures.append(f"{sender}: approve {response.status_code}")
-                return
-            arrived = wait(lambda: inbox.arrival(sender, draft["text"]))
-            if not arrived:
-                failures.append(f"{sender}: approved text never arrived")
-                return
-            to_deliver.append((arrived - started) * 1000)
-
-        began_approvals = time.monotonic()
+            list(pool.map(lambda p: (saturated.opener(*p), saturated.follow_up(*p)), enumerate(hot)))
+        hot_seconds = time.monotonic() - began
+        began = time.monotonic()
         with ThreadPoolExecutor(args.workers) as pool:
-            list(pool.map(approve, [s for s in senders if store.open_case_for(s)]))
-        approvals_seconds = time.monotonic() - began_approvals
+            list(pool.map(saturated.approve, hot))
+        hot_approve_seconds = time.monotonic() - began
         time.sleep(2)  # let any duplicate arrive before counting
     finally:
         stack.stop()
         inbox.close()
 
-    duplicated = sum(
-        1 for s in senders for text in set(inbox.texts(s)) if inbox.texts(s).count(text) > 1
-    )
-    sent = 2 * len(senders)
-    print(f"# End-to-end benchmark — {len(senders)} conversations, {args.workers} concurrent clients\n")
-    print(f"command: `.venv/bin/python bench/e2e.py --conversations {args.conversations} --workers {args.workers}` · "
-          f"{time.strftime('%Y-%m-%d %H:%M')} · SQLite stores, one Rasa, one action server, one console\n")
+    print(f"# End-to-end benchmark — the agent-assist loop on loopback\n")
+    print(f"command: `.venv/bin/python bench/e2e.py --conversations {args.conversations} --rate {args.rate:g} "
+          f"--saturate {args.saturate} --workers {args.workers}` · {time.strftime('%Y-%m-%d %H:%M')} · "
+          "SQLite stores (WAL), one Rasa, one action server, one console, 2 cores shared with the load generator\n")
+    print(f"Paced load: {args.rate:g} customer messages/s offered ({args.conversations} conversations, an opener and a "
+          f"follow-up 1 s later), then approvals at {args.rate:g}/s.\n")
     print("| path | n | p50 ms | p95 ms | max ms |\n|---|---:|---:|---:|---:|")
-    print(row("customer message → case with drafts in the store", to_case))
-    print(row("follow-up while paused → joined the case, new drafts", to_join))
-    print(row("agent approves → text delivered to the customer", to_deliver))
-    print()
-    print("| figure | value |\n|---|---:|")
-    print(f"| customer messages handled | {sent} in {messages_seconds:.1f} s ({sent / messages_seconds:.1f} msg/s) |")
-    print(f"| approvals delivered | {len(to_deliver)} in {approvals_seconds:.1f} s ({len(to_deliver) / approvals_seconds:.1f} /s) |")
-    print(f"| lost (no case, not joined, not delivered) | {len(failures)} |")
-    print(f"| duplicated deliveries | {duplicated} |")
-    for failure in failures[:10]:
+    print(row("customer message → case with drafts in the store", loop.to_case))
+    print(row("follow-up while paused → joined the case, new drafts", loop.to_join))
+    print(row("agent approves → text delivered to the customer", loop.to_deliver))
+    print(f"\nSaturation: {args.workers} clients in a closed loop, {args.saturate} conversations.\n")
+    print("| figure | paced | saturation |\n|---|---:|---:|")
+    print(f"| customer messages per second sustained | {2 * len(senders) / paced_seconds:.1f} | {2 * len(hot) / hot_seconds:.1f} |")
+    print(f"| approvals delivered per second | {len(loop.to_deliver) / approve_seconds:.1f} | {len(saturated.to_deliver) / hot_approve_seconds:.1f} |")
+    print(f"| message → case p95 ms | {percentile(loop.to_case, 0.95):.0f} | {percentile(saturated.to_case, 0.95):.0f} |")
+    print(f"| approve → delivered p95 ms | {percentile(loop.to_deliver, 0.95):.0f} | {percentile(saturated.to_deliver, 0.95):.0f} |")
+    print(f"| lost (no case, not joined, not delivered) | {len(loop.failures)} | {len(saturated.failures)} |")
+    print(f"| duplicated deliveries | {loop.duplicated(senders)} | {saturated.duplicated(hot)} |")
+    for failure in (loop.failures + saturated.failures)[:10]:
         print(f"  {failure}", file=sys.stderr)
-    return 0 if not failures and not duplicated else 1
+    lost = loop.failures + saturated.failures
+    return 0 if not lost and not loop.duplicated(senders) and not saturated.duplicated(hot) else 1
 
 
 if __name__ == "__main__":

@@ -32,7 +32,7 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
     http_timeout: float = 5.0
-    poll_seconds: float = 0.2
+    poll_seconds: float = 0.05
     # No decision within this long → the customer gets an honest "still on it" update.
     wait_update_seconds: float = 180.0
     max_wait_updates: int = 2

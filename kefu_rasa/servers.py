@@ -9,6 +9,7 @@ import os
 import secrets
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -55,6 +56,10 @@ def write_endpoints(source: Path, target: Path, action_url: str, data_dir: Path)
             store["db"] = str(data_dir / Path(store["db"]).name)
             urls[section] = f"sqlite:///{store['db']}"
     data_dir.mkdir(parents=True, exist_ok=True)
+    for url in urls.values():
+        # WAL is stored in the file: Rasa's own engine then writes while the console reads.
+        with sqlite3.connect(url[len("sqlite:///"):]) as db:
+            db.execute("PRAGMA journal_mode=WAL")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return urls
