@@ -15,7 +15,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from .shop import OrderStoreError, customer_history, find_order, latest_entity, policy, suggestion_store
+from .shop import OrderStoreError, customer_history, customer_words, find_order, latest_entity, policy, suggestion_store
 from assist import faq
 from assist.handoff import prepare
 
@@ -45,7 +45,7 @@ class ActionHandoff(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
         message = tracker.latest_message or {}
-        text = message.get("text") or ""
+        text = customer_words(tracker)
         intent: Optional[str] = (message.get("intent") or {}).get("name")
         try:
             handoff = prepare(

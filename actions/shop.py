@@ -40,6 +40,15 @@ def latest_entity(tracker: Tracker, name: str) -> Optional[str]:
     return value or tracker.get_slot(name)
 
 
+def customer_words(tracker: Tracker) -> str:
+    """The latest message as the customer wrote it. latest_message["text"] is what NLU read,
+    after our normaliser (simplified characters, half-width punctuation); agents see the original."""
+    for event in reversed(tracker.events):
+        if event.get("event") == "user":
+            return event.get("text") or ""
+    return tracker.latest_message.get("text") or ""
+
+
 def customer_history(tracker: Tracker, limit: int = 6) -> List[str]:
     """The customer's earlier messages in this session, oldest first (latest excluded)."""
     texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
@@ -65,4 +74,4 @@ def order_template_values(order: Order, now: Optional[datetime] = None) -> Dict[
     }
 
 
-__all__ = ["policy", "order_store", "suggestion_store", "find_order", "latest_entity", "customer_history", "order_template_values", "OrderStoreError"]
+__all__ = ["customer_words", "policy", "order_store", "suggestion_store", "find_order", "latest_entity", "customer_history", "order_template_values", "OrderStoreError"]

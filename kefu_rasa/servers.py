@@ -49,6 +49,14 @@ def write_endpoints(source: Path, target: Path, action_url: str, data_dir: Path)
     (tracker store, event broker) in `data_dir`. Returns the SQLAlchemy URLs of those files."""
     config = yaml.safe_load(source.read_text(encoding="utf-8")) or {}
     config.setdefault("action_endpoint", {})["url"] = action_url
+    tracker, broker = config.get("tracker_store") or {}, config.get("event_broker") or {}
+    where = lambda c: (str(c.get("dialect", "")).lower(), c.get("url"), c.get("port"), c.get("db"))  # noqa: E731
+    if str(tracker.get("type", "")).upper() == "SQL" == str(broker.get("type", "")).upper() and where(tracker) == where(broker):
+        # Rasa would silently fall back to an in-memory tracker (its ERROR log is easy to miss).
+        raise ValueError(
+            f"{source}: tracker_store and event_broker point at the same database; Rasa's SQL tracker store "
+            "and SQL event broker both name their table `events` — give the event broker its own database"
+        )
     urls = {}
     for section in ("tracker_store", "event_broker"):
         store = config.get(section) or {}
@@ -161,6 +169,7 @@ def start_stack(
     console_port: Optional[int] = DEFAULT_PORTS["console"],
     token: Optional[str] = None,
     credentials: Optional[Path] = None,
+    endpoints_source: Optional[Path] = None,
     project: Path = ROOT,
     extra_env: Optional[Dict[str, str]] = None,
     to_console: bool = False,
@@ -175,7 +184,7 @@ def start_stack(
     token = token or rasa_token()
     actions_url = f"http://{HOST}:{actions_port}"
     endpoints = workdir / "endpoints.yml"
-    urls = write_endpoints(project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
+    urls = write_endpoints(endpoints_source or project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
     credentials = credentials or project / "credentials.yml"
     env = dict(os.environ)
     env.update(

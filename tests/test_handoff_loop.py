@@ -197,3 +197,14 @@ def test_action_server_down_still_gives_a_holding_message_and_a_case(stack, agen
         assert len(callback_inbox.texts(sender)) == count
     finally:
         stack.start("actions")
+
+
+def test_customer_words_reach_the_case_verbatim(stack, agent_token):
+    """HTML, traditional characters and full-width punctuation are data: stored exactly as typed."""
+    sender = f"cb-{uuid.uuid4()}"
+    text = "<script>alert('x')</script><img src=x onerror=alert(1)>我要投訴，東西是壞的！！！"
+    say_callback(stack, sender, text)
+    case = wait_until(lambda: case_of(stack, agent_token, sender))
+    assert customer_messages(case) == [text]
+    listed = api(stack, agent_token, "get", "/api/cases").json()["cases"]
+    assert [c["last_customer_text"] for c in listed if c["id"] == case["id"]] == [text]
