@@ -29,7 +29,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 from assist.store import SuggestionStore  # noqa: E402
 from kefu_rasa.callback_inbox import CallbackInbox  # noqa: E402
 from kefu_rasa.model_cache import ensure_model  # noqa: E402
-from kefu_rasa.servers import free_port, start_stack  # noqa: E402
+from kefu_rasa.servers import free_port, start_stack, wait_until  # noqa: E402
 
 # Our own phrasing, one per concern that needs a person.
 OPENERS = [
@@ -52,14 +52,8 @@ def row(name, values_ms):
     return f"| {name} | {len(values_ms)} | {statistics.median(values_ms):.0f} | {percentile(values_ms, 0.95):.0f} | {max(values_ms):.0f} |"
 
 
-def wait(predicate, timeout=30, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return None
+def wait(predicate):
+    return wait_until(predicate, timeout=30, interval=0.02)
 
 
 class Loop:

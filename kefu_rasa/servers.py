@@ -32,6 +32,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def wait_until(predicate, timeout: float = 20, interval: float = 0.05):
+    """Poll until `predicate()` returns something truthy; return it, or None after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value or None
+        time.sleep(interval)
+
+
 def rasa_token(root: Path = ROOT) -> str:
     """RASA_TOKEN from the environment, else one generated once and kept in .kefu/."""
     if os.environ.get("RASA_TOKEN"):
@@ -194,6 +204,8 @@ def start_stack(
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         RASA_TOKEN=token,
         KEFU_RASA_URL=f"http://{HOST}:{rasa_port}",
+        # Recorded with every batch of drafts (assist/versions.py): acceptance per release.
+        KEFU_MODEL_VERSION=Path(model).name.split(".")[0],
     )
     env.setdefault("KEFU_STORE_URL", f"sqlite:///{data_dir / 'suggestions.db'}")
     env.setdefault("KEFU_ORDERS", f"sqlite:///{data_dir / 'orders.db'}")

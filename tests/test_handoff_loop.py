@@ -13,6 +13,8 @@ import pytest
 import requests
 import socketio
 
+from kefu_rasa.servers import wait_until as kefu_wait_until
+
 pytestmark = pytest.mark.slow
 
 
@@ -48,14 +50,10 @@ def api(stack, token, method, path, payload=None):
     return response
 
 
-def wait_until(predicate, timeout=20, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    raise AssertionError("condition not met in time")
+def wait_until(predicate, timeout=20):
+    value = kefu_wait_until(predicate, timeout=timeout, interval=0.2)
+    assert value, "condition not met in time"
+    return value
 
 
 def case_of(stack, token, conversation_id, state="open"):
