@@ -108,3 +108,28 @@ def test_customer_cannot_restart_or_trigger_intents_with_a_slash(stack):
 def test_http_api_needs_the_token(stack):
     response = requests.get(f"{stack.rasa_url}/conversations/someone/tracker", timeout=10)
     assert response.status_code == 401
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("你们发什么快递，几天能到上海", "48小时"),  # shipping times, from assist/policy.yml
+        ("这个是正品吗", "品牌授权"),
+        ("能开发票吗", "发票"),
+    ],
+)
+def test_faq_answers_come_from_the_shop_policy(stack, text, expected):
+    replies = " ".join(say(stack, new_sender(), text))
+    assert expected in replies
+
+
+def test_return_rules_are_answered_before_the_handover(stack):
+    sender = new_sender()
+    replies = say(stack, sender, "你们支持七天无理由退货吗")
+    assert "7天内" in replies[0]  # the shop's rule right away…
+    assert len(replies) == 2 and "action_handoff" in actions_run(stack, sender)  # …and a person follows
+
+
+def test_fallback_asks_politely(stack):
+    replies = " ".join(say(stack, new_sender(), "啊吧啊吧咕噜咕噜 qwerty"))
+    assert "您" in replies
