@@ -22,19 +22,24 @@ run: setup train ## start Rasa, the action server (and console) on 127.0.0.1; Ct
 	@$(PY) -m kefu_rasa.run
 
 test: setup ## run the whole test suite (trains the shared model once if needed)
+	@scripts/install_browser.sh
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-validate: setup ## check training data, domain, templates and policy
+validate: setup ## check training data (file:line), domain, dictionary, templates and policy
 	@$(PY) -m rasa data validate --data data --domain domain.yml --config config.yml
 	@$(PY) -m assist lint
+	@$(PY) -m kefu_rasa.validate
 
-evaluate: setup train ## NLU report on the dev set and the real evaluation set; Rasa test stories
-	@$(PY) bench/nlu.py
-	@$(PY) -m rasa test core --stories tests/stories --model "$$($(PY) -m kefu_rasa.model_cache --path)" --out reports/core --fail-on-prediction-errors
+FOLDS ?= 0
+evaluate: setup ## NLU, test stories, drafts and agents' decisions → reports/index.html (FOLDS=5 adds cross-validation)
+	@$(PY) -m kefu_rasa.report --folds $(FOLDS)
 
 bench: setup train ## print the benchmark tables (see bench/RESULTS.md)
 	@$(PY) bench/nlu.py
 	@$(PY) bench/drafts.py
+	@$(PY) bench/coverage.py
+	@$(PY) bench/learning.py
+	@$(PY) bench/replay.py
 
 clean: ## remove trained models, reports and local databases (keeps .venv)
 	rm -rf models .rasa reports results .kefu .pytest_cache .hypothesis

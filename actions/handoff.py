@@ -15,9 +15,12 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from .shop import OrderStoreError, customer_history, customer_words, find_order, latest_entity, policy, suggestion_store
+from .shop import (OrderStoreError, acceptance, customer_history, customer_words, find_order, latest_entity, policy,
+                   suggestion_store)
 from assist import faq
 from assist.handoff import prepare
+from assist.learning import nlu_reading
+from assist.versions import current_versions
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +31,18 @@ async def order_facts(tracker: Tracker) -> Dict[str, Any]:
         value = latest_entity(tracker, name)
         if value:
             facts[name] = value
+    if not facts.get("order_id"):
+        # The order the shop's page passed into the chat (console/WEBCHAT.md). Read from the
+        # store, where the console put it after checking the shop's signature — not from the
+        # message metadata, which the customer's browser could change.
+        try:
+            stored = await asyncio.to_thread(suggestion_store().chat_context, tracker.sender_id)
+        except Exception:  # the store being down must not cost the customer their answer
+            logger.exception("chat context unavailable")
+            stored = None
+        if stored and stored["context"].get("order_id"):
+            facts["order_id"] = stored["context"]["order_id"]
+            facts["order_id_from_shop"] = "verified" if stored["verified"] else "unsigned"
     if facts.get("order_id"):
         try:
             order = await find_order(facts["order_id"])
@@ -48,9 +63,10 @@ class ActionHandoff(Action):
         text = customer_words(tracker)
         intent: Optional[str] = (message.get("intent") or {}).get("name")
         try:
+            learned = await asyncio.to_thread(acceptance)
             handoff = prepare(
                 text, intent, message.get("intent_ranking"), message.get("entities"),
-                customer_history(tracker), await order_facts(tracker), policy(),
+                customer_history(tracker), await order_facts(tracker), policy(), acceptance=learned,
             )
         except Exception:  # the customer must never be left without an answer
             logger.exception("drafting core failed; sending the plain holding response")
@@ -58,8 +74,9 @@ class ActionHandoff(Action):
             return [ConversationPaused()]
         try:
             await asyncio.to_thread(
-                suggestion_store().open_case, tracker.sender_id, handoff.situation_dict, handoff.drafts, text,
-                channel=tracker.get_latest_input_channel(), source_key=f"msg:{message.get('message_id')}",
+                suggestion_store().open_case, tracker.sender_id, dict(handoff.situation_dict, nlu=nlu_reading(message)),
+                handoff.drafts, text, channel=tracker.get_latest_input_channel(),
+                source_key=f"msg:{message.get('message_id')}", versions=current_versions(),
             )
         except Exception:
             # The console's event follower opens the case from Rasa's event stream instead.

@@ -8,6 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
+from assist.learning import Acceptance, cache_from_env
 from assist.orders import Order, OrderStoreError, open_order_store
 from assist.policy import load_policy
 from assist.store import SuggestionStore
@@ -27,6 +28,18 @@ def order_store():
 def suggestion_store() -> SuggestionStore:
     """KEFU_STORE_URL (any SQLAlchemy URL), default the SQLite file in .kefu/."""
     return SuggestionStore()
+
+
+@lru_cache(maxsize=1)
+def _acceptance_cache():
+    return cache_from_env(suggestion_store)
+
+
+def acceptance() -> Optional[Acceptance]:
+    """Agents' acceptance record for ranking drafts, reloaded every few minutes (a reload
+    blocks: call it in a thread). None when KEFU_LEARNING=off."""
+    cache = _acceptance_cache()
+    return cache.get() if cache is not None else None
 
 
 async def find_order(order_id: str) -> Optional[Order]:
@@ -74,4 +87,4 @@ def order_template_values(order: Order, now: Optional[datetime] = None) -> Dict[
     }
 
 
-__all__ = ["customer_words", "policy", "order_store", "suggestion_store", "find_order", "latest_entity", "customer_history", "order_template_values", "OrderStoreError"]
+__all__ = ["customer_words", "policy", "order_store", "suggestion_store", "acceptance", "find_order", "latest_entity", "customer_history", "order_template_values", "OrderStoreError"]

@@ -1,10 +1,14 @@
-"""`python -m assist draft|check|lint`: the drafting core from a shell or a script.
+"""`python -m assist draft|check|lint|acceptance|mine`: the drafting core from a shell or a script.
 
     python -m assist draft "快递五天了还没到，再不到我就给差评"
     python -m assist draft --intent delivery_delay --facts '{"order_id": "4392018876512093", "days_late": 5}' "..."
     python -m assist check "你好，这个不行"
     python -m assist lint
     cat messages.txt | python -m assist draft - --no-rasa     # one JSON object per line
+    python -m assist acceptance            # what agents did with the drafts (Markdown)
+    python -m assist mine                  # proposals from agents' decisions → reports/proposals/
+    python -m assist mine --apply reports/proposals/nlu.yml   # merge the entries marked approve: true
+    python -m assist simulate --store sqlite:///reports/simulation.db   # a scripted agent's decisions, to try the loop
 
 Exit codes: 0 fine; 1 check found something / lint found problems; 2 bad arguments or
 data files that do not load.
@@ -17,8 +21,13 @@ import os
 import sys
 from typing import Any, Dict, Iterable, List, Optional, TextIO
 
+from pathlib import Path as _Path
+
 from .errors import DataError
 from .rasa_nlu import DEFAULT_TIMEOUT, DEFAULT_URL, NluUnavailable, parse_with_rasa
+
+
+_ROOT = _Path(__file__).resolve().parent.parent
 
 
 def _json_arg(value: Optional[str], name: str, kind: type) -> Any:
@@ -154,6 +163,86 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
+def _store(args: argparse.Namespace):
+    from .store import SuggestionStore
+
+    return SuggestionStore(args.store) if args.store else SuggestionStore()
+
+
+def _since(days: Optional[float]):
+    from datetime import datetime, timedelta
+
+    return datetime.now() - timedelta(days=days) if days else None
+
+
+def _cmd_acceptance(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from .learning import Acceptance
+    from .learning_report import render
+    from .policy import load_policy
+
+    records = _store(args).learning_records(since=_since(args.days))
+    if args.json:
+        acceptance = Acceptance.from_records(records)
+        cells = [{"key": k, "concern": c, "temperament": t, "score": round(acceptance.mean(k, c, t), 4),
+                  "shown": v.shown, "approved": v.approved, "edited": v.edited, "rejected": v.rejected,
+                  "passed_over": v.passed_over} for (k, c, t), v in sorted(acceptance.tallies.items())]
+        out.write(_dump({"decisions": acceptance.decisions, "scores": cells}) + "\n")
+        return 0
+    out.write(render(records, policy=load_policy(args.policy)))
+    return 0
+
+
+def _cmd_mine(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from .mining import apply_approved, mine
+    from .trainingdata import HeldOut
+
+    root = Path(__file__).resolve().parent.parent
+    if args.apply:
+        try:
+            lines = apply_approved(Path(args.apply), Path(args.data), Path(args.replies) if args.replies else None)
+        except (OSError, ValueError) as exc:
+            err.write(f"{args.apply}: {exc}\n")
+            return 2
+        for line in lines or ["nothing marked approve: true"]:
+            out.write(line + "\n")
+        if any(": added to " in line for line in lines):
+            out.write("next: make validate, then make train (NLU) and make evaluate\n")
+        return 0
+    held_out = HeldOut.load(Path(args.eval), root / "tests" / "nlu_dev" / "dev.tsv")
+    result = mine(_store(args), Path(args.out), Path(args.data), held_out=held_out, min_support=args.min_support,
+                  unsure_below=args.unsure_below, since=_since(args.days))
+    clean = sum(1 for v in result.variants if v.clean)
+    out.write(f"mined {result.decisions} decisions: {clean} reply variant(s) proposed"
+              f"{f' (+{len(result.variants) - clean} failing the checks, listed with why)' if len(result.variants) > clean else ''}, "
+              f"{len(result.examples)} NLU example(s) proposed\n")
+    for v in result.variants[:5]:
+        out.write(f"  {v.concern}.{v.stage}.{v.tone} ×{v.support}{'' if v.clean else ' (fails checks)'}: {v.text}\n")
+    for e in result.examples[:5]:
+        out.write(f"  {e.intent}: {e.text}   [{e.why}]\n")
+    for path in result.files:
+        out.write(f"wrote {path}\n")
+    out.write("review them, set approve: true on what you keep, then: python -m assist mine --apply FILE\n")
+    return 0
+
+
+def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from pathlib import Path
+
+    from .simulation import simulate
+
+    if args.store.startswith("sqlite:///"):
+        Path(args.store[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+    run, _ = simulate(args.cases, args.seed, learning=not args.no_learning, store_url=args.store)
+    out.write(f"{args.cases} simulated decisions written to {args.store}; top-ranked draft sent unchanged:\n")
+    for start in range(0, args.cases, 100):
+        w = run.window(start, start + 100)
+        out.write(f"  cases {start + 1}-{min(args.cases, start + 100)}: {w['top1']:.0%}\n")
+    out.write(f"try: python -m assist acceptance --store {args.store}\n     python -m assist mine --store {args.store}\n")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m assist", description="kefu-assist reply drafting core")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -188,6 +277,33 @@ def build_parser() -> argparse.ArgumentParser:
     lint.add_argument("--rules", help="etiquette rules file")
     lint.add_argument("--cues", help="cue words file")
     lint.set_defaults(run=_cmd_lint)
+
+    acc = sub.add_parser("acceptance", help="what agents did with the drafts: per release, concern and variant (Markdown)")
+    acc.add_argument("--store", help="suggestion store URL (default: $KEFU_STORE_URL or .kefu/suggestions.db)")
+    acc.add_argument("--days", type=float, help="only decisions of the last N days")
+    acc.add_argument("--json", action="store_true", help="the learned scores as JSON")
+    acc.add_argument("--policy", help="policy file")
+    acc.set_defaults(run=_cmd_acceptance)
+
+    mine = sub.add_parser("mine", help="propose reply variants and NLU examples from agents' decisions, for review")
+    mine.add_argument("--store", help="suggestion store URL (default: $KEFU_STORE_URL or .kefu/suggestions.db)")
+    mine.add_argument("--out", default="reports/proposals", help="folder for the proposal files (default reports/proposals)")
+    mine.add_argument("--data", default="data", help="the Rasa data folder (default data)")
+    mine.add_argument("--eval", default=str(_ROOT.parent / "shared" / "eval"), help="held-out evaluation folder never to propose from")
+    mine.add_argument("--days", type=float, help="only decisions of the last N days")
+    mine.add_argument("--min-support", type=int, default=3, help="edits needed before a variant is proposed (default 3)")
+    mine.add_argument("--unsure-below", type=float, default=0.6, help="NLU confidence below which a message is proposed (default 0.6)")
+    mine.add_argument("--apply", metavar="FILE", help="merge the entries of FILE marked approve: true into data/ or assist/replies/")
+    mine.add_argument("--replies", help="reply templates folder for --apply (default assist/replies)")
+    mine.set_defaults(run=_cmd_mine)
+
+    sim = sub.add_parser("simulate", help="a scripted agent decides on generated cases (assist/simulation.py), to try the loop")
+    sim.add_argument("--store", default="sqlite:///reports/simulation.db", help="where to write the decisions (default reports/simulation.db; "
+                     "never point it at the live store)")
+    sim.add_argument("--cases", type=int, default=400)
+    sim.add_argument("--seed", type=int, default=11)
+    sim.add_argument("--no-learning", action="store_true", help="rank drafts by the rules only")
+    sim.set_defaults(run=_cmd_simulate)
     return parser
 
 

@@ -6,12 +6,17 @@ apologize, resolve, follow up, consult) from variants that fit the customer's to
 whose slots all have values. Every draft is checked before it leaves; one that breaks
 a rule is dropped, never sent. Choices rotate on a stable hash of the message plus
 `seed`, so the same input always gives the same drafts.
+
+Given agents' acceptance records (`acceptance`, see learning.py), the first draft takes
+the variants agents accepted most for this concern and temperament, the alternative the
+most promising (new variants get their turn there), and the drafts are ordered by their
+rule-based score moved by their learned score. Without records nothing changes.
 """
 from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from .checker import check
 from .cues import Cues, load_cues
@@ -21,6 +26,9 @@ from .rules import load_rules
 from .situation import Situation
 from .slots import ASKABLE, derived_values, fact_values, flags
 from .templates import ReplyBook, ReplySet, Variant, load_templates
+
+if TYPE_CHECKING:
+    from .learning import Acceptance
 
 MAX_DRAFTS = 3
 MIN_DRAFTS = 2
@@ -58,6 +66,7 @@ class _Context:
     stages: Tuple[str, ...]
     base: int
     max_chars: int
+    acceptance: Optional["Acceptance"] = None
 
 
 def _stable_hash(text: str) -> int:
@@ -81,6 +90,19 @@ def _ranked(ctx: _Context, stage: str) -> List[Variant]:
 
 def _pick(options: Sequence[Variant], turn: int) -> Optional[Variant]:
     return options[turn % len(options)] if options else None
+
+
+def _learned_pick(ctx: _Context, options: Sequence[Variant], turn: int, explore: bool, retry: int = 0) -> Optional[Variant]:
+    """The option with the best acceptance score (the next best on each retry); ties, and no
+    records at all, keep the rotation."""
+    if not options:
+        return None
+    start = turn % len(options)
+    rotated = list(options[start:]) + list(options[:start])
+    acc, s = ctx.acceptance, ctx.situation
+    score = acc.optimistic if explore else acc.mean
+    ranked = sorted(rotated, key=lambda v: -score(v.id, s.topic, s.temperament))  # stable: equals keep rotation order
+    return ranked[retry % len(ranked)]
 
 
 def _best_group(options: Sequence[Variant], tone: str) -> List[Variant]:
@@ -115,7 +137,7 @@ def _best_group_by_facts(options: Sequence[Variant], tone: str) -> List[Variant]
     return [v for v in options if key(v) == top]
 
 
-def _plan(ctx: _Context, kind: str, turn: int, avoid: Optional[str] = None) -> Optional[List[Variant]]:
+def _plan(ctx: _Context, kind: str, turn: int, avoid: Optional[str] = None, retry: int = 0) -> Optional[List[Variant]]:
     tone = ctx.situation.tone
     chosen: List[Variant] = []
     for i, stage in enumerate(ctx.stages):
@@ -131,6 +153,8 @@ def _plan(ctx: _Context, kind: str, turn: int, avoid: Optional[str] = None) -> O
                 options = _best_group(options, tone)
         if kind == "short":
             pick = min(options, key=lambda v: (len(fill(v.text, ctx.values) or ""), v.id), default=None)
+        elif ctx.acceptance is not None:
+            pick = _learned_pick(ctx, options, ctx.base + turn + i, explore=kind == "alternative", retry=retry)
         else:
             pick = _pick(options, ctx.base + turn + i)
         if pick is None:
@@ -247,7 +271,16 @@ def _score(ctx: _Context, kind: str, text: str, pieces: Sequence[Variant]) -> fl
     return round(max(0.0, min(1.0, score)), 2)
 
 
-def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, cues: Cues) -> _Context:
+def _learned_score(ctx: _Context, kind: str, score: float, pieces: Sequence[Variant]) -> float:
+    """The rule-based score moved by how agents received drafts made of these pieces."""
+    from .learning import PLAN
+
+    acc, s = ctx.acceptance, ctx.situation
+    return score + acc.prior.weight * acc.lift([v.id for v in pieces] + [PLAN + kind], s.topic, s.temperament)
+
+
+def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, cues: Cues,
+             acceptance: Optional["Acceptance"] = None) -> _Context:
     topic = situation.topic
     reply_set = book.for_concern(topic)
     on = flags(situation, policy)
@@ -257,7 +290,8 @@ def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, c
     due = situation.mood != "calm" or bool(on & {"product_fault", "repeat", "threat"})
     stages = tuple(s for s in reply_set.shape if s not in reply_set.optional or due)
     return _Context(situation, policy, reply_set, values, on, stages,
-                    base=seed + _stable_hash(situation.text), max_chars=load_rules().max_chars)
+                    base=seed + _stable_hash(situation.text), max_chars=load_rules().max_chars,
+                    acceptance=acceptance)
 
 
 def compose(
@@ -267,11 +301,13 @@ def compose(
     seed: int = 0,
     channel: Optional[str] = None,
     cues: Optional[Cues] = None,
+    acceptance: Optional["Acceptance"] = None,
 ) -> List[Draft]:
-    """2–3 distinct, checker-clean drafts, best first."""
+    """2–3 distinct, checker-clean drafts, best first. `acceptance`: agents' records
+    (learning.Acceptance); None keeps the rule-based ranking."""
     policy = policy or load_policy()
     book = templates or load_templates(policy=policy)
-    ctx = _context(situation, policy, book, seed, cues or load_cues())
+    ctx = _context(situation, policy, book, seed, cues or load_cues(), acceptance)
     also = _also(ctx, book)
     emoji = policy.emoji_for(channel) if situation.mood in ("calm", "anxious") and situation.topic not in (
         "complaint", "delivery_delay") else None
@@ -281,12 +317,13 @@ def compose(
     kinds = ["ask", "resolve", "short"] if can_ask else ["resolve", "alternative", "short"]
 
     drafts: List[Draft] = []
+    rank_by: List[float] = []   # unrounded, unclipped: what orders the drafts
     seen = set()
     first_resolve: Optional[str] = None
 
-    def attempt(kind: str, turn: int) -> None:
+    def attempt(kind: str, turn: int, retry: int = 0) -> None:
         nonlocal first_resolve
-        pieces = _plan(ctx, kind, turn, avoid=first_resolve if kind == "alternative" else None)
+        pieces = _plan(ctx, kind, turn, avoid=first_resolve if kind == "alternative" else None, retry=retry)
         if not pieces:
             return
         # The short draft leaves out ride-along lines, except one that says who is
@@ -302,7 +339,11 @@ def compose(
         resolve = next((v for v in pieces if v.stage == "resolve"), pieces[0])
         if kind == "resolve" and first_resolve is None:
             first_resolve = resolve.id
-        drafts.append(Draft(text, _score(ctx, kind, text, pieces), _reason(ctx, kind, pieces), resolve.id,
+        score = _score(ctx, kind, text, pieces)
+        if acceptance is not None:
+            score = _learned_score(ctx, kind, score, pieces)
+        rank_by.append(score)
+        drafts.append(Draft(text, round(max(0.0, min(1.0, score)), 2), _reason(ctx, kind, pieces), resolve.id,
                             tuple(v.id for v in pieces), kind))
 
     for turn, kind in enumerate(kinds):
@@ -311,7 +352,6 @@ def compose(
     for turn in range(len(kinds), len(kinds) + 12):
         if len(drafts) >= MIN_DRAFTS:
             break
-        attempt("alternative", turn)
-    order = {id(d): i for i, d in enumerate(drafts)}
-    drafts.sort(key=lambda d: (-d.score, order[id(d)]))
-    return drafts[:MAX_DRAFTS]
+        attempt("alternative", turn, retry=turn - len(kinds) + 1)
+    order = sorted(range(len(drafts)), key=lambda i: (-rank_by[i], i))
+    return [drafts[i] for i in order][:MAX_DRAFTS]

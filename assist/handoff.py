@@ -11,6 +11,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from assist.composer import compose
 from assist.holding import holding_message
+from assist.learning import Acceptance
 from assist.policy import Policy, load_policy
 from assist.situation import Situation, build_situation
 
@@ -42,11 +43,12 @@ def prepare(
     facts: Optional[Mapping[str, Any]] = None,
     policy: Optional[Policy] = None,
     now: Optional[datetime] = None,
+    acceptance: Optional[Acceptance] = None,
 ) -> Handoff:
     policy = policy or load_policy()
     situation = build_situation(
         text, intent=intent, intent_ranking=intent_ranking, entities=entities,
         history=list(history or []), facts=dict(facts or {}),
     )
-    drafts = [draft.to_dict() for draft in compose(situation, policy=policy)]
+    drafts = [draft.to_dict() for draft in compose(situation, policy=policy, acceptance=acceptance)]
     return Handoff(situation, drafts, holding_message(situation, policy, now=now))

@@ -137,6 +137,83 @@ follower_state = sa.Table(
 )
 
 
+# ---- what the learning loop reads: one row per batch of drafts (assist/learning.py) ----------
+# Which plan and template pieces each draft was made of, the NLU reading and the model and
+# template versions that produced them, so acceptance can be compared release against release.
+batch_records = sa.Table(
+    "kefu_batches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("batch", sa.Integer, nullable=False),
+    sa.Column("topic", sa.String(64)),
+    sa.Column("temperament", sa.String(32)),
+    sa.Column("mood", sa.String(16)),
+    sa.Column("intent", sa.String(64)),
+    sa.Column("confidence", sa.Float),               # NLU confidence in `intent`, when Rasa gave one
+    sa.Column("customer_text", sa.Text),             # the words this batch answers
+    sa.Column("drafts", sa.Text, nullable=False, default="[]"),  # [{rank, variant_id, kind, pieces}]
+    sa.Column("versions", sa.Text, nullable=False, default="{}"),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.UniqueConstraint("case_id", "batch", name="kefu_one_record_per_batch"),
+)
+
+
+# ---- the console's own records (sign-in, claims, corrections, ratings, web-chat context) ----
+agent_passwords = sa.Table(
+    "kefu_agent_passwords", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # Argon2id, hashed by console/auth.py
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "kefu_web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # the cookie's value is never stored
+    sa.Column("agent", sa.String(64), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime, nullable=False),
+    sa.Column("expires_at", sa.DateTime, nullable=False),
+)
+
+claim_log = sa.Table(
+    "kefu_claims", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("agent", sa.String(64)),  # None: released
+    sa.Column("previous", sa.String(64)),
+    sa.Column("kind", sa.String(16), nullable=False),  # claim | takeover | release
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
+concern_corrections = sa.Table(
+    "kefu_concern_corrections", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("detected_intent", sa.String(64)),
+    sa.Column("detected_concerns", sa.Text, nullable=False, default="[]"),
+    sa.Column("corrected", sa.String(64), nullable=False),
+    sa.Column("customer_text", sa.Text),  # the words the bot builders relabel
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
+ratings = sa.Table(
+    "kefu_ratings", metadata,
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), primary_key=True),  # once per case
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("at", sa.DateTime, nullable=False),
+)
+
+chat_contexts = sa.Table(
+    "kefu_chat_contexts", metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("context", sa.Text, nullable=False, default="{}"),  # order_id, customer_id from the shop's page
+    sa.Column("verified", sa.Boolean, nullable=False, default=False),  # signed by the shop's server
+    sa.Column("updated_at", sa.DateTime, nullable=False),
+)
+
+
 class StoreError(Exception):
     code = "store_error"
     status = 500
@@ -152,6 +229,15 @@ class WrongState(StoreError):
 
 class AlreadyHandled(StoreError):
     code, status = "already_handled", 409
+
+
+class Claimed(StoreError):
+    """Another agent has the case; taking it over must be explicit."""
+    code, status = "claimed", 409
+
+    def __init__(self, message: str, claimed_by: str):
+        super().__init__(message)
+        self.claimed_by = claimed_by
 
 
 def _now() -> datetime:
@@ -247,12 +333,14 @@ class SuggestionStore:
             else:
                 case_id = case.id
             self._add_message(db, case_id, "customer", customer_text, at, source_key)
-            batch = self._new_batch(db, case_id, situation, drafts_, at, channel)
+            batch = self._new_batch(db, case_id, situation, drafts_, at, channel, versions)
         return {"id": case_id, "batch": batch, "joined": case is not None}
 
-    def _new_batch(self, db, case_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]], at: datetime, channel: Optional[str] = None) -> int:
-        case = db.execute(sa.select(cases.c.batch, cases.c.urgency).where(cases.c.id == case_id)).one()
+    def _new_batch(self, db, case_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]], at: datetime, channel: Optional[str] = None, versions: Optional[Dict[str, str]] = None) -> int:
+        case = db.execute(sa.select(cases.c.batch, cases.c.urgency, cases.c.versions).where(cases.c.id == case_id)).one()
         batch = case.batch + 1
+        drafts_ = list(drafts_)
+        self._record_batch(db, case_id, batch, situation, drafts_, at, versions if versions is not None else json.loads(case.versions or "{}"))
         for rank, draft in enumerate(drafts_, 1):
             db.execute(drafts.insert().values(
                 case_id=case_id, batch=batch, rank=rank, text=draft["text"], score=float(draft.get("score", 0)),
@@ -285,11 +373,32 @@ class SuggestionStore:
             self._require(db, case_id)
             return self._add_message(db, case_id, sender, text, at or _now(), source_key)
 
-    def redraft(self, case_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]]) -> int:
-        """A new batch of drafts for the customer's latest words (the old batch is superseded)."""
+    def redraft(self, case_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]],
+                versions: Optional[Dict[str, str]] = None) -> int:
+        """A new batch of drafts for the customer's latest words (the old batch is superseded).
+        `versions` (model, templates) default to the case's."""
         with self.engine.begin() as db:
             self._require(db, case_id, state=OPEN)
-            return self._new_batch(db, case_id, situation, drafts_, _now())
+            return self._new_batch(db, case_id, situation, drafts_, _now(), versions=versions)
+
+    def _record_batch(self, db, case_id: str, batch: int, situation: Dict[str, Any], drafts_: List[Dict[str, Any]],
+                      at: datetime, versions: Dict[str, str]) -> None:
+        nlu = situation.get("nlu") if isinstance(situation.get("nlu"), dict) else {}
+        confidence = nlu.get("confidence")
+        text = db.execute(
+            sa.select(messages.c.text).where(messages.c.case_id == case_id, messages.c.sender == "customer")
+            .order_by(messages.c.id.desc()).limit(1)
+        ).scalar()
+        made_of = [{"rank": rank, "variant_id": d.get("variant_id", ""), "kind": d.get("kind", ""),
+                    "pieces": list(d.get("pieces") or ())} for rank, d in enumerate(drafts_, 1)]
+        db.execute(batch_records.insert().values(
+            case_id=case_id, batch=batch, topic=situation.get("topic") or situation.get("intent"),
+            temperament=situation.get("temperament"), mood=situation.get("mood"),
+            intent=nlu.get("intent") or situation.get("intent"),
+            confidence=float(confidence) if isinstance(confidence, (int, float)) else None,
+            customer_text=text, drafts=json.dumps(made_of, ensure_ascii=False),
+            versions=json.dumps(versions or {}, ensure_ascii=False), created_at=at,
+        ))
 
     def open_case_for(self, conversation_id: str) -> Optional[Dict[str, Any]]:
         with self.engine.connect() as db:
@@ -462,6 +571,44 @@ class SuggestionStore:
                 attempts=deliveries.c.attempts + 1, next_attempt_at=_now() + retry_in,
             ))
 
+    # ---- the learning loop's input (read-only; assist/learning.py) ---------------------------
+    def learning_records(self, since: Optional[datetime] = None, limit: int = 20000,
+                         decided_only: bool = True) -> List[Dict[str, Any]]:
+        """Batches of drafts with what the agent did with them, newest `limit`, oldest first.
+
+        Each: case_id, batch, topic, temperament, mood, intent, confidence, customer_text,
+        versions, drafts (rank, id, text, variant_id, kind, pieces) and decision (None when
+        no one decided on the batch: the customer wrote again first, or it is still open).
+        Batches from before batch records existed come back with what kefu_drafts and the
+        case know."""
+        with self.engine.connect() as db:
+            if decided_only:
+                query = (sa.select(decisions.c.case_id, decisions.c.batch).order_by(decisions.c.id.desc()).limit(limit))
+                if since is not None:
+                    query = query.where(decisions.c.created_at >= since)
+            else:
+                query = (sa.select(drafts.c.case_id, drafts.c.batch).group_by(drafts.c.case_id, drafts.c.batch)
+                         .order_by(sa.func.min(drafts.c.id).desc()).limit(limit))
+                if since is not None:
+                    query = query.having(sa.func.min(drafts.c.created_at) >= since)
+            keys = list(reversed([(r[0], r[1]) for r in db.execute(query).all()]))
+            out = []
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                case_ids = sorted({k[0] for k in chunk})
+                case_rows = {r.id: r for r in db.execute(sa.select(cases).where(cases.c.id.in_(case_ids))).all()}
+                record_rows = {(r.case_id, r.batch): r for r in db.execute(
+                    sa.select(batch_records).where(batch_records.c.case_id.in_(case_ids))).all()}
+                decision_rows = {(r.case_id, r.batch): r for r in db.execute(
+                    sa.select(decisions).where(decisions.c.case_id.in_(case_ids))).all()}
+                draft_rows: Dict[tuple, list] = {}
+                for r in db.execute(sa.select(drafts).where(drafts.c.case_id.in_(case_ids)).order_by(drafts.c.rank)).all():
+                    draft_rows.setdefault((r.case_id, r.batch), []).append(r)
+                for key in chunk:
+                    out.append(_learning_record(case_rows[key[0]], record_rows.get(key), draft_rows.get(key, []),
+                                                decision_rows.get(key)))
+        return out
+
     # ---- agents -----------------------------------------------------------------------------
     def create_agent(self, name: str) -> str:
         """Create an agent (or rotate their token); returns the token, shown once."""
@@ -489,3 +636,190 @@ class SuggestionStore:
             updated = db.execute(follower_state.update().where(follower_state.c.name == name).values(last_event_id=event_id))
             if updated.rowcount == 0:
                 db.execute(follower_state.insert().values(name=name, last_event_id=event_id))
+
+
+    # ---- agents' passwords and signed-in browser sessions (hashing lives in console/auth.py) --
+    def set_password_hash(self, name: str, password_hash: str) -> None:
+        """Store an agent's password hash; every browser session they had ends."""
+        with self.engine.begin() as db:
+            if db.execute(sa.select(agents.c.name).where(agents.c.name == name)).first() is None:
+                raise NotFound(f"no agent {name}: create it first (python -m console create-agent {name})")
+            db.execute(agent_passwords.delete().where(agent_passwords.c.name == name))
+            db.execute(agent_passwords.insert().values(name=name, password_hash=password_hash, updated_at=_now()))
+            db.execute(web_sessions.delete().where(web_sessions.c.agent == name))
+
+    def password_hash(self, name: str) -> Optional[str]:
+        with self.engine.connect() as db:
+            return db.execute(
+                sa.select(agent_passwords.c.password_hash).join(agents, agents.c.name == agent_passwords.c.name)
+                .where(agent_passwords.c.name == name)
+            ).scalar()
+
+    def start_web_session(self, agent: str, lifetime: timedelta) -> Dict[str, str]:
+        """A new browser session: the cookie token (shown once) and its CSRF token."""
+        token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
+        now = _now()
+        with self.engine.begin() as db:
+            db.execute(web_sessions.delete().where(web_sessions.c.expires_at < now))
+            db.execute(web_sessions.insert().values(
+                token_hash=_hash_token(token), agent=agent, csrf_token=csrf, created_at=now, expires_at=now + lifetime,
+            ))
+        return {"token": token, "csrf": csrf, "agent": agent}
+
+    def web_session(self, token: Optional[str]) -> Optional[Dict[str, Any]]:
+        if not token:
+            return None
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(web_sessions).where(web_sessions.c.token_hash == _hash_token(token))).first()
+        if row is None or row.expires_at < datetime.now():
+            return None
+        return {"agent": row.agent, "csrf": row.csrf_token, "expires_at": row.expires_at.isoformat()}
+
+    def end_web_session(self, token: Optional[str]) -> None:
+        if token:
+            with self.engine.begin() as db:
+                db.execute(web_sessions.delete().where(web_sessions.c.token_hash == _hash_token(token)))
+
+    # ---- claims: who is answering a case ----------------------------------------------------
+    def claim_case(self, case_id: str, agent: str, takeover: bool = False) -> Dict[str, Any]:
+        """Claim an open case for `agent`. Someone else's claim stands unless `takeover`."""
+        with self.engine.begin() as db:
+            case = self._require(db, case_id, state=OPEN)
+            if case.claimed_by == agent:
+                return {"case_id": case_id, "claimed_by": agent, "previous": agent, "changed": False}
+            if case.claimed_by and not takeover:
+                raise Claimed(f"case {case_id} is being answered by {case.claimed_by}; take it over explicitly", case.claimed_by)
+            # Compare-and-set: of two agents claiming at once, one wins and the other sees the claim.
+            updated = db.execute(cases.update().where(cases.c.id == case_id, _same_claim(case.claimed_by)).values(claimed_by=agent))
+            if updated.rowcount != 1:
+                holder = db.execute(sa.select(cases.c.claimed_by).where(cases.c.id == case_id)).scalar()
+                raise Claimed(f"case {case_id} was just claimed by {holder}", holder or "")
+            db.execute(claim_log.insert().values(
+                case_id=case_id, agent=agent, previous=case.claimed_by, kind="takeover" if case.claimed_by else "claim", at=_now(),
+            ))
+        return {"case_id": case_id, "claimed_by": agent, "previous": case.claimed_by, "changed": True}
+
+    def claimed_by(self, case_id: str) -> Optional[str]:
+        with self.engine.connect() as db:
+            return self._require(db, case_id).claimed_by
+
+    def release_claim(self, case_id: str, agent: str) -> bool:
+        """Give a case back to the queue; only its holder can."""
+        with self.engine.begin() as db:
+            self._require(db, case_id)
+            updated = db.execute(cases.update().where(cases.c.id == case_id, cases.c.claimed_by == agent).values(claimed_by=None))
+            if updated.rowcount:
+                db.execute(claim_log.insert().values(case_id=case_id, agent=None, previous=agent, kind="release", at=_now()))
+            return bool(updated.rowcount)
+
+    # ---- an agent corrects the detected concern (input to the bot builders' loop) ------------
+    def correct_concern(self, case_id: str, agent: str, concern: str) -> Dict[str, Any]:
+        with self.engine.begin() as db:
+            case = self._require(db, case_id)
+            detected = json.loads(case.concerns or "[]")
+            last = db.execute(
+                sa.select(messages.c.text).where(messages.c.case_id == case_id, messages.c.sender == "customer")
+                .order_by(messages.c.id.desc()).limit(1)
+            ).scalar()
+            correction_id = db.execute(concern_corrections.insert().values(
+                case_id=case_id, agent=agent, detected_intent=case.intent,
+                detected_concerns=json.dumps(detected, ensure_ascii=False), corrected=concern, customer_text=last, at=_now(),
+            )).inserted_primary_key[0]
+            db.execute(cases.update().where(cases.c.id == case_id).values(
+                intent=concern, concerns=json.dumps([concern] + [c for c in detected if c != concern], ensure_ascii=False),
+            ))
+            row = db.execute(sa.select(concern_corrections).where(concern_corrections.c.id == correction_id)).one()
+        return _correction(row)
+
+    def corrections(self, limit: int = 500) -> List[Dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(concern_corrections).order_by(concern_corrections.c.id.desc()).limit(limit)).all()
+        return [_correction(r) for r in rows]
+
+    # ---- the customer's satisfaction rating, once per resolved case --------------------------
+    def rate_case(self, conversation_id: str, case_id: str, score: int) -> Dict[str, Any]:
+        if not isinstance(score, int) or isinstance(score, bool) or not 1 <= score <= 5:
+            raise ValueError("score must be an integer from 1 to 5")
+        now = _now()
+        with self.engine.begin() as db:
+            case = self._require(db, case_id)
+            if case.conversation_id != conversation_id:
+                raise NotFound(f"no case {case_id} in this conversation")
+            if case.state != RESOLVED:
+                raise WrongState(f"case {case_id} is {case.state}; only resolved cases are rated")
+            try:
+                with db.begin_nested():
+                    db.execute(ratings.insert().values(case_id=case_id, conversation_id=conversation_id, score=score, at=now))
+            except IntegrityError:
+                raise AlreadyHandled(f"case {case_id} was already rated") from None
+            db.execute(cases.update().where(cases.c.id == case_id).values(rating=score))
+        return {"case_id": case_id, "score": score, "at": now.isoformat()}
+
+    def latest_case_for(self, conversation_id: str) -> Optional[Dict[str, Any]]:
+        """The conversation's most recent case (open or closed), with its agents' texts."""
+        with self.engine.connect() as db:
+            row = db.execute(
+                sa.select(cases).where(cases.c.conversation_id == conversation_id).order_by(cases.c.opened_at.desc(), cases.c.id).limit(1)
+            ).first()
+            if row is None:
+                return None
+            case = _row(row)
+            case["agent_texts"] = list(db.execute(
+                sa.select(messages.c.text).where(messages.c.case_id == row.id, messages.c.sender == "agent").order_by(messages.c.id)
+            ).scalars())
+        return case
+
+    # ---- what the shop's page told us about a web-chat customer ------------------------------
+    def set_chat_context(self, conversation_id: str, context: Dict[str, str], verified: bool = False) -> None:
+        with self.engine.begin() as db:
+            db.execute(chat_contexts.delete().where(chat_contexts.c.conversation_id == conversation_id))
+            db.execute(chat_contexts.insert().values(
+                conversation_id=conversation_id, context=json.dumps(context, ensure_ascii=False), verified=verified, updated_at=_now(),
+            ))
+
+    def chat_context(self, conversation_id: str) -> Optional[Dict[str, Any]]:
+        with self.engine.connect() as db:
+            row = db.execute(sa.select(chat_contexts).where(chat_contexts.c.conversation_id == conversation_id)).first()
+        if row is None:
+            return None
+        return {"context": json.loads(row.context), "verified": bool(row.verified), "updated_at": row.updated_at.isoformat()}
+
+
+def _same_claim(holder: Optional[str]):
+    return cases.c.claimed_by.is_(None) if holder is None else cases.c.claimed_by == holder
+
+
+def _correction(row) -> Dict[str, Any]:
+    data = _row(row)
+    data["detected_concerns"] = json.loads(data["detected_concerns"] or "[]")
+    return data
+
+
+def _learning_record(case, record, draft_rows, decision) -> Dict[str, Any]:
+    made_of = {d["rank"]: d for d in json.loads(record.drafts)} if record is not None else {}
+    situation = json.loads(case.situation or "{}")
+    shown = []
+    for r in draft_rows:
+        meta = made_of.get(r.rank, {})
+        shown.append({"id": r.id, "rank": r.rank, "text": r.text, "score": r.score, "variant_id": r.variant_id,
+                      "kind": meta.get("kind") or "", "pieces": meta.get("pieces") or ([r.variant_id] if r.variant_id else [])})
+    chosen = None
+    if decision is not None:
+        chosen = {"action": decision.action, "agent": decision.agent, "draft_id": decision.draft_id,
+                  "rank": next((d["rank"] for d in shown if d["id"] == decision.draft_id), None),
+                  "variant_id": decision.variant_id, "final_text": decision.final_text, "reason": decision.reason,
+                  "edit_distance": decision.edit_distance, "seconds_to_decide": decision.seconds_to_decide,
+                  "findings_overridden": bool(decision.findings_overridden),
+                  "created_at": decision.created_at.isoformat() if isinstance(decision.created_at, datetime) else decision.created_at}
+    return {
+        "case_id": case.id, "batch": record.batch if record is not None else (draft_rows[0].batch if draft_rows else decision.batch),
+        "topic": (record.topic if record is not None else None) or situation.get("topic") or case.intent,
+        "temperament": (record.temperament if record is not None else None) or situation.get("temperament") or case.temperament,
+        "mood": (record.mood if record is not None else None) or case.mood,
+        "intent": (record.intent if record is not None else None) or case.intent,
+        "confidence": record.confidence if record is not None else None,
+        "customer_text": record.customer_text if record is not None else None,
+        "versions": json.loads(record.versions) if record is not None else json.loads(case.versions or "{}"),
+        "drafts": shown,
+        "decision": chosen,
+    }

@@ -9,8 +9,12 @@ from sanic import Blueprint, Request
 from sanic.response import json
 
 from assist.checker import check
-from assist.store import RESOLVED
+from assist.handoff import prepare
+from assist.intents import INTENTS
+from assist.store import OPEN, RESOLVED, Claimed
 from console.errors import ApiError
+from console.fixes import with_fixes
+from console.queue import waiting_since
 
 api = Blueprint("api", url_prefix="/api")
 
@@ -60,6 +64,13 @@ def findings_of(text: str, policy) -> list:
     return [f.to_dict() for f in check(text, policy=policy)]
 
 
+async def may_answer(request: Request, case_id: str) -> None:
+    """A case another agent has claimed is theirs to answer until someone takes it over."""
+    holder = await run(request, request.app.ctx.store.claimed_by, case_id)
+    if holder and holder != request.ctx.agent:
+        raise ApiError(409, "claimed", f"{holder} is answering this case; take it over first", claimed_by=holder)
+
+
 @api.get("/cases")
 async def list_cases(request: Request):
     state = request.args.get("state", "open")
@@ -70,7 +81,13 @@ async def list_cases(request: Request):
 
 @api.get("/cases/<case_id>")
 async def get_case(request: Request, case_id: str):
-    return json(await run(request, request.app.ctx.store.get_case, case_id))
+    store = request.app.ctx.store
+    case = await run(request, store.get_case, case_id)
+    case["waiting_since"] = waiting_since(
+        [{"sender": m["sender"], "at": m["at"]} for m in case["messages"]]
+    )
+    case["shop_context"] = await run(request, store.chat_context, case["conversation_id"])
+    return json(case)
 
 
 def _decision_args(request: Request, data: Dict[str, Any]) -> Dict[str, Any]:
@@ -86,6 +103,7 @@ def _decision_args(request: Request, data: Dict[str, Any]) -> Dict[str, Any]:
 @api.post("/cases/<case_id>/approve")
 async def approve(request: Request, case_id: str):
     data = body(request)
+    await may_answer(request, case_id)
     decision = await run(
         request, request.app.ctx.store.decide, case_id, action="approve",
         draft_id=_int(data, "draft_id", required=True), **_decision_args(request, data),
@@ -101,6 +119,7 @@ async def edit(request: Request, case_id: str):
     override = data.get("override", False)
     if not isinstance(override, bool):
         raise ApiError(400, "bad_field", "'override' must be true or false")
+    await may_answer(request, case_id)
     findings = findings_of(text, request.app.ctx.policy)
     if findings and not override:
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
@@ -116,6 +135,7 @@ async def edit(request: Request, case_id: str):
 async def reject(request: Request, case_id: str):
     data = body(request)
     reason = _text(request, data, "reason")
+    await may_answer(request, case_id)
     args = _decision_args(request, data)
     args["resolve"] = False  # rejecting drafts never closes the case by itself
     decision = await run(request, request.app.ctx.store.decide, case_id, action="reject", reason=reason, **args)
@@ -125,6 +145,7 @@ async def reject(request: Request, case_id: str):
 @api.post("/cases/<case_id>/resolve")
 async def resolve(request: Request, case_id: str):
     body(request)
+    await may_answer(request, case_id)
     case = await run(request, request.app.ctx.store.close_case, case_id, RESOLVED)
     request.app.ctx.wake_outbox()
     return json({"case": case})
@@ -134,9 +155,56 @@ async def resolve(request: Request, case_id: str):
 async def check_text(request: Request):
     data = body(request)
     text = _text(request, data, "text")
-    return json({"findings": findings_of(text, request.app.ctx.policy)})
+    # `apply` on each finding: the whole text with that finding fixed (null: a person must fix it).
+    return json({"findings": with_fixes(text, findings_of(text, request.app.ctx.policy))})
+
+
+@api.post("/cases/<case_id>/claim")
+async def claim(request: Request, case_id: str):
+    data = body(request)
+    takeover = data.get("takeover", False)
+    if not isinstance(takeover, bool):
+        raise ApiError(400, "bad_field", "'takeover' must be true or false")
+    try:
+        result = await run(request, request.app.ctx.store.claim_case, case_id, request.ctx.agent, takeover=takeover)
+    except Claimed as error:
+        raise ApiError(409, "claimed", str(error), claimed_by=error.claimed_by) from None
+    return json({"claim": result})
+
+
+@api.post("/cases/<case_id>/release")
+async def release(request: Request, case_id: str):
+    body(request)
+    released = await run(request, request.app.ctx.store.release_claim, case_id, request.ctx.agent)
+    return json({"released": released})
+
+
+@api.post("/cases/<case_id>/concern")
+async def correct_concern(request: Request, case_id: str):
+    """"This is a refund, not a complaint": recorded for the bot builders, and fresh drafts."""
+    data = body(request)
+    concern = data.get("concern")
+    if concern not in INTENTS:
+        raise ApiError(400, "bad_field", f"'concern' must be one of {', '.join(INTENTS)}")
+    store = request.app.ctx.store
+    correction = await run(request, store.correct_concern, case_id, request.ctx.agent, concern)
+    case = await run(request, store.get_case, case_id)
+    if case["state"] == OPEN:
+        said = [m["text"] for m in case["messages"] if m["sender"] == "customer"]
+        facts = (case.get("situation") or {}).get("facts") or {}
+        handoff = await run(request, prepare, said[-1] if said else "", concern, None, None, said[:-1], facts, request.app.ctx.policy)
+        await run(request, store.redraft, case_id, handoff.situation_dict, handoff.drafts)
+    return json({"correction": correction}, status=201)
 
 
 @api.get("/me")
 async def me(request: Request):
-    return json({"agent": request.ctx.agent})
+    """Who is signed in, the CSRF token of their browser session, and the timer limits."""
+    settings = request.app.ctx.settings
+    session = request.ctx.session
+    return json({
+        "agent": request.ctx.agent,
+        "csrf": session["csrf"] if session else None,
+        "timers": {"amber_seconds": settings.wait_amber_seconds, "red_seconds": settings.wait_red_seconds},
+        "concerns": list(INTENTS),
+    })

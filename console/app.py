@@ -15,14 +15,18 @@ from assist.policy import load_policy
 from assist.situation import build_situation
 from assist.store import SuggestionStore
 from console.api import api
-from console.errors import error_body, register_error_handlers
+from console.auth import LoginThrottle, auth, identify
+from console.chat import chat
+from console.errors import register_error_handlers
 from console.follower import EventFollower
+from console.insights import insights
+from console.live import QueueWatcher, live
 from console.outbox import deliver_due
+from console.pages import add_security_headers, pages
 from console.rasa_client import RasaClient
 from console.settings import Settings
 
 logger = logging.getLogger("kefu.console")
-PUBLIC_PATHS = ("/health",)
 
 
 def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionStore] = None, workers: bool = True) -> Sanic:
@@ -34,23 +38,18 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
     app.ctx.logger = logger
     app.ctx.store = store
     app.ctx.outbox_event = None
-    app.blueprint(api)
+    app.ctx.login_throttle = LoginThrottle()
+    for blueprint in (api, insights, live, auth, pages, chat):
+        app.blueprint(blueprint)
+    add_security_headers(app)
     register_error_handlers(app)
 
     @app.get("/health")
     async def health(request: Request):
         return json({"status": "ok"})
 
-    @app.middleware("request")
-    async def authenticate(request: Request):
-        if request.path in PUBLIC_PATHS or request.method == "OPTIONS":
-            return None
-        header = request.headers.get("authorization", "")
-        token = header[7:].strip() if header.lower().startswith("bearer ") else None
-        agent = await asyncio.to_thread(request.app.ctx.store.agent_for_token, token) if token else None
-        if agent is None:
-            return json(error_body("unauthorized", "sign in: send 'Authorization: Bearer <agent token>' (python -m console create-agent NAME)"), status=401)
-        request.ctx.agent = agent
+    # Agents sign in (cookie + CSRF) or send their bearer token; see console/auth.py.
+    app.middleware("request")(identify)
 
     @app.before_server_start
     async def open_resources(app: Sanic, _loop):
@@ -59,6 +58,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         app.ctx.policy = load_policy()
         app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.http_timeout)
         app.ctx.outbox_event = asyncio.Event()
+        app.ctx.watcher = QueueWatcher(app.ctx.store, settings.live_poll_seconds)
 
     def wake_outbox() -> None:
         if app.ctx.outbox_event is not None:
@@ -68,6 +68,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
 
     @app.after_server_start
     async def start_workers(app: Sanic, _loop):
+        app.ctx.watcher_task = asyncio.ensure_future(app.ctx.watcher.run())
         if not workers:
             return
         app.add_task(outbox_worker(app))
@@ -75,6 +76,18 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         if settings.follow_events:
             app.ctx.follower = EventFollower(app.ctx.store, settings.events_url)
             app.add_task(follower_worker(app))
+
+    @app.before_server_stop
+    async def end_live_streams(app: Sanic, _loop):
+        # Open event streams end now, so stopping does not wait for browsers to hang up.
+        app.ctx.watcher.closing.set()
+        task = getattr(app.ctx, "watcher_task", None)
+        if task is not None:
+            task.cancel()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
 
     return app
 

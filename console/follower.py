@@ -19,8 +19,10 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 
 from assist.handoff import needs_person, prepare
+from assist.learning import cache_from_env, nlu_reading
 from assist.store import CANCELLED, SuggestionStore
 from assist.textnorm import normalize
+from assist.versions import current_versions
 
 logger = logging.getLogger(__name__)
 
@@ -43,6 +45,7 @@ class EventFollower:
         else:
             self.engine = sa.create_engine(events_url, future=True, pool_pre_ping=True)
         self.events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("data"))
+        self.learning = cache_from_env(lambda: store)  # agents' acceptance record, reloaded every few minutes
 
     def poll(self, limit: int = 500) -> int:
         """Read and handle the events after our bookmark. Blocking: run it in a thread."""
@@ -94,19 +97,25 @@ class EventFollower:
             detail = self.store.get_case(case["id"])
             history = [m["text"] for m in detail["messages"] if m["sender"] == "customer"][:-1]
             facts = (detail.get("situation") or {}).get("facts") or {}
-            handoff = prepare(text, intent, parse.get("intent_ranking"), parse.get("entities"), history, facts)
-            self.store.redraft(case["id"], handoff.situation_dict, handoff.drafts)
+            handoff = prepare(text, intent, parse.get("intent_ranking"), parse.get("entities"), history, facts,
+                              acceptance=self._acceptance())
+            self.store.redraft(case["id"], dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts,
+                               versions=current_versions())
             return
-        handoff = prepare(text, intent, parse.get("intent_ranking"), parse.get("entities"), self._recent_texts(conversation_id))
+        handoff = prepare(text, intent, parse.get("intent_ranking"), parse.get("entities"), self._recent_texts(conversation_id),
+                          acceptance=self._acceptance())
         if not needs_person(intent, handoff.situation):
             return
         opened = self.store.open_case(
-            conversation_id, handoff.situation_dict, handoff.drafts, text,
-            channel=channel, source_key=key, created_by="follower",
+            conversation_id, dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts, text,
+            channel=channel, source_key=key, created_by="follower", versions=current_versions(),
         )
         if not opened["joined"]:
             self.store.queue_message(opened["id"], handoff.holding_text, kind="holding")
             logger.info("opened case %s for %s from the event stream", opened["id"], conversation_id)
+
+    def _acceptance(self):
+        return self.learning.get() if self.learning is not None else None
 
     def _recent_texts(self, conversation_id: str, limit: int = 6) -> List[str]:
         """The customer's earlier messages, for mood trend and repetition."""

@@ -41,6 +41,16 @@ class Settings:
     max_attempts: int = 50
     follow_events: bool = True
     max_edit_chars: int = 1000
+    # The pages (console, web chat). Waiting-time colours: platforms score 3-minute response rates.
+    wait_amber_seconds: float = 60.0
+    wait_red_seconds: float = 180.0
+    live_poll_seconds: float = 0.1        # how often the live queue looks for changes
+    session_hours: float = 12.0           # a signed-in agent's browser session (one shift)
+    cookie_secure: bool = False           # set on behind HTTPS (KEFU_COOKIE_SECURE=on)
+    # Rasa's socket.io as the customer's browser reaches it (a public URL behind a proxy).
+    chat_rasa_url: str = ""               # empty: rasa_url
+    chat_frame_ancestors: str = "*"       # who may embed the web chat in a frame (CSP)
+    chat_context_secret: str = ""         # set: the shop's order/customer ids must be signed
 
     @classmethod
     def from_env(cls, **overrides) -> "Settings":
@@ -57,6 +67,13 @@ class Settings:
             wait_update_seconds=_float("KEFU_WAIT_UPDATE_SECONDS", cls.wait_update_seconds),
             follow_events=(env.get("KEFU_FOLLOW_EVENTS", "on") != "off"),
             retry_max_seconds=_float("KEFU_RETRY_MAX_SECONDS", cls.retry_max_seconds),
+            wait_amber_seconds=_float("KEFU_WAIT_AMBER_SECONDS", cls.wait_amber_seconds),
+            wait_red_seconds=_float("KEFU_WAIT_RED_SECONDS", cls.wait_red_seconds),
+            session_hours=_float("KEFU_SESSION_HOURS", cls.session_hours),
+            cookie_secure=(env.get("KEFU_COOKIE_SECURE", "off") == "on"),
+            chat_rasa_url=env.get("KEFU_CHAT_RASA_URL") or cls.chat_rasa_url,
+            chat_frame_ancestors=env.get("KEFU_CHAT_FRAME_ANCESTORS") or cls.chat_frame_ancestors,
+            chat_context_secret=env.get("KEFU_CHAT_CONTEXT_SECRET") or cls.chat_context_secret,
         )
         values.update(overrides)
         return cls(**values)

@@ -29,7 +29,8 @@ def main() -> int:
 kefu-assist is running (Ctrl-C stops everything)
   Rasa server     {stack.rasa_url}   (HTTP API token in .kefu/rasa_token or $RASA_TOKEN)
   action server   {stack.actions_url}/health
-  agent console   {stack.console_url}   (an agent token: .venv/bin/python -m console create-agent 小王)
+  agent console   {stack.console_url}/login   (create an agent: .venv/bin/python -m console create-agent 小王 --password)
+  customer chat   {stack.console_url}/chat
 Try it:
   curl -s {stack.rasa_url}/webhooks/rest/webhook -H 'Content-Type: application/json' \\
        -d '{{"sender": "demo-1", "message": "你好，我的订单1234567890到哪了"}}'

@@ -229,6 +229,9 @@ def start_stack(
     if console_port:
         env["KEFU_CONSOLE_PORT"] = str(console_port)
         commands["console"] = [sys.executable, "-m", "console", "serve"]
+        # The web chat page (served by the console) falls back to socket.io long-polling when a
+        # proxy blocks websockets: that is a cross-origin request Rasa must allow.
+        commands["rasa"] += ["--cors", f"http://{HOST}:{console_port}"]
     try:
         for name, cmd in commands.items():
             stack.processes[name], stack.logs[name] = _spawn(name, cmd, env, workdir, to_console, project)

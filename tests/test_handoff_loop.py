@@ -206,3 +206,15 @@ def test_customer_words_reach_the_case_verbatim(stack, agent_token):
     assert customer_messages(case) == [text]
     listed = api(stack, agent_token, "get", "/api/cases").json()["cases"]
     assert [c["last_customer_text"] for c in listed if c["id"] == case["id"]] == [text]
+
+
+def test_an_order_passed_in_by_the_shop_reaches_the_drafts(stack, agent_token):
+    """The shop's page passes the order the customer came from; the customer never types it."""
+    session = str(uuid.uuid4())
+    response = requests.post(f"{stack.console_url}/chat/api/sessions/{session}/context", json={"order_id": "1234567890"}, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    say_callback(stack, session, "我的快递怎么还没到啊，都等好久了")
+    case = wait_until(lambda: case_of(stack, agent_token, session))
+    facts = case["situation"]["facts"]
+    assert str(facts["order_id"]) == "1234567890" and facts["carrier"] == "中通" and int(facts["days_late"]) >= 1
+    assert facts["order_id_from_shop"] == "unsigned"  # no KEFU_CHAT_CONTEXT_SECRET in the tests

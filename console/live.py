@@ -1,0 +1,94 @@
+"""The live queue: one watcher per console process polls the store's fingerprint and, when it
+changes, sends every open console the new queue as a server-sent event. No reloads.
+
+Cases are written by other processes (the action server, the event follower), so watching
+the shared store is what works for one console as for several behind a load balancer.
+A stream starts with the current queue, so a browser that reconnects misses nothing.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from typing import Optional, Set
+
+from sanic import Blueprint, Request
+
+from console.queue import fingerprint, snapshot
+
+logger = logging.getLogger("kefu.console.live")
+live = Blueprint("live", url_prefix="/api")
+KEEPALIVE_SECONDS = 15.0
+STREAM_SECONDS = 600.0  # then the browser reconnects by itself (EventSource), with a fresh snapshot
+
+
+class QueueWatcher:
+    def __init__(self, store, interval: float):
+        self.store, self.interval = store, interval
+        self.subscribers: Set[asyncio.Queue] = set()
+        self.latest: Optional[str] = None
+        self.closing = asyncio.Event()
+
+    def subscribe(self) -> asyncio.Queue:
+        inbox: asyncio.Queue = asyncio.Queue(maxsize=1)
+        self.subscribers.add(inbox)
+        return inbox
+
+    def unsubscribe(self, inbox: asyncio.Queue) -> None:
+        self.subscribers.discard(inbox)
+
+    def publish(self, payload: str) -> None:
+        self.latest = payload
+        for inbox in list(self.subscribers):
+            if inbox.full():  # a slow reader only needs the newest queue
+                inbox.get_nowait()
+            inbox.put_nowait(payload)
+
+    async def current(self) -> str:
+        return json.dumps(await asyncio.to_thread(snapshot, self.store), ensure_ascii=False)
+
+    async def run(self) -> None:
+        seen = None
+        while not self.closing.is_set():
+            try:
+                mark = await asyncio.to_thread(fingerprint, self.store)
+                if mark != seen:
+                    self.publish(await self.current())
+                    seen = mark
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                logger.exception("live queue: reading the store failed; trying again")
+            await asyncio.sleep(self.interval)
+
+
+def _event(name: str, data: str) -> str:
+    return f"event: {name}\ndata: {data}\n\n"
+
+
+@live.get("/live")
+async def stream(request: Request):
+    watcher: QueueWatcher = request.app.ctx.watcher
+    inbox = watcher.subscribe()
+    response = await request.respond(
+        content_type="text/event-stream; charset=utf-8",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+    try:
+        await response.send("retry: 1000\n\n" + _event("queue", await watcher.current()))
+        loop = asyncio.get_running_loop()
+        ends = loop.time() + STREAM_SECONDS
+        while not watcher.closing.is_set() and loop.time() < ends:
+            closing = asyncio.ensure_future(watcher.closing.wait())
+            arriving = asyncio.ensure_future(inbox.get())
+            done, _ = await asyncio.wait({closing, arriving}, timeout=KEEPALIVE_SECONDS, return_when=asyncio.FIRST_COMPLETED)
+            for task in (closing, arriving):
+                if task not in done:
+                    task.cancel()
+            if arriving in done:
+                await response.send(_event("queue", arriving.result()))
+            elif not done:
+                await response.send(": keep-alive\n\n")
+    finally:
+        watcher.unsubscribe(inbox)
+    await response.eof()

@@ -1,0 +1,237 @@
+// The customer's web chat on Rasa's socket.io channel (vendored socket.io-client 4).
+// Text is shown with textContent only. Who is answering (bot or a person) and the rating
+// come from the console's /chat/api, because Rasa's socket sends a pushed message's text only.
+"use strict";
+
+(() => {
+  const { el, uuid4, composing } = Kefu;
+  const $ = (id) => document.getElementById(id);
+  const SESSION_KEY = "kefu.chat.session";
+  const RATED_KEY = "kefu.chat.rated";
+  const UUID4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+  const SCORES = [[5, "非常满意"], [4, "满意"], [3, "一般"], [2, "不满意"], [1, "很不满意"]];
+  const LABELS = { customer: "我", bot: "智能助手", agent: "人工客服" };
+
+  const chat = { sessionId: null, ready: false, pending: [], socket: null, context: null, personTexts: new Set(), pollTimer: null, sentAt: {} };
+  window.kefuChat = chat; // for the tests and the benchmark: session id and send times
+
+  // Storage can be blocked in a third-party frame: then the chat still works for this visit.
+  const storage = {
+    get(key) { try { return localStorage.getItem(key); } catch (e) { return null; } },
+    set(key, value) { try { localStorage.setItem(key, value); } catch (e) { /* memory only */ } },
+  };
+
+  // The shop's config (embed.js puts it in the fragment, which never reaches any server log).
+  function readConfig() {
+    try {
+      const raw = decodeURIComponent(location.hash.slice(1));
+      const cfg = raw ? JSON.parse(raw) : {};
+      return cfg && typeof cfg === "object" ? cfg : {};
+    } catch (e) {
+      return {};
+    }
+  }
+
+  function applyLook(cfg) {
+    if (typeof cfg.title === "string" && cfg.title.trim()) {
+      $("title").textContent = cfg.title.trim().slice(0, 40);
+      document.title = $("title").textContent;
+    }
+    const colors = cfg.colors && typeof cfg.colors === "object" ? cfg.colors : {};
+    const vars = { brand: "--brand", brandText: "--brand-ink", background: "--bg" };
+    for (const [key, variable] of Object.entries(vars)) {
+      const value = colors[key];
+      if (typeof value === "string" && CSS.supports("color", value)) document.documentElement.style.setProperty(variable, value);
+    }
+  }
+
+  async function getJSON(path, options = {}) {
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), 10000);
+    try {
+      const response = await fetch(path, { ...options, signal: controller.signal, credentials: "omit" });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { status: response.status, body });
+      return body;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  const postJSON = (path, payload) => getJSON(path, { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(payload) });
+
+  // ---- the transcript ----------------------------------------------------------------------
+  function bubble(sender, text, replies) {
+    const node = el("div", { class: `bubble ${sender}`, data: { sender } },
+      el("span", { class: "who", text: LABELS[sender] || "" }),
+      el("div", { class: "text", text }));
+    if (replies && replies.length) {
+      node.append(el("div", { class: "replies" }, replies.map((r) => el("button", {
+        type: "button", onclick: () => send(String(r.payload || r.title), String(r.title), true),
+      }, String(r.title || "")))));
+    }
+    const box = $("messages");
+    box.append(node);
+    box.scrollTop = box.scrollHeight;
+    return node;
+  }
+
+  function markPeople() {
+    for (const node of document.querySelectorAll(".bubble.bot")) {
+      if (chat.personTexts.has(node.querySelector(".text").textContent)) {
+        node.classList.replace("bot", "agent");
+        node.dataset.sender = "agent";
+        node.querySelector(".who").textContent = LABELS.agent;
+      }
+    }
+  }
+
+  // ---- who is answering, and the rating ----------------------------------------------------
+  async function refreshStatus() {
+    let status;
+    try {
+      status = await getJSON(`/chat/api/sessions/${chat.sessionId}`);
+    } catch (e) {
+      return;
+    }
+    chat.personTexts = new Set(status.person_texts || []);
+    markPeople();
+    const badge = $("answering");
+    if (status.answering === "person") {
+      badge.textContent = status.case && status.case.person_joined ? "人工客服为您服务中" : "正在为您转接人工客服";
+      badge.className = "answering person";
+    } else {
+      badge.textContent = "智能助手为您服务";
+      badge.className = "answering bot";
+    }
+    document.body.dataset.answering = status.answering;
+    showRating(status.rate);
+    clearTimeout(chat.pollTimer);
+    // While a person has the case, look now and then (a case can be closed without a message).
+    if (status.answering === "person") chat.pollTimer = setTimeout(refreshStatus, 3000);
+  }
+
+  let statusSoon = null;
+  function refreshStatusSoon() {
+    clearTimeout(statusSoon);
+    statusSoon = setTimeout(refreshStatus, 150);
+  }
+
+  function showRating(rate) {
+    const panel = $("rating");
+    if (!rate || storage.get(RATED_KEY) === rate.case_id) { panel.hidden = true; return; }
+    if (!panel.hidden && panel.dataset.caseId === rate.case_id) return;
+    panel.dataset.caseId = rate.case_id;
+    $("scores").replaceChildren(...SCORES.map(([score, text]) => el("button", {
+      type: "button", data: { score }, onclick: () => rate_(rate.case_id, score),
+    }, text)));
+    panel.hidden = false;
+  }
+
+  async function rate_(caseId, score) {
+    try {
+      await postJSON(`/chat/api/sessions/${chat.sessionId}/rating`, { case_id: caseId, score });
+    } catch (e) {
+      if (!e.status || e.status >= 500) { $("conn").textContent = "评价没有提交成功，请再点一次"; return; }
+    }
+    storage.set(RATED_KEY, caseId);
+    $("rating").replaceChildren(el("p", { text: "感谢您的评价！" }));
+  }
+
+  // ---- talking to Rasa ---------------------------------------------------------------------
+  function cleaned(text) {
+    // "/restart" or "/intent" typed by a customer would steer the bot: a full-width slash is just text.
+    return text.replace(/^\s*\//, "／").trim().slice(0, 500);
+  }
+
+  function emit(text) {
+    chat.sentAt[text] = Date.now();
+    const message = { message: text, session_id: chat.sessionId };
+    if (chat.context) message.metadata = { kefu_context: chat.context };
+    chat.socket.emit("user_uttered", message);
+  }
+
+  function send(text, shown, fromBot = false) {
+    text = fromBot ? text.trim() : cleaned(text); // a button's payload comes from the bot itself
+    if (!text) return;
+    bubble("customer", shown || text);
+    if (chat.ready) emit(text);
+    else chat.pending.push(text);
+  }
+
+  function connect(rasaUrl, path) {
+    // WebSocket first (no CORS needed); long-polling if a proxy blocks it (Rasa then needs --cors).
+    const socket = io(rasaUrl, { path, transports: ["websocket", "polling"], tryAllTransports: true, reconnectionDelayMax: 5000, timeout: 10000 });
+    chat.socket = socket;
+    socket.on("connect", () => {
+      // (Re)join this session's room after every (re)connect.
+      socket.emit("session_request", { session_id: chat.sessionId });
+    });
+    socket.on("session_confirm", () => {
+      chat.ready = true;
+      $("conn").textContent = "";
+      document.body.dataset.ready = "true";
+      for (const text of chat.pending.splice(0)) emit(text);
+    });
+    socket.on("disconnect", () => { chat.ready = false; $("conn").textContent = "连接断开，正在重连…"; });
+    socket.on("connect_error", () => { $("conn").textContent = "暂时连不上客服，正在重试…"; });
+    socket.on("bot_uttered", (data) => {
+      if (data && typeof data.text === "string") bubble("bot", data.text, data.quick_replies);
+      refreshStatusSoon();
+    });
+  }
+
+  async function loadHistory() {
+    try {
+      const history = await getJSON(`/chat/api/sessions/${chat.sessionId}/history`);
+      for (const m of history.messages) bubble(m.sender, m.text);
+    } catch (e) {
+      $("conn").textContent = "之前的聊天记录暂时加载不出来";
+    }
+  }
+
+  async function passContext(cfg) {
+    const context = {};
+    for (const key of ["order_id", "customer_id"]) if (typeof cfg[key] === "string" && cfg[key]) context[key] = cfg[key];
+    if (!Object.keys(context).length) return;
+    chat.context = context;
+    try {
+      await postJSON(`/chat/api/sessions/${chat.sessionId}/context`, { ...context, sig: cfg.sig });
+    } catch (e) {
+      chat.context = null; // refused (unsigned where a signature is required): send nothing unverified
+    }
+  }
+
+  function wireComposer() {
+    const input = $("input");
+    input.addEventListener("keydown", (event) => {
+      if (event.key !== "Enter" || event.shiftKey || composing(event)) return; // 拼音 still composing
+      event.preventDefault();
+      $("composer").requestSubmit();
+    });
+    $("composer").addEventListener("submit", (event) => {
+      event.preventDefault();
+      send(input.value);
+      input.value = "";
+      input.focus();
+    });
+  }
+
+  async function start() {
+    const cfg = readConfig();
+    applyLook(cfg);
+    wireComposer();
+    const server = await getJSON("/chat/config.json");
+    const stored = storage.get(SESSION_KEY);
+    const returning = UUID4.test(stored || "");
+    chat.sessionId = returning ? stored : uuid4();
+    if (!returning) storage.set(SESSION_KEY, chat.sessionId);
+    document.body.dataset.session = chat.sessionId;
+    if (returning) await loadHistory();
+    await passContext(cfg);
+    connect(server.rasa_url, server.socket_path);
+    refreshStatus();
+  }
+
+  document.addEventListener("DOMContentLoaded", start);
+})();

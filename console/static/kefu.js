@@ -1,0 +1,119 @@
+// Shared by the agents' pages: element building (text only, never HTML), the JSON API with
+// the CSRF token, labels, and time formatting. No framework, no build step.
+"use strict";
+
+const Kefu = (() => {
+  let csrf = null;
+
+  // el("li", {class: "x", data: {id: 1}, onclick: f}, "text", child) — strings become text nodes.
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value === undefined || value === null || value === false) continue;
+      if (key === "class") node.className = value;
+      else if (key === "data") for (const [k, v] of Object.entries(value)) node.dataset[k] = String(v);
+      else if (key.startsWith("on")) node.addEventListener(key.slice(2), value);
+      else if (key === "text") node.textContent = String(value);
+      else node.setAttribute(key, value === true ? "" : String(value));
+    }
+    for (const child of children.flat(Infinity)) {
+      if (child === null || child === undefined || child === false) continue;
+      node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
+    return node;
+  }
+
+  class ApiError extends Error {
+    constructor(status, body) {
+      const error = (body && body.error) || {};
+      super(error.message || `HTTP ${status}`);
+      this.status = status;
+      this.code = error.code || "http_error";
+      this.body = error;
+    }
+  }
+
+  async function api(method, path, payload, timeoutMs = 15000) {
+    const headers = { Accept: "application/json" };
+    if (payload !== undefined) headers["Content-Type"] = "application/json";
+    if (csrf && method !== "GET") headers["X-CSRF-Token"] = csrf;
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), timeoutMs);
+    let response;
+    try {
+      response = await fetch(path, {
+        method, headers, credentials: "same-origin", signal: controller.signal,
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+      });
+    } finally {
+      clearTimeout(timer);
+    }
+    const body = await response.json().catch(() => null);
+    if (response.status === 401 && path !== "/login") {
+      location.assign(`/login?next=${encodeURIComponent(location.pathname)}`);
+    }
+    if (!response.ok) throw new ApiError(response.status, body);
+    return body;
+  }
+
+  async function me() {
+    const who = await api("GET", "/api/me");
+    csrf = who.csrf;
+    return who;
+  }
+
+  async function signOut() {
+    try { await api("POST", "/logout", {}); } finally { location.assign("/login"); }
+  }
+
+  // The store's times are the server's local time without a zone; the server sends its "now"
+  // with every queue, so elapsed times come out right whatever the browser's clock says.
+  function parseTime(iso) {
+    if (!iso) return null;
+    const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/.exec(iso);
+    return m ? new Date(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6]).getTime() : null;
+  }
+
+  function duration(seconds) {
+    if (seconds === null || seconds === undefined || !isFinite(seconds)) return "—";
+    seconds = Math.max(0, Math.round(seconds));
+    const h = Math.floor(seconds / 3600), m = Math.floor((seconds % 3600) / 60), s = seconds % 60;
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
+  }
+
+  function clock(iso) {
+    return iso ? iso.slice(11, 16) : "";
+  }
+
+  function uuid4() {
+    if (crypto.randomUUID) return crypto.randomUUID();
+    const b = crypto.getRandomValues(new Uint8Array(16));
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    const h = [...b].map((x) => x.toString(16).padStart(2, "0")).join("");
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
+  }
+
+  // An input method (拼音) is composing: Enter picks a candidate, it must not send.
+  function composing(event) {
+    return event.isComposing || event.keyCode === 229;
+  }
+
+  const CONCERNS = {
+    complaint: "投诉", delivery_delay: "催件", refund_return: "退换", price_haggle: "议价", request_human: "要人工",
+    order_status: "查订单", product_inquiry: "商品咨询", greet: "打招呼", goodbye: "告别", thanks: "致谢",
+    affirm: "肯定", deny: "否定", out_of_scope: "其他",
+  };
+  const MOODS = { calm: "平静", anxious: "着急", angry: "生气", abusive: "辱骂" };
+  const TEMPERAMENTS = { reasoning: "讲理型", persistent: "较真型", agitated: "激动型", unreasonable: "无理型" };
+  const SENDERS = { customer: "顾客", bot: "机器人", agent: "客服" };
+  const ACTIONS = { approve: "原样发送", edit: "修改后发送", reject: "拒绝" };
+  const FACTS = {
+    order_id: "订单号", carrier: "快递", days_late: "晚到天数", product: "商品", tracking_no: "运单号",
+    last_location: "最新位置", duration: "顾客说等了", status: "订单状态", promised_by: "承诺送达",
+  };
+  const label = (table, key) => table[key] || key;
+
+  return { el, api, ApiError, me, signOut, parseTime, duration, clock, uuid4, composing, label, CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS };
+})();
