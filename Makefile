@@ -23,6 +23,7 @@ run: setup train ## start Rasa, the action server (and console) on 127.0.0.1; Ct
 
 test: setup ## run the whole test suite (trains the shared model once if needed)
 	@scripts/install_browser.sh
+	@scripts/install_services.sh
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
 validate: setup ## check training data (file:line), domain, dictionary, templates and policy
