@@ -69,25 +69,23 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
     @app.after_server_start
     async def start_workers(app: Sanic, _loop):
         app.ctx.watcher_task = asyncio.ensure_future(app.ctx.watcher.run())
+        app.ctx.worker_tasks = []
         if not workers:
             return
-        app.add_task(outbox_worker(app))
-        app.add_task(wait_timer_worker(app))
+        app.ctx.worker_tasks += [asyncio.ensure_future(outbox_worker(app)), asyncio.ensure_future(wait_timer_worker(app))]
         if settings.follow_events:
             app.ctx.follower = EventFollower(app.ctx.store, settings.events_url)
-            app.add_task(follower_worker(app))
+            app.ctx.worker_tasks.append(asyncio.ensure_future(follower_worker(app)))
 
     @app.before_server_stop
     async def end_live_streams(app: Sanic, _loop):
         # Open event streams end now, so stopping does not wait for browsers to hang up.
         app.ctx.watcher.closing.set()
-        task = getattr(app.ctx, "watcher_task", None)
-        if task is not None:
+        # The workers stop with the server (a pending step in a thread finishes on its own).
+        tasks = [t for t in [getattr(app.ctx, "watcher_task", None), *getattr(app.ctx, "worker_tasks", [])] if t is not None]
+        for task in tasks:
             task.cancel()
-            try:
-                await task
-            except asyncio.CancelledError:
-                pass
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     return app
 
