@@ -34,6 +34,33 @@ def needs_person(intent: Optional[str], situation: Situation) -> bool:
     return intent in HANDOFF_INTENTS or situation.needs_person
 
 
+def read_situation(
+    text: str,
+    intent: Optional[str] = None,
+    intent_ranking: Optional[Sequence[Mapping[str, Any]]] = None,
+    entities: Optional[Sequence[Mapping[str, Any]]] = None,
+    history: Optional[Sequence[str]] = None,
+    facts: Optional[Mapping[str, Any]] = None,
+) -> Situation:
+    """What the customer's words say; cheap enough to decide whether a person is needed."""
+    return build_situation(
+        text, intent=intent, intent_ranking=intent_ranking, entities=entities,
+        history=list(history or []), facts=dict(facts or {}),
+    )
+
+
+def draft_for(
+    situation: Situation,
+    policy: Optional[Policy] = None,
+    now: Optional[datetime] = None,
+    acceptance: Optional[Acceptance] = None,
+) -> Handoff:
+    """The ranked drafts and the holding message for a situation that goes to a person."""
+    policy = policy or load_policy()
+    drafts = [draft.to_dict() for draft in compose(situation, policy=policy, acceptance=acceptance)]
+    return Handoff(situation, drafts, holding_message(situation, policy, now=now))
+
+
 def prepare(
     text: str,
     intent: Optional[str] = None,
@@ -45,10 +72,5 @@ def prepare(
     now: Optional[datetime] = None,
     acceptance: Optional[Acceptance] = None,
 ) -> Handoff:
-    policy = policy or load_policy()
-    situation = build_situation(
-        text, intent=intent, intent_ranking=intent_ranking, entities=entities,
-        history=list(history or []), facts=dict(facts or {}),
-    )
-    drafts = [draft.to_dict() for draft in compose(situation, policy=policy, acceptance=acceptance)]
-    return Handoff(situation, drafts, holding_message(situation, policy, now=now))
+    situation = read_situation(text, intent, intent_ranking, entities, history, facts)
+    return draft_for(situation, policy=policy, now=now, acceptance=acceptance)

@@ -3,7 +3,7 @@
 For each customer turn of ../shared/eval/dialogues.jsonl (read in place, never copied) the bot's
 NLU reads it; a turn the bot hands over (a handoff intent, or a mood that needs a person) and
 every later turn of that conversation (the bot stays paused; the console's follower redrafts)
-gets drafts from assist.handoff.prepare, exactly as in production. Where a real agent answered
+gets drafts from assist.handoff (read_situation, then draft_for), exactly as in production. Where a real agent answered
 that turn, we measure how close our drafts come to the agent's words — character bigram F1
 (ROUGE-2 on characters) of the top draft and the best of the top three — against the chance
 level (the same agent reply against an agent reply from another dialogue). Then the etiquette
@@ -32,7 +32,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from assist.checker import check  # noqa: E402
-from assist.handoff import needs_person, prepare  # noqa: E402
+from assist.handoff import draft_for, needs_person, read_situation  # noqa: E402
 from assist.policy import load_policy  # noqa: E402
 from assist.textnorm import normalize  # noqa: E402
 
@@ -104,13 +104,14 @@ def replay(dialogues: Sequence[Dict], parse: Parse, policy=None) -> Replay:
             result.customer_turns += 1
             parsed = parse(text)
             intent = (parsed.get("intent") or {}).get("name")
-            handoff = prepare(text, intent, parsed.get("intent_ranking"), parsed.get("entities"), history, policy=policy)
+            situation = read_situation(text, intent, parsed.get("intent_ranking"), parsed.get("entities"), history)
             history.append(text)
             first = False
             if not paused:
-                if not needs_person(intent, handoff.situation):
+                if not needs_person(intent, situation):
                     continue  # the bot answers this one itself
                 paused = first = True
+            handoff = draft_for(situation, policy=policy)
             result.handed_over += 1
             answer = []
             for later in turns[i + 1:]:

@@ -18,7 +18,7 @@ from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
-from assist.handoff import needs_person, prepare
+from assist.handoff import draft_for, needs_person, prepare, read_situation
 from assist.learning import cache_from_env, nlu_reading
 from assist.store import CANCELLED, SuggestionStore
 from assist.textnorm import normalize
@@ -102,10 +102,12 @@ class EventFollower:
             self.store.redraft(case["id"], dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts,
                                versions=current_versions())
             return
-        handoff = prepare(text, intent, parse.get("intent_ranking"), parse.get("entities"), self._recent_texts(conversation_id),
-                          acceptance=self._acceptance())
-        if not needs_person(intent, handoff.situation):
+        # Most messages never need a person: decide from the situation before drafting anything.
+        situation = read_situation(text, intent, parse.get("intent_ranking"), parse.get("entities"),
+                                   self._recent_texts(conversation_id))
+        if not needs_person(intent, situation):
             return
+        handoff = draft_for(situation, acceptance=self._acceptance())
         opened = self.store.open_case(
             conversation_id, dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts, text,
             channel=channel, source_key=key, created_by="follower", versions=current_versions(),
