@@ -7,13 +7,17 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup train run test validate evaluate bench clean
+.PHONY: help setup migrate train run test validate evaluate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
 
-setup: ## find Python 3.10, create .venv, install pinned requirements (idempotent)
+setup: ## find Python 3.10, create .venv, install pinned requirements, migrate the store (idempotent)
 	@PYTHON="$(PYTHON)" VENV="$(VENV)" scripts/setup_venv.sh
+	@$(PY) -m console migrate
+
+migrate: ## bring the suggestion store (KEFU_STORE_URL, default .kefu/) to this version's schema
+	@$(PY) -m console migrate
 
 train: setup ## train the Rasa model unless one for the current data and config exists
 	@$(PY) -m kefu_rasa.model_cache

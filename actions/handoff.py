@@ -36,7 +36,7 @@ async def order_facts(tracker: Tracker) -> Dict[str, Any]:
         # store, where the console put it after checking the shop's signature — not from the
         # message metadata, which the customer's browser could change.
         try:
-            stored = await asyncio.to_thread(suggestion_store().chat_context, tracker.sender_id)
+            stored = await asyncio.to_thread(suggestion_store().customers.chat_context, tracker.sender_id)
         except Exception:  # the store being down must not cost the customer their answer
             logger.exception("chat context unavailable")
             stored = None
@@ -74,7 +74,7 @@ class ActionHandoff(Action):
             return [ConversationPaused()]
         try:
             await asyncio.to_thread(
-                suggestion_store().open_case, tracker.sender_id, dict(handoff.situation_dict, nlu=nlu_reading(message)),
+                suggestion_store().cases.open_case, tracker.sender_id, dict(handoff.situation_dict, nlu=nlu_reading(message)),
                 handoff.drafts, text, channel=tracker.get_latest_input_channel(),
                 source_key=f"msg:{message.get('message_id')}", versions=current_versions(),
             )

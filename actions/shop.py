@@ -8,7 +8,7 @@ from typing import Any, Dict, List, Optional
 
 from rasa_sdk import Tracker
 
-from assist.learning import Acceptance, cache_from_env
+from assist.learning import Acceptance, acceptance_cache
 from assist.orders import Order, OrderStoreError, open_order_store
 from assist.policy import load_policy
 from assist.store import SuggestionStore
@@ -32,7 +32,7 @@ def suggestion_store() -> SuggestionStore:
 
 @lru_cache(maxsize=1)
 def _acceptance_cache():
-    return cache_from_env(suggestion_store)
+    return acceptance_cache(suggestion_store)
 
 
 def acceptance() -> Optional[Acceptance]:

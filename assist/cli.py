@@ -17,17 +17,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from typing import Any, Dict, Iterable, List, Optional, TextIO
 
-from pathlib import Path as _Path
-
 from .errors import DataError
 from .rasa_nlu import DEFAULT_TIMEOUT, DEFAULT_URL, NluUnavailable, parse_with_rasa
-
-
-_ROOT = _Path(__file__).resolve().parent.parent
+from .settings import get_settings
 
 
 def _json_arg(value: Optional[str], name: str, kind: type) -> Any:
@@ -71,7 +66,7 @@ class _Nlu:
             return {"source": "given", "intent": a.intent, "ranking": None, "entities": None}
         if not a.no_rasa and self.down is None:
             try:
-                result = parse_with_rasa(text, a.rasa, a.token or os.environ.get("RASA_TOKEN"), a.timeout)
+                result = parse_with_rasa(text, a.rasa or get_settings().rasa_url, a.token or get_settings().rasa_api_token(), a.timeout)
                 return {"source": "rasa", "intent": result.intent, "ranking": result.ranking,
                         "entities": result.entities}
             except NluUnavailable as exc:
@@ -170,9 +165,9 @@ def _store(args: argparse.Namespace):
 
 
 def _since(days: Optional[float]):
-    from datetime import datetime, timedelta
+    from datetime import datetime, timedelta, timezone
 
-    return datetime.now() - timedelta(days=days) if days else None
+    return datetime.now(timezone.utc) - timedelta(days=days) if days else None
 
 
 def _cmd_acceptance(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
@@ -180,7 +175,7 @@ def _cmd_acceptance(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from .learning_report import render
     from .policy import load_policy
 
-    records = _store(args).learning_records(since=_since(args.days))
+    records = _store(args).learning.learning_records(since=_since(args.days))
     if args.json:
         acceptance = Acceptance.from_records(records)
         cells = [{"key": k, "concern": c, "temperament": t, "score": round(acceptance.mean(k, c, t), 4),
@@ -210,7 +205,7 @@ def _cmd_mine(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if any(": added to " in line for line in lines):
             out.write("next: make validate, then make train (NLU) and make evaluate\n")
         return 0
-    held_out = HeldOut.load(Path(args.eval), root / "tests" / "nlu_dev" / "dev.tsv")
+    held_out = HeldOut.load(Path(args.eval) if args.eval else get_settings().eval_dir, root / "tests" / "nlu_dev" / "dev.tsv")
     result = mine(_store(args), Path(args.out), Path(args.data), held_out=held_out, min_support=args.min_support,
                   unsure_below=args.unsure_below, since=_since(args.days))
     clean = sum(1 for v in result.variants if v.clean)
@@ -254,7 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--facts", help='order facts as JSON, e.g. \'{"order_id": "123", "days_late": 5}\'')
     draft.add_argument("--history", help="earlier customer messages as a JSON list, oldest first")
     draft.add_argument("--profile", help='customer profile as JSON, e.g. \'{"vip": true, "honorific": "女士"}\'')
-    draft.add_argument("--rasa", default=os.environ.get("RASA_URL", DEFAULT_URL), help="Rasa server URL (env RASA_URL)")
+    draft.add_argument("--rasa", help="Rasa server URL (default: $KEFU_RASA_URL or " + DEFAULT_URL + ")")
     draft.add_argument("--token", help="Rasa token (env RASA_TOKEN)")
     draft.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT, help="seconds to wait for Rasa")
     draft.add_argument("--no-rasa", action="store_true", help="do not ask Rasa; use the core's cue words")
@@ -289,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--store", help="suggestion store URL (default: $KEFU_STORE_URL or .kefu/suggestions.db)")
     mine.add_argument("--out", default="reports/proposals", help="folder for the proposal files (default reports/proposals)")
     mine.add_argument("--data", default="data", help="the Rasa data folder (default data)")
-    mine.add_argument("--eval", default=str(_ROOT.parent / "shared" / "eval"), help="held-out evaluation folder never to propose from")
+    mine.add_argument("--eval", help="held-out evaluation folder never to propose from (default: $KEFU_EVAL_DIR or ../shared/eval)")
     mine.add_argument("--days", type=float, help="only decisions of the last N days")
     mine.add_argument("--min-support", type=int, default=3, help="edits needed before a variant is proposed (default 3)")
     mine.add_argument("--unsure-below", type=float, default=0.6, help="NLU confidence below which a message is proposed (default 0.6)")

@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 import re
 import threading
 import time
@@ -236,7 +235,7 @@ class Acceptance:
     @classmethod
     def from_store(cls, store, since=None, limit: int = 20000, prior: Prior = Prior(),
                    texts: Optional[Mapping[str, str]] = None) -> "Acceptance":
-        return cls.from_records(store.learning_records(since=since, limit=limit), texts, prior)
+        return cls.from_records(store.learning.learning_records(since=since, limit=limit), texts, prior)
 
     def __len__(self) -> int:
         return self.decisions
@@ -307,14 +306,16 @@ class AcceptanceCache:
         return self._current
 
 
-def cache_from_env(store_factory: Callable[[], Any], env: Optional[Mapping[str, str]] = None) -> Optional[AcceptanceCache]:
+def acceptance_cache(store_factory: Callable[[], Any], settings: Optional[Any] = None) -> Optional[AcceptanceCache]:
     """The cache a server uses: KEFU_LEARNING=off turns ranking-by-acceptance off,
     KEFU_LEARNING_REFRESH_SECONDS (default 300) sets how often it reloads."""
-    env = os.environ if env is None else env
-    if (env.get("KEFU_LEARNING") or "on").lower() in ("off", "0", "false", "no"):
+    if settings is None:
+        from .settings import get_settings
+
+        settings = get_settings()
+    if not settings.learning:
         return None
-    seconds = float(env.get("KEFU_LEARNING_REFRESH_SECONDS") or 300)
-    return AcceptanceCache(lambda: Acceptance.from_store(store_factory()), seconds)
+    return AcceptanceCache(lambda: Acceptance.from_store(store_factory()), settings.learning_refresh_seconds)
 
 
 def nlu_reading(parse: Optional[Mapping[str, Any]]) -> Dict[str, Any]:

@@ -133,7 +133,7 @@ def render(records: Sequence[Mapping[str, Any]], acceptance: Optional[Acceptance
 
 
 def render_from_store(store, since=None, policy=None) -> str:
-    records = store.learning_records(since=since)
+    records = store.learning.learning_records(since=since)
     return render(records, Acceptance.from_records(records), policy)
 
 

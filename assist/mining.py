@@ -376,9 +376,9 @@ def mine(store, out_dir: Path, data_dir: Path, book=None, policy=None, held_out:
 
     policy = policy or load_policy()
     book = book or load_templates(policy=policy)
-    decided = store.learning_records(since=since)
-    everything = store.learning_records(since=since, decided_only=False)
-    corrections = store.corrections() if hasattr(store, "corrections") else []
+    decided = store.learning.learning_records(since=since)
+    everything = store.learning.learning_records(since=since, decided_only=False)
+    corrections = store.learning.corrections()
     training, _, _ = read_examples(data_dir / "nlu" if (data_dir / "nlu").is_dir() else data_dir)
     variants = variant_proposals(decided, book, policy, min_support)
     examples, dropped = nlu_proposals(everything, corrections, training, held_out, unsure_below)

@@ -7,7 +7,6 @@ with the Order fields as JSON (404 when unknown).
 """
 from __future__ import annotations
 
-import os
 import re
 import sqlite3
 import threading
@@ -20,7 +19,6 @@ import requests
 import yaml
 
 DEMO_ORDERS = Path(__file__).with_name("demo_orders.yml")
-DEFAULT_DB = Path(__file__).resolve().parent.parent / ".kefu" / "orders.db"
 STATUSES = ("unpaid", "paid", "shipped", "in_transit", "delivered", "cancelled")
 STATUS_ZH = {
     "unpaid": "待付款",
@@ -85,7 +83,7 @@ class Order:
 class SqliteOrderStore:
     """Demo store: one table, seeded from demo_orders.yml when the file is new."""
 
-    def __init__(self, path: Path = DEFAULT_DB, seed_file: Optional[Path] = DEMO_ORDERS, now: Optional[datetime] = None):
+    def __init__(self, path: Path, seed_file: Optional[Path] = DEMO_ORDERS, now: Optional[datetime] = None):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
@@ -178,10 +176,15 @@ def load_demo_orders(path: Path = DEMO_ORDERS, now: Optional[datetime] = None) -
     ]
 
 
-def open_order_store(url: Optional[str] = None):
-    url = url or os.environ.get("KEFU_ORDERS") or f"sqlite:///{DEFAULT_DB}"
+def open_order_store(url: Optional[str] = None, token: Optional[str] = None):
+    """The order store at `url`, else KEFU_ORDERS (settings): the demo SQLite file or the shop's API."""
+    if url is None:
+        from .settings import get_settings
+
+        settings = get_settings()
+        url, token = settings.orders_url, token or settings.orders_token
     if url.startswith(("http://", "https://")):
-        return HttpOrderStore(url, token=os.environ.get("KEFU_ORDERS_TOKEN"))
+        return HttpOrderStore(url, token=token or None)
     if url.startswith("sqlite:///"):
         return SqliteOrderStore(Path(url[len("sqlite:///"):]))
     raise ValueError(f"KEFU_ORDERS must be sqlite:///path or an http(s) URL, not {url!r}")

@@ -6,7 +6,6 @@ every problem in the file at once, each as `file:line: path: message`.
 """
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone, tzinfo
 from functools import lru_cache
@@ -18,7 +17,6 @@ from .errors import DataError, Problem
 from .placeholders import slots_in, stray_braces
 
 DEFAULT_PATH = Path(__file__).with_name("policy.yml")
-ENV_VAR = "KEFU_POLICY"
 
 _RANGE = r"^\d+(-\d+)?$"
 _HHMM = r"^([01]\d|2[0-3]):[0-5]\d$"
@@ -409,7 +407,9 @@ def _faq_answer_problems(policy: Policy, where: Locator) -> List[Problem]:
 def policy_path(path: Union[str, Path, None] = None) -> Path:
     if path is not None:
         return Path(path)
-    return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
+    from .settings import get_settings
+
+    return get_settings().policy_path or DEFAULT_PATH
 
 
 def read_policy(path: Union[str, Path, None] = None) -> Tuple[Optional[Policy], List[Problem]]:

@@ -181,7 +181,7 @@ def simulate(n: int = 400, seed: int = 11, learning: bool = True, refresh: int =
     policy = load_policy()
     book = load_templates(replies, policy=policy)
     texts = template_texts(replies, policy=policy)
-    store = SuggestionStore(store_url or "sqlite://")  # default: in memory, gone with the process
+    store = SuggestionStore.migrated(store_url or "sqlite://")  # default: in memory, gone with the process
     rng = random.Random(seed)
     nlu_rng = random.Random(seed + 1)
     correct = getattr(store, "correct_concern", None)
@@ -198,14 +198,14 @@ def simulate(n: int = 400, seed: int = 11, learning: bool = True, refresh: int =
         stored = dict(situation.to_dict(), nlu=nlu)
         if misread:  # the case opened under the NLU's reading; 小林 corrects it (the drafts here are for the right concern)
             stored["intent"] = nlu["intent"]
-        opened = store.open_case(f"sim-{seed}-{i}", stored, [d.to_dict() for d in drafts],
+        opened = store.cases.open_case(f"sim-{seed}-{i}", stored, [d.to_dict() for d in drafts],
                                  case["text"], channel="simulation", versions=versions)
         if misread and correct is not None:
             correct(opened["id"], AGENT, case["intent"])
-        shown = store.get_case(opened["id"])["drafts"]
+        shown = store.cases.get_case(opened["id"])["drafts"]
         choice = decide(situation, drafts, policy)
         draft_id = shown[choice.rank - 1]["id"] if choice.rank else None
-        store.decide(opened["id"], AGENT, choice.action, draft_id=draft_id, text=choice.text, reason=choice.reason,
+        store.decisions.decide(opened["id"], AGENT, choice.action, draft_id=draft_id, text=choice.text, reason=choice.reason,
                      batch=opened["batch"], resolve=choice.action != "reject")
         step = Step(i, situation.topic, situation.temperament, choice)
         run.steps.append(step)

@@ -9,21 +9,20 @@ compared release against release.
 from __future__ import annotations
 
 import hashlib
-import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Dict, Optional, Tuple, Union
 
+from .settings import UNKNOWN, Settings, get_settings
 from .templates import DEFAULT_DIR
 
 Pathish = Union[str, Path, None]
-UNKNOWN = "unknown"
 
 
 def _policy_path(policy_path: Pathish) -> Path:
-    from .policy import DEFAULT_PATH
+    from .policy import policy_path as configured
 
-    return Path(policy_path or os.environ.get("KEFU_POLICY") or DEFAULT_PATH)
+    return configured(policy_path)
 
 
 def _stamp(files) -> Tuple:
@@ -53,11 +52,11 @@ def _hash(stamp: Tuple) -> str:
     return "t-" + digest.hexdigest()[:10]
 
 
-def model_version(env: Optional[Dict[str, str]] = None) -> str:
-    env = os.environ if env is None else env
-    return env.get("KEFU_MODEL_VERSION") or UNKNOWN
+def model_version(settings: Optional[Settings] = None) -> str:
+    return (settings or get_settings()).model_version or UNKNOWN
 
 
-def current_versions(replies: Pathish = None, policy_path: Pathish = None) -> Dict[str, str]:
+def current_versions(replies: Pathish = None, policy_path: Pathish = None,
+                     settings: Optional[Settings] = None) -> Dict[str, str]:
     """{"model": ..., "templates": ...}: what a case or batch records."""
-    return {"model": model_version(), "templates": template_version(replies, policy_path)}
+    return {"model": model_version(settings), "templates": template_version(replies, policy_path)}

@@ -27,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from assist.store import SuggestionStore  # noqa: E402
+from assist.settings import get_settings  # noqa: E402
 from console.auth import hash_password  # noqa: E402
 from kefu_rasa.model_cache import ensure_model  # noqa: E402
 from kefu_rasa.servers import free_port, start_stack  # noqa: E402
@@ -97,7 +98,7 @@ def percentile(values, q):
 
 
 def find_chromium():
-    for name in (os.environ.get("KEFU_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+    for name in (get_settings().chromium, "chromium", "chromium-browser", "google-chrome"):
         if name and shutil.which(name):
             return shutil.which(name)
     return None
@@ -140,8 +141,8 @@ def main() -> int:
                         console_port=free_port(), token=uuid.uuid4().hex, extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"})
     try:
         store = SuggestionStore(stack.store_url)
-        store.create_agent("bench")
-        store.set_password_hash("bench", hash_password(PASSWORD))
+        store.agents.create_agent("bench")
+        store.agents.set_password_hash("bench", hash_password(PASSWORD))
         with sync_playwright() as playwright:
             browser = playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
             agent_context = browser.new_context(viewport={"width": 1280, "height": 800})

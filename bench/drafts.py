@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
 import statistics
 import sys
@@ -29,10 +28,11 @@ from assist.checker import check  # noqa: E402
 from assist.composer import compose  # noqa: E402
 from assist.cues import load_cues  # noqa: E402
 from assist.policy import load_policy  # noqa: E402
+from assist.settings import get_settings  # noqa: E402
 from assist.situation import build_situation  # noqa: E402
 from assist.templates import load_templates  # noqa: E402
 
-EVAL_FILE = Path(os.environ.get("KEFU_EVAL", ROOT.parent / "shared" / "eval" / "nlu_eval.tsv"))
+EVAL_FILE = get_settings().eval_messages
 
 # Phrases written for this benchmark, by concern; combined with openers, heat and facts.
 PHRASES: Dict[str, Sequence[str]] = {

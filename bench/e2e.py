@@ -74,7 +74,7 @@ class Loop:
     def opener(self, i, sender):
         started = time.monotonic()
         self.send(sender, OPENERS[i % len(OPENERS)].format(n=1000000000 + i))
-        if wait(lambda: self.store.open_case_for(sender)):
+        if wait(lambda: self.store.cases.open_case_for(sender)):
             self.to_case.append((time.monotonic() - started) * 1000)
         else:
             self.failures.append(f"{sender}: no case")
@@ -82,16 +82,16 @@ class Loop:
     def follow_up(self, i, sender):
         started = time.monotonic()
         self.send(sender, FOLLOW_UPS[i % len(FOLLOW_UPS)])
-        if wait(lambda: (c := self.store.open_case_for(sender)) and c["batch"] >= 2 and c):
+        if wait(lambda: (c := self.store.cases.open_case_for(sender)) and c["batch"] >= 2 and c):
             self.to_join.append((time.monotonic() - started) * 1000)
         else:
             self.failures.append(f"{sender}: follow-up never joined")
 
     def approve(self, sender):
-        opened = self.store.open_case_for(sender)
+        opened = self.store.cases.open_case_for(sender)
         if not opened:
             return
-        case = self.store.get_case(opened["id"])
+        case = self.store.cases.get_case(opened["id"])
         draft = case["drafts"][0]
         started = time.monotonic()
         response = self.session.post(
@@ -148,8 +148,8 @@ def main() -> int:
         extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"},
     )
     store = SuggestionStore(stack.store_url)
-    loop = Loop(stack, store, inbox, store.create_agent("bench-agent"))
-    saturated = Loop(stack, store, inbox, store.create_agent("bench-agent-2"))
+    loop = Loop(stack, store, inbox, store.agents.create_agent("bench-agent"))
+    saturated = Loop(stack, store, inbox, store.agents.create_agent("bench-agent-2"))
     try:
         # Paced: each conversation opens, and writes again 1 s later while it waits for a person.
         senders = [f"paced-{i}-{uuid.uuid4().hex[:6]}" for i in range(args.conversations)]

@@ -22,10 +22,11 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kefu_rasa.evaluation import evaluate, load_agent, load_tsv, markdown_table, predict, score  # noqa: E402
+from assist.settings import get_settings  # noqa: E402
 from kefu_rasa.model_cache import ensure_model, training_record  # noqa: E402
 
 DEV = ROOT / "tests" / "nlu_dev" / "dev.tsv"
-REAL = ROOT.parent / "shared" / "eval" / "nlu_eval.tsv"
+REAL = get_settings().eval_messages
 
 
 def main() -> int:

@@ -34,9 +34,10 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 from assist.checker import check  # noqa: E402
 from assist.handoff import draft_for, needs_person, read_situation  # noqa: E402
 from assist.policy import load_policy  # noqa: E402
+from assist.settings import get_settings  # noqa: E402
 from assist.textnorm import normalize  # noqa: E402
 
-DIALOGUES = Path(os.environ.get("KEFU_DIALOGUES", ROOT.parent / "shared" / "eval" / "dialogues.jsonl"))
+DIALOGUES = get_settings().eval_dialogues
 _NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
 # The corpora's own masks ([订单x], [数字x]) are not words the agent wrote.
 _CORPUS_MASK = re.compile(r"\[[^\[\]]{1,8}x\]")

@@ -1,11 +1,11 @@
-"""python -m console serve | create-agent NAME [--password] | set-password NAME"""
+"""python -m console serve | migrate | create-agent NAME [--password] | set-password NAME"""
 from __future__ import annotations
 
 import argparse
 import logging
 import sys
 
-from console.settings import Settings
+from assist.settings import Settings, SettingsError, load_settings
 
 
 def main(argv=None) -> int:
@@ -13,6 +13,7 @@ def main(argv=None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the console (API and workers) on 127.0.0.1")
     serve.add_argument("--port", type=int, default=None)
+    sub.add_parser("migrate", help="bring the suggestion store (KEFU_STORE_URL) to this version's schema")
     create = sub.add_parser("create-agent", help="create an agent (or rotate their token) and print the token once")
     create.add_argument("name")
     create.add_argument("--password", action="store_true", help="also set a password for signing in to the console pages")
@@ -20,25 +21,48 @@ def main(argv=None) -> int:
     password.add_argument("name")
     args = parser.parse_args(argv)
 
-    settings = Settings.from_env(**({"port": args.port} if getattr(args, "port", None) else {}))
-    if args.command == "create-agent":
-        from assist.store import SuggestionStore
+    try:
+        settings = load_settings(**({"console_port": args.port} if getattr(args, "port", None) else {}))
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
+    if args.command == "migrate":
+        return _migrate(settings)
+    from assist.store import SchemaBehind, SuggestionStore
 
+    try:
+        store = SuggestionStore(settings.store_url)
+    except SchemaBehind as error:
+        print(f"console: {error}", file=sys.stderr)
+        return 2
+    if args.command == "create-agent":
         try:
-            token = SuggestionStore(settings.store_url).create_agent(args.name)
+            token = store.agents.create_agent(args.name)
         except ValueError as error:
             print(f"create-agent: {error}", file=sys.stderr)
             return 2
         print(f"agent {args.name} created; API token (shown once):\n{token}")
-        return _set_password(settings, args.name) if args.password else 0
+        return _set_password(store, settings, args.name) if args.password else 0
     if args.command == "set-password":
-        return _set_password(settings, args.name)
+        return _set_password(store, settings, args.name)
 
     from console.app import create_app
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    app = create_app(settings)
-    app.run(host=settings.host, port=settings.port, access_log=False, workers=1)
+    app = create_app(settings, store)
+    app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)
+    return 0
+
+
+def _migrate(settings: Settings) -> int:
+    from assist.store import StoreError, upgrade
+
+    try:
+        revision = upgrade(settings.store_url)
+    except StoreError as error:
+        print(f"migrate: {error}", file=sys.stderr)
+        return 2
+    print(f"migrate: the suggestion store is at {revision}")
     return 0
 
 
@@ -53,16 +77,16 @@ def _read_password() -> str:
     return first
 
 
-def _set_password(settings: Settings, name: str) -> int:
-    from assist.store import NotFound, SuggestionStore
+def _set_password(store, settings: Settings, name: str) -> int:
+    from assist.store import NotFound
     from console.auth import PasswordError, hash_password
 
     try:
-        SuggestionStore(settings.store_url).set_password_hash(name, hash_password(_read_password()))
+        store.agents.set_password_hash(name, hash_password(_read_password()))
     except (PasswordError, ValueError, NotFound) as error:
         print(f"set-password: {error}", file=sys.stderr)
         return 2
-    print(f"password set for {name}; sign in at http://{settings.host}:{settings.port}/login")
+    print(f"password set for {name}; sign in at http://{settings.console_host}:{settings.console_port}/login")
     return 0
 
 

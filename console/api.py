@@ -11,10 +11,9 @@ from sanic.response import json
 from assist.checker import check
 from assist.handoff import prepare
 from assist.intents import INTENTS
-from assist.store import OPEN, RESOLVED, Claimed
+from assist.store import CANCELLED, OPEN, RESOLVED, Claimed, waiting_since
 from console.errors import ApiError
 from console.fixes import with_fixes
-from console.queue import waiting_since
 
 api = Blueprint("api", url_prefix="/api")
 
@@ -66,27 +65,31 @@ def findings_of(text: str, policy) -> list:
 
 async def may_answer(request: Request, case_id: str) -> None:
     """A case another agent has claimed is theirs to answer until someone takes it over."""
-    holder = await run(request, request.app.ctx.store.claimed_by, case_id)
+    holder = await run(request, request.app.ctx.store.claims.claimed_by, case_id)
     if holder and holder != request.ctx.agent:
         raise ApiError(409, "claimed", f"{holder} is answering this case; take it over first", claimed_by=holder)
 
 
 @api.get("/cases")
 async def list_cases(request: Request):
-    state = request.args.get("state", "open")
-    if state not in ("open", "resolved", "cancelled"):
+    """Open cases in the queue's order (the live view's); closed ones most recently closed first."""
+    state = request.args.get("state", OPEN)
+    if state not in (OPEN, RESOLVED, CANCELLED):
         raise ApiError(400, "bad_field", "state must be open, resolved or cancelled")
-    return json({"cases": await run(request, request.app.ctx.store.list_cases, state)})
+    store = request.app.ctx.store
+    if state == OPEN:
+        return json({"cases": await run(request, store.queue.open_queue)})
+    return json({"cases": await run(request, store.records.closed_cases, 200, 0, (state,))})
 
 
 @api.get("/cases/<case_id>")
 async def get_case(request: Request, case_id: str):
     store = request.app.ctx.store
-    case = await run(request, store.get_case, case_id)
+    case = await run(request, store.cases.get_case, case_id)
     case["waiting_since"] = waiting_since(
         [{"sender": m["sender"], "at": m["at"]} for m in case["messages"]]
     )
-    case["shop_context"] = await run(request, store.chat_context, case["conversation_id"])
+    case["shop_context"] = await run(request, store.customers.chat_context, case["conversation_id"])
     return json(case)
 
 
@@ -105,7 +108,7 @@ async def approve(request: Request, case_id: str):
     data = body(request)
     await may_answer(request, case_id)
     decision = await run(
-        request, request.app.ctx.store.decide, case_id, action="approve",
+        request, request.app.ctx.store.decisions.decide, case_id, action="approve",
         draft_id=_int(data, "draft_id", required=True), **_decision_args(request, data),
     )
     request.app.ctx.wake_outbox()
@@ -124,7 +127,7 @@ async def edit(request: Request, case_id: str):
     if findings and not override:
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
     decision = await run(
-        request, request.app.ctx.store.decide, case_id, action="edit", text=text,
+        request, request.app.ctx.store.decisions.decide, case_id, action="edit", text=text,
         draft_id=_int(data, "draft_id"), findings_overridden=bool(findings), **_decision_args(request, data),
     )
     request.app.ctx.wake_outbox()
@@ -138,7 +141,7 @@ async def reject(request: Request, case_id: str):
     await may_answer(request, case_id)
     args = _decision_args(request, data)
     args["resolve"] = False  # rejecting drafts never closes the case by itself
-    decision = await run(request, request.app.ctx.store.decide, case_id, action="reject", reason=reason, **args)
+    decision = await run(request, request.app.ctx.store.decisions.decide, case_id, action="reject", reason=reason, **args)
     return json({"decision": decision}, status=201)
 
 
@@ -146,7 +149,7 @@ async def reject(request: Request, case_id: str):
 async def resolve(request: Request, case_id: str):
     body(request)
     await may_answer(request, case_id)
-    case = await run(request, request.app.ctx.store.close_case, case_id, RESOLVED)
+    case = await run(request, request.app.ctx.store.cases.close_case, case_id, RESOLVED)
     request.app.ctx.wake_outbox()
     return json({"case": case})
 
@@ -166,7 +169,7 @@ async def claim(request: Request, case_id: str):
     if not isinstance(takeover, bool):
         raise ApiError(400, "bad_field", "'takeover' must be true or false")
     try:
-        result = await run(request, request.app.ctx.store.claim_case, case_id, request.ctx.agent, takeover=takeover)
+        result = await run(request, request.app.ctx.store.claims.claim_case, case_id, request.ctx.agent, takeover=takeover)
     except Claimed as error:
         raise ApiError(409, "claimed", str(error), claimed_by=error.claimed_by) from None
     return json({"claim": result})
@@ -175,7 +178,7 @@ async def claim(request: Request, case_id: str):
 @api.post("/cases/<case_id>/release")
 async def release(request: Request, case_id: str):
     body(request)
-    released = await run(request, request.app.ctx.store.release_claim, case_id, request.ctx.agent)
+    released = await run(request, request.app.ctx.store.claims.release_claim, case_id, request.ctx.agent)
     return json({"released": released})
 
 
@@ -187,13 +190,13 @@ async def correct_concern(request: Request, case_id: str):
     if concern not in INTENTS:
         raise ApiError(400, "bad_field", f"'concern' must be one of {', '.join(INTENTS)}")
     store = request.app.ctx.store
-    correction = await run(request, store.correct_concern, case_id, request.ctx.agent, concern)
-    case = await run(request, store.get_case, case_id)
+    correction = await run(request, store.learning.correct_concern, case_id, request.ctx.agent, concern)
+    case = await run(request, store.cases.get_case, case_id)
     if case["state"] == OPEN:
         said = [m["text"] for m in case["messages"] if m["sender"] == "customer"]
         facts = (case.get("situation") or {}).get("facts") or {}
         handoff = await run(request, prepare, said[-1] if said else "", concern, None, None, said[:-1], facts, request.app.ctx.policy)
-        await run(request, store.redraft, case_id, handoff.situation_dict, handoff.drafts)
+        await run(request, store.cases.redraft, case_id, handoff.situation_dict, handoff.drafts)
     return json({"correction": correction}, status=201)
 
 
@@ -206,5 +209,6 @@ async def me(request: Request):
         "agent": request.ctx.agent,
         "csrf": session["csrf"] if session else None,
         "timers": {"amber_seconds": settings.wait_amber_seconds, "red_seconds": settings.wait_red_seconds},
+        "timezone": request.app.ctx.policy.business_hours.timezone,  # the shop's clock for every time shown
         "concerns": list(INTENTS),
     })

@@ -13,7 +13,9 @@ from sanic.response import json
 from assist.holding import wait_update_message
 from assist.policy import load_policy
 from assist.situation import build_situation
+from assist.settings import Settings, get_settings
 from assist.store import SuggestionStore
+from assist.store.db import now as store_now
 from console.api import api
 from console.auth import LoginThrottle, auth, identify
 from console.chat import chat
@@ -24,13 +26,12 @@ from console.live import QueueWatcher, live
 from console.outbox import deliver_due
 from console.pages import add_security_headers, pages
 from console.rasa_client import RasaClient
-from console.settings import Settings
 
 logger = logging.getLogger("kefu.console")
 
 
 def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionStore] = None, workers: bool = True) -> Sanic:
-    settings = settings or Settings.from_env()
+    settings = settings or get_settings()
     # Sanic keeps a registry of app names; tests create several apps in one process.
     app = Sanic(f"kefu_console_{uuid.uuid4().hex[:8]}")
     app.config.REQUEST_MAX_SIZE = 1_000_000
@@ -54,11 +55,12 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
     @app.before_server_start
     async def open_resources(app: Sanic, _loop):
         if app.ctx.store is None:
+            # Refuses a schema that is behind (SchemaBehind names `python -m console migrate`).
             app.ctx.store = await asyncio.to_thread(SuggestionStore, settings.store_url)
         app.ctx.policy = load_policy()
-        app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_token, settings.http_timeout)
+        app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_api_token(), settings.http_timeout)
         app.ctx.outbox_event = asyncio.Event()
-        app.ctx.watcher = QueueWatcher(app.ctx.store, settings.live_poll_seconds)
+        app.ctx.watcher = QueueWatcher(app.ctx.store.queue, settings.live_poll_seconds)
 
     def wake_outbox() -> None:
         if app.ctx.outbox_event is not None:
@@ -127,21 +129,19 @@ async def follower_worker(app: Sanic) -> None:
 
 
 def send_wait_updates(store: SuggestionStore, policy, settings: Settings, now: Optional[datetime] = None) -> int:
-    """An honest update to customers waiting longer than the limit for a person's answer."""
-    now = now or datetime.now()
+    """An honest update to customers waiting longer than the limit for a person's answer.
+    `now` is aware; the message speaks of the shop's hours in the shop's timezone."""
+    now = now or store_now()
     sent = 0
-    for case in store.list_cases():
-        if case["wait_updates"] >= settings.max_wait_updates or not case.get("last_customer_at"):
+    for case in store.queue.open_queue(limit=100_000):
+        # waiting_since is None once a person answered the customer's latest words.
+        if case["wait_updates"] >= settings.max_wait_updates or not case["waiting_since"]:
             continue
-        waiting_since = datetime.fromisoformat(case["last_customer_at"])
-        if now - waiting_since < timedelta(seconds=settings.wait_update_seconds * (case["wait_updates"] + 1)):
+        waited = now - datetime.fromisoformat(case["waiting_since"])
+        if waited < timedelta(seconds=settings.wait_update_seconds * (case["wait_updates"] + 1)):
             continue
-        detail = store.get_case(case["id"])
-        last_customer = max((m["id"] for m in detail["messages"] if m["sender"] == "customer"), default=0)
-        if any(m["sender"] == "agent" and m["id"] > last_customer for m in detail["messages"]):
-            continue  # a person already answered
-        situation = build_situation(case.get("last_customer_text") or "", intent=case.get("intent"))
-        store.queue_message(case["id"], wait_update_message(situation, policy, now=now), kind="update")
+        situation = build_situation(case["last_customer_text"] or "", intent=(case["concerns"] or [None])[0])
+        store.outbox.queue_message(case["id"], wait_update_message(situation, policy, now=now), kind="update")
         sent += 1
     return sent
 

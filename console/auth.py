@@ -98,12 +98,12 @@ async def identify(request: Request) -> Optional[HTTPResponse]:
     store = request.app.ctx.store
     token = _bearer(request)
     if token:
-        agent = await asyncio.to_thread(store.agent_for_token, token)
+        agent = await asyncio.to_thread(store.agents.agent_for_token, token)
         if agent is None:
             return json(error_body("unauthorized", "unknown agent token"), status=401)
         request.ctx.agent = agent
         return None
-    session = await asyncio.to_thread(store.web_session, request.cookies.get(SESSION_COOKIE))
+    session = await asyncio.to_thread(store.agents.web_session, request.cookies.get(SESSION_COOKIE))
     if session is None:
         if request.path.startswith("/api/") or request.method not in SAFE_METHODS:
             return json(error_body(
@@ -145,14 +145,14 @@ async def login(request: Request):
     key = f"{name}|{request.remote_addr or request.ip}"
     if app.ctx.login_throttle.blocked(key):
         raise ApiError(429, "too_many_attempts", "too many failed sign-ins; wait five minutes")
-    stored = await asyncio.to_thread(app.ctx.store.password_hash, name.strip())
+    stored = await asyncio.to_thread(app.ctx.store.agents.password_hash, name.strip())
     if not await asyncio.to_thread(verify_password, stored, password):
         app.ctx.login_throttle.failed(key)
         raise ApiError(401, "bad_credentials", "wrong name or password")
     app.ctx.login_throttle.succeeded(key)
     settings = app.ctx.settings
     lifetime = timedelta(hours=settings.session_hours)
-    session = await asyncio.to_thread(app.ctx.store.start_web_session, name.strip(), lifetime)
+    session = await asyncio.to_thread(app.ctx.store.agents.start_web_session, name.strip(), lifetime)
     response = json({"agent": session["agent"], "csrf": session["csrf"]})
     _set_session_cookie(response, session["token"], int(lifetime.total_seconds()), settings.cookie_secure)
     return response
@@ -160,7 +160,7 @@ async def login(request: Request):
 
 @auth.post("/logout")
 async def logout(request: Request):
-    await asyncio.to_thread(request.app.ctx.store.end_web_session, request.cookies.get(SESSION_COOKIE))
+    await asyncio.to_thread(request.app.ctx.store.agents.end_web_session, request.cookies.get(SESSION_COOKIE))
     response = json({"signed_out": True})
     _set_session_cookie(response, "", 0, request.app.ctx.settings.cookie_secure)
     return response

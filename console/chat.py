@@ -25,6 +25,7 @@ from sanic import Blueprint, Request
 from sanic.response import file, json
 
 from assist.store import OPEN, RESOLVED
+from assist.store.db import now as store_now
 from console.errors import ApiError
 from console.rasa_client import RasaUnavailable
 
@@ -75,7 +76,7 @@ async def config(request: Request):
 
 
 def session_status(store, conversation_id: str, now: datetime) -> Dict[str, Any]:
-    case = store.latest_case_for(conversation_id)
+    case = store.cases.latest_case_for(conversation_id)
     if case is None:
         return {"answering": "bot", "case": None, "person_texts": [], "rate": None}
     state = case["state"]
@@ -95,7 +96,7 @@ def session_status(store, conversation_id: str, now: datetime) -> Dict[str, Any]
 @chat.get("/api/sessions/<session_id>")
 async def status(request: Request, session_id: str):
     conversation_id = _session(session_id)
-    return json(await asyncio.to_thread(session_status, request.app.ctx.store, conversation_id, datetime.now()))
+    return json(await asyncio.to_thread(session_status, request.app.ctx.store, conversation_id, store_now()))
 
 
 def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, str]]:
@@ -146,7 +147,7 @@ async def context(request: Request, session_id: str):
         if not isinstance(sent, str) or not hmac.compare_digest(sent, _signature(secret, values)):
             raise ApiError(403, "bad_signature", "the shop's signature on this context is missing or wrong")
         verified = True
-    await asyncio.to_thread(request.app.ctx.store.set_chat_context, conversation_id, values, verified)
+    await asyncio.to_thread(request.app.ctx.store.customers.set_chat_context, conversation_id, values, verified)
     return json({"context": values, "verified": verified})
 
 
@@ -159,5 +160,5 @@ async def rating(request: Request, session_id: str):
         raise ApiError(400, "missing_field", "'case_id' is required")
     if isinstance(score, bool) or not isinstance(score, int) or not 1 <= score <= 5:
         raise ApiError(400, "bad_field", "'score' must be an integer from 1 to 5")
-    stored = await asyncio.to_thread(request.app.ctx.store.rate_case, conversation_id, case_id, score)
+    stored = await asyncio.to_thread(request.app.ctx.store.customers.rate_case, conversation_id, case_id, score)
     return json({"rating": stored}, status=201)

@@ -19,7 +19,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 
 from assist.handoff import draft_for, needs_person, prepare, read_situation
-from assist.learning import cache_from_env, nlu_reading
+from assist.learning import acceptance_cache, nlu_reading
 from assist.store import CANCELLED, SuggestionStore
 from assist.textnorm import normalize
 from assist.versions import current_versions
@@ -45,11 +45,11 @@ class EventFollower:
         else:
             self.engine = sa.create_engine(events_url, future=True, pool_pre_ping=True)
         self.events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("data"))
-        self.learning = cache_from_env(lambda: store)  # agents' acceptance record, reloaded every few minutes
+        self.learning = acceptance_cache(lambda: store)  # agents' acceptance record, reloaded every few minutes
 
     def poll(self, limit: int = 500) -> int:
         """Read and handle the events after our bookmark. Blocking: run it in a thread."""
-        position = self.store.follower_position(self.name)
+        position = self.store.follower.position(self.name)
         try:
             with self.engine.connect() as db:
                 rows = db.execute(
@@ -66,7 +66,7 @@ class EventFollower:
         if rows:
             # One bookmark write per batch; a batch replayed after a crash is harmless, since
             # every message joins a case at most once (its message id is a unique key).
-            self.store.set_follower_position(self.name, rows[-1].id)
+            self.store.follower.set_position(self.name, rows[-1].id)
         return len(rows)
 
     def handle(self, event_id: int, conversation_id: str, event: Dict[str, Any]) -> None:
@@ -74,9 +74,9 @@ class EventFollower:
         if kind == "user":
             self._customer_message(event_id, conversation_id, event)
         elif kind == "bot" and not (event.get("metadata") or {}).get("kefu_delivery"):
-            case = self.store.open_case_for(conversation_id)
+            case = self.store.cases.open_case_for(conversation_id)
             if case and event.get("text"):
-                self.store.add_message(case["id"], "bot", event["text"], source_key=f"evt:{event_id}")
+                self.store.cases.add_message(case["id"], "bot", event["text"], source_key=f"evt:{event_id}")
 
     def _customer_message(self, event_id: int, conversation_id: str, event: Dict[str, Any]) -> None:
         text = event.get("text") or ""
@@ -86,20 +86,20 @@ class EventFollower:
         intent = (parse.get("intent") or {}).get("name")
         key = f"msg:{event.get('message_id') or event_id}"
         channel = event.get("input_channel")
-        case = self.store.open_case_for(conversation_id)
+        case = self.store.cases.open_case_for(conversation_id)
         if case is not None:
-            joined = self.store.add_message(case["id"], "customer", text, source_key=key)
+            joined = self.store.cases.add_message(case["id"], "customer", text, source_key=key)
             if not joined:
                 return  # the handoff action already recorded this message
             if is_cancel(text, intent):
-                self.store.close_case(case["id"], state=CANCELLED, notify_text=CANCEL_REPLY)
+                self.store.cases.close_case(case["id"], state=CANCELLED, notify_text=CANCEL_REPLY)
                 return
-            detail = self.store.get_case(case["id"])
+            detail = self.store.cases.get_case(case["id"])
             history = [m["text"] for m in detail["messages"] if m["sender"] == "customer"][:-1]
             facts = (detail.get("situation") or {}).get("facts") or {}
             handoff = prepare(text, intent, parse.get("intent_ranking"), parse.get("entities"), history, facts,
                               acceptance=self._acceptance())
-            self.store.redraft(case["id"], dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts,
+            self.store.cases.redraft(case["id"], dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts,
                                versions=current_versions())
             return
         # Most messages never need a person: decide from the situation before drafting anything.
@@ -108,12 +108,12 @@ class EventFollower:
         if not needs_person(intent, situation):
             return
         handoff = draft_for(situation, acceptance=self._acceptance())
-        opened = self.store.open_case(
+        opened = self.store.cases.open_case(
             conversation_id, dict(handoff.situation_dict, nlu=nlu_reading(parse)), handoff.drafts, text,
             channel=channel, source_key=key, created_by="follower", versions=current_versions(),
         )
         if not opened["joined"]:
-            self.store.queue_message(opened["id"], handoff.holding_text, kind="holding")
+            self.store.outbox.queue_message(opened["id"], handoff.holding_text, kind="holding")
             logger.info("opened case %s for %s from the event stream", opened["id"], conversation_id)
 
     def _acceptance(self):

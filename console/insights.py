@@ -7,8 +7,7 @@ from sanic.response import json
 
 from console.api import run
 from console.errors import ApiError
-from console.figures import figures
-from console.records import MAX_QUERY, closed_cases, search_cases
+from assist.store.records import MAX_QUERY
 
 insights = Blueprint("insights", url_prefix="/api")
 
@@ -34,22 +33,22 @@ async def search(request: Request):
     if len(query) > MAX_QUERY:
         raise ApiError(400, "too_long", f"'q' has at most {MAX_QUERY} characters")
     limit = int(_number(request, "limit", 50, 1, 200))
-    return json({"query": query, "cases": await run(request, search_cases, request.app.ctx.store, query, limit)})
+    return json({"query": query, "cases": await run(request, request.app.ctx.store.records.search_cases, query, limit)})
 
 
 @insights.get("/history")
 async def history(request: Request):
     limit = int(_number(request, "limit", 50, 1, 200))
     offset = int(_number(request, "offset", 0, 0, 1_000_000))
-    return json({"cases": await run(request, closed_cases, request.app.ctx.store, limit, offset)})
+    return json({"cases": await run(request, request.app.ctx.store.records.closed_cases, limit, offset)})
 
 
 @insights.get("/figures")
 async def figures_route(request: Request):
     days = _number(request, "days", 30, 0.01, 3660)
-    return json(await run(request, figures, request.app.ctx.store, days))
+    return json(await run(request, request.app.ctx.store.figures.figures, days))
 
 
 @insights.get("/corrections")
 async def corrections(request: Request):
-    return json({"corrections": await run(request, request.app.ctx.store.corrections)})
+    return json({"corrections": await run(request, request.app.ctx.store.learning.corrections)})

@@ -14,7 +14,6 @@ from typing import Optional, Set
 
 from sanic import Blueprint, Request
 
-from console.queue import fingerprint, snapshot
 
 logger = logging.getLogger("kefu.console.live")
 live = Blueprint("live", url_prefix="/api")
@@ -23,8 +22,8 @@ STREAM_SECONDS = 600.0  # then the browser reconnects by itself (EventSource), w
 
 
 class QueueWatcher:
-    def __init__(self, store, interval: float):
-        self.store, self.interval = store, interval
+    def __init__(self, queue, interval: float):
+        self.queue, self.interval = queue, interval  # assist.store.queue.Queue
         self.subscribers: Set[asyncio.Queue] = set()
         self.latest: Optional[str] = None
         self.closing = asyncio.Event()
@@ -45,13 +44,13 @@ class QueueWatcher:
             inbox.put_nowait(payload)
 
     async def current(self) -> str:
-        return json.dumps(await asyncio.to_thread(snapshot, self.store), ensure_ascii=False)
+        return json.dumps(await asyncio.to_thread(self.queue.snapshot), ensure_ascii=False)
 
     async def run(self) -> None:
         seen = None
         while not self.closing.is_set():
             try:
-                mark = await asyncio.to_thread(fingerprint, self.store)
+                mark = await asyncio.to_thread(self.queue.fingerprint)
                 if mark != seen:
                     self.publish(await self.current())
                     seen = mark

@@ -22,12 +22,12 @@ def backoff(attempts: int, cap: float) -> timedelta:
 def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.0, max_attempts: int = 50) -> Dict[str, int]:
     """One pass over the due deliveries. Blocking: run it in a thread."""
     counts = {"delivered": 0, "retry": 0}
-    for delivery in store.due_deliveries():
+    for delivery in store.outbox.due():
         key = f"d{delivery['id']}"
         try:
             # A retry first asks Rasa whether the earlier attempt landed after all.
             if delivery["attempts"] and delivery["text"] and rasa.was_delivered(delivery["conversation_id"], key):
-                store.mark_delivered(delivery["id"])
+                store.outbox.mark_delivered(delivery["id"])
                 counts["delivered"] += 1
                 continue
             rasa.deliver(
@@ -38,10 +38,10 @@ def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.
         except RasaUnavailable as error:
             attempts = delivery["attempts"] + 1
             give_up = attempts >= max_attempts
-            store.mark_attempt_failed(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
+            store.outbox.mark_attempt_failed(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
             logger.warning("delivery %s not delivered (attempt %s): %s", delivery["id"], attempts, error)
             counts["retry"] += 1
             continue
-        store.mark_delivered(delivery["id"])
+        store.outbox.mark_delivered(delivery["id"])
         counts["delivered"] += 1
     return counts

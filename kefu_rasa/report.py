@@ -31,9 +31,10 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 from kefu_rasa.model_cache import ROOT  # noqa: E402
+from assist.settings import get_settings  # noqa: E402
 
 DEV = ROOT / "tests" / "nlu_dev" / "dev.tsv"
-EVAL = ROOT.parent / "shared" / "eval" / "nlu_eval.tsv"
+EVAL = get_settings().eval_messages
 FALLBACK = "nlu_fallback"
 
 

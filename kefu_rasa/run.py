@@ -1,33 +1,37 @@
 """`make run`: start the whole product on loopback, print where it is, stop it all on Ctrl-C."""
 from __future__ import annotations
 
-import os
 import signal
 import sys
 import time
 
-from kefu_rasa.model_cache import ROOT, ensure_model
-from kefu_rasa.servers import DEFAULT_PORTS, HOST, start_stack
+from assist.settings import SettingsError, get_settings
+from assist.store import StoreError
+from kefu_rasa.model_cache import ensure_model
+from kefu_rasa.servers import HOST, start_stack
 
 
 def main() -> int:
+    try:
+        settings = get_settings()
+    except SettingsError as error:
+        print(error, file=sys.stderr)
+        return 2
     model = ensure_model()
-    rasa_port = int(os.environ.get("RASA_PORT", DEFAULT_PORTS["rasa"]))
-    actions_port = int(os.environ.get("ACTIONS_PORT", DEFAULT_PORTS["actions"]))
-    console_port = int(os.environ.get("KEFU_CONSOLE_PORT", DEFAULT_PORTS["console"]))
+    rasa_port, actions_port, console_port = settings.rasa_port, settings.actions_port, settings.console_port
     print(f"starting Rasa ({HOST}:{rasa_port}), the action server ({HOST}:{actions_port}) and the console ({HOST}:{console_port}), about 15 s…", flush=True)
     try:
         stack = start_stack(
-            model, ROOT / ".kefu" / "run", rasa_port=rasa_port, actions_port=actions_port,
+            model, settings.data_dir / "run", data_dir=settings.data_dir, rasa_port=rasa_port, actions_port=actions_port,
             console_port=console_port, to_console=True,
         )
-    except RuntimeError as error:
+    except (RuntimeError, StoreError) as error:
         print(f"could not start: {error}", file=sys.stderr)
         return 1
     print(
         f"""
 kefu-assist is running (Ctrl-C stops everything)
-  Rasa server     {stack.rasa_url}   (HTTP API token in .kefu/rasa_token or $RASA_TOKEN)
+  Rasa server     {stack.rasa_url}   (HTTP API token in {settings.data_dir / 'rasa_token'} or $RASA_TOKEN)
   action server   {stack.actions_url}/health
   agent console   {stack.console_url}/login   (create an agent: .venv/bin/python -m console create-agent 小王 --password)
   customer chat   {stack.console_url}/chat

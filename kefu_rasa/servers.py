@@ -6,7 +6,6 @@ what a shop runs: `rasa run` with the API behind a token, and the action server.
 from __future__ import annotations
 
 import os
-import secrets
 import signal
 import socket
 import sqlite3
@@ -20,10 +19,11 @@ from typing import Dict, List, Optional
 import requests
 import yaml
 
+from assist.settings import settings_from
+from assist.store import upgrade
 from kefu_rasa.model_cache import ROOT
 
 HOST = "127.0.0.1"
-DEFAULT_PORTS = {"rasa": 5005, "actions": 5055, "console": 8000}
 
 
 def free_port() -> int:
@@ -40,18 +40,6 @@ def wait_until(predicate, timeout: float = 20, interval: float = 0.05):
         if value or time.monotonic() >= deadline:
             return value or None
         time.sleep(interval)
-
-
-def rasa_token(root: Path = ROOT) -> str:
-    """RASA_TOKEN from the environment, else one generated once and kept in .kefu/."""
-    if os.environ.get("RASA_TOKEN"):
-        return os.environ["RASA_TOKEN"]
-    path = root / ".kefu" / "rasa_token"
-    if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
-    return path.read_text().strip()
 
 
 def write_endpoints(source: Path, target: Path, action_url: str, data_dir: Path) -> Dict[str, str]:
@@ -173,10 +161,11 @@ def _wait_for_model(stack: "Stack", timeout: float) -> None:
 def start_stack(
     model: Path,
     workdir: Path,
-    data_dir: Path = ROOT / ".kefu",
-    rasa_port: int = DEFAULT_PORTS["rasa"],
-    actions_port: int = DEFAULT_PORTS["actions"],
-    console_port: Optional[int] = DEFAULT_PORTS["console"],
+    *,
+    data_dir: Path,
+    rasa_port: int,
+    actions_port: int,
+    console_port: Optional[int],
     token: Optional[str] = None,
     credentials: Optional[Path] = None,
     endpoints_source: Optional[Path] = None,
@@ -189,36 +178,40 @@ def start_stack(
 
     SQLite files (tracker store, event broker, suggestion store, demo orders) live in `data_dir`,
     unless the environment points them elsewhere (KEFU_STORE_URL, KEFU_ORDERS, endpoints.yml).
+    The suggestion store is migrated first (the one migrate step; the servers refuse a schema
+    that is behind).
     """
     workdir.mkdir(parents=True, exist_ok=True)
-    token = token or rasa_token()
     actions_url = f"http://{HOST}:{actions_port}"
     endpoints = workdir / "endpoints.yml"
     urls = write_endpoints(endpoints_source or project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
     credentials = credentials or project / "credentials.yml"
-    env = dict(os.environ)
+    env = dict(os.environ)  # the children's environment: this one, with the stack's settings
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
         SANIC_HOST=HOST,  # the action server would bind 0.0.0.0 otherwise
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
-        RASA_TOKEN=token,
+        KEFU_DATA_DIR=str(data_dir),
         KEFU_RASA_URL=f"http://{HOST}:{rasa_port}",
         # Recorded with every batch of drafts (assist/versions.py): acceptance per release.
         KEFU_MODEL_VERSION=Path(model).name.split(".")[0],
     )
-    env.setdefault("KEFU_STORE_URL", f"sqlite:///{data_dir / 'suggestions.db'}")
-    env.setdefault("KEFU_ORDERS", f"sqlite:///{data_dir / 'orders.db'}")
     if "event_broker" in urls:
         env.setdefault("KEFU_EVENTS_URL", urls["event_broker"])
+    if token:
+        env["RASA_TOKEN"] = token
     env.update(extra_env or {})
+    settings = settings_from(env)  # what the children will read: one source for every default
+    token = env["RASA_TOKEN"] = settings.rasa_api_token()
+    upgrade(settings.store_url)
     stack = Stack(
         rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url,
         console_url=f"http://{HOST}:{console_port}" if console_port else "", token=token, workdir=workdir,
-        store_url=env["KEFU_STORE_URL"], env=env, to_console=to_console, project=project,
+        store_url=settings.store_url, env=env, to_console=to_console, project=project,
     )
     commands = stack.commands = {
-        "actions": [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", str(actions_port)],
+        "actions": [sys.executable, "-m", "kefu_rasa.action_server", "--actions", "actions", "--port", str(actions_port)],
         "rasa": [
             sys.executable, "-m", "rasa", "run", "--model", str(model),
             "--interface", HOST, "--port", str(rasa_port),

@@ -26,10 +26,11 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 from assist.errors import Problem
+from assist.settings import get_settings
 from assist.trainingdata import Example, HeldOut, read_examples
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_DIR = ROOT.parent / "shared" / "eval"
+EVAL_DIR = get_settings().eval_dir
 DEV_SET = ROOT / "tests" / "nlu_dev" / "dev.tsv"
 MIN_EXAMPLES = 20
 DICT_LINE = re.compile(r"\S+( \d+)?( [a-z]+)?")

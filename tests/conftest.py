@@ -2,7 +2,12 @@
 outside git, in models/), and the real Rasa + action servers on free loopback ports."""
 from __future__ import annotations
 
+import glob
 import os
+import shutil
+import subprocess
+import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -13,7 +18,16 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 ROOT = Path(__file__).resolve().parent.parent
-EVAL_DIR = ROOT.parent / "shared" / "eval"
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings():
+    """Each test reads the environment afresh (a test may monkeypatch a KEFU_* variable)."""
+    from assist.settings import get_settings
+
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -68,12 +82,64 @@ def stack(trained_model, tmp_path_factory, callback_inbox):
 def agent_token(stack):
     from assist.store import SuggestionStore
 
-    return SuggestionStore(stack.store_url).create_agent("test-agent")
+    return SuggestionStore(stack.store_url).agents.create_agent("test-agent")
 
 
 @pytest.fixture
 def eval_tsv() -> Path:
-    path = EVAL_DIR / "nlu_eval.tsv"
+    from assist.settings import get_settings
+
+    path = get_settings().eval_messages
     if not path.exists():
         pytest.skip(f"{path} is absent: real-message evaluation needs ../shared/eval beside the project")
     return path
+
+
+# ---- PostgreSQL and Redis of our own, on free loopback ports (scripts/install_services.sh) ----------
+def _pg_bin(name):
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
+    return found[-1] if found else shutil.which(name)
+
+
+def _as_postgres(cmd):
+    """initdb refuses root; run as the packaged postgres user when we are root."""
+    return (["runuser", "-u", "postgres", "--"] + cmd) if os.geteuid() == 0 else cmd
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
+    if not initdb or not pg_ctl:
+        pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
+    # Its own directory: pytest's temporary root is private to us, and initdb runs as postgres.
+    root = Path(tempfile.mkdtemp(prefix="kefu-pg-"))
+    root.chmod(0o777)
+    data = root / "data"
+    from kefu_rasa.servers import free_port
+
+    port = free_port()
+    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "kefu", "--auth=trust", "-E", "UTF8"]), check=True, capture_output=True)
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "-w", "-l", str(data / "log"), "start"]),
+                   check=True, capture_output=True)
+    url = f"postgresql://kefu@127.0.0.1:{port}"
+    for db in ("tracker", "events", "suggestions", "migrations"):
+        subprocess.run(["psql", f"{url}/postgres", "-c", f"CREATE DATABASE {db}"], check=True, capture_output=True)
+    yield {"port": port, "url": url}
+    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
+    shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def redis():
+    server = shutil.which("redis-server")
+    if not server:
+        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
+    from kefu_rasa.servers import free_port
+
+    port = free_port()
+    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+                            stdout=subprocess.DEVNULL)
+    time.sleep(0.5)
+    yield port
+    proc.terminate()
+    proc.wait(10)

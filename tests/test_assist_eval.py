@@ -1,13 +1,12 @@
 """Mood on real customer text, read in place from ../shared/eval (never copied)."""
 import csv
-import os
-from pathlib import Path
 
 import pytest
 
 from assist.situation import build_situation
+from assist.settings import get_settings
 
-EVAL = Path(os.environ.get("KEFU_EVAL", Path(__file__).resolve().parents[2] / "shared" / "eval" / "nlu_eval.tsv"))
+EVAL = get_settings().eval_messages
 pytestmark = pytest.mark.skipif(not EVAL.is_file(), reason=f"evaluation data not found at {EVAL}; it lives outside the project")
 
 

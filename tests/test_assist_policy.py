@@ -6,6 +6,7 @@ import yaml
 from assist.checker import check
 from assist.errors import DataError
 from assist.faq import FaqAnswer, answer
+from assist.settings import get_settings
 from assist.policy import DEFAULT_PATH, load_policy
 
 POLICY = load_policy()
@@ -51,6 +52,7 @@ def test_env_var_overrides_the_default(tmp_path, monkeypatch):
     monkeypatch.setenv("KEFU_POLICY", str(_write(tmp_path, data)))
     assert load_policy().shop_name == "测试小店"
     monkeypatch.delenv("KEFU_POLICY")
+    get_settings.cache_clear()  # settings are read once per process; this test changes them
     assert load_policy().shop_name == POLICY.shop_name
 
 

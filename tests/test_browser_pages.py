@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import os
 import shutil
 import threading
 import time
@@ -20,11 +19,13 @@ from pathlib import Path
 import pytest
 import requests
 
+from assist.settings import get_settings
+
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parent.parent
 # A test run must not dirty the work tree: the README's copies change only when asked for.
-SHOTS = ROOT / ("docs" if os.environ.get("KEFU_UPDATE_SCREENSHOTS") == "1" else "reports") / "screenshots"
+SHOTS = ROOT / ("docs" if get_settings().update_screenshots else "reports") / "screenshots"
 PASSWORD = "password-for-tests"
 ANGRY = "你们这什么破快递，一个礼拜了还不到！"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -33,7 +34,7 @@ WAIT_MS = 30_000
 
 
 def find_chromium():
-    for name in (os.environ.get("KEFU_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+    for name in (get_settings().chromium, "chromium", "chromium-browser", "google-chrome"):
         if name and shutil.which(name):
             return shutil.which(name)
     return None
@@ -74,8 +75,8 @@ def agents(store):
     from console.auth import hash_password
 
     for name in ("xiaowang", "xiaoli"):
-        store.create_agent(name)
-        store.set_password_hash(name, hash_password(PASSWORD))
+        store.agents.create_agent(name)
+        store.agents.set_password_hash(name, hash_password(PASSWORD))
     return ("xiaowang", "xiaoli")
 
 
@@ -84,8 +85,8 @@ def empty_queue(stack, store):
     """Each test starts with no open case (other tests share the stack)."""
     from assist.store import CANCELLED
 
-    for case in store.list_cases():
-        store.close_case(case["id"], state=CANCELLED)
+    for case in store.queue.open_queue():
+        store.cases.close_case(case["id"], state=CANCELLED)
     yield
 
 
@@ -141,9 +142,9 @@ def texts(page, selector):
 def wait_for_case(store, conversation_id, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        case = store.open_case_for(conversation_id)
+        case = store.cases.open_case_for(conversation_id)
         if case:
-            return store.get_case(case["id"])
+            return store.cases.get_case(case["id"])
         time.sleep(0.1)
     raise AssertionError(f"no case opened for {conversation_id}")
 
@@ -178,9 +179,9 @@ def open_case_in(page, case_id):
 
 def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages):
     # A calmer case someone else is answering: the new angry case must rank above it.
-    calm = store.open_case(f"calm-{uuid.uuid4()}", {"intent": "price_haggle", "concerns": ["price_haggle"], "mood": "calm", "urgency": 1},
+    calm = store.cases.open_case(f"calm-{uuid.uuid4()}", {"intent": "price_haggle", "concerns": ["price_haggle"], "mood": "calm", "urgency": 1},
                            [{"text": "您好，这款现在有满199减20的活动哦，您看可以吗？", "score": 1}], "能便宜点吗")
-    store.claim_case(calm["id"], "xiaoli")
+    store.claims.claim_case(calm["id"], "xiaoli")
     agent = signed_in(pages, stack, "xiaowang")
     agent.wait_for_selector(f".queue-item[data-case-id='{calm['id']}']")
     shopper = customer(pages, stack)
@@ -192,7 +193,7 @@ def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages)
     first_answer = texts(shopper, ".bubble.bot .text")[0]
     # It is the holding message: the bot's words on the case, not an answer of its own.
     deadline = time.monotonic() + 10
-    while first_answer not in [m["text"] for m in store.get_case(case["id"])["messages"] if m["sender"] == "bot"]:
+    while first_answer not in [m["text"] for m in store.cases.get_case(case["id"])["messages"] if m["sender"] == "bot"]:
         assert time.monotonic() < deadline, f"{first_answer!r} is not the case's holding message"
         time.sleep(0.1)
     assert texts(shopper, ".bubble.customer .text") == [ANGRY]
@@ -212,7 +213,7 @@ def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages)
     shopper.wait_for_selector(".bubble.agent")
     assert texts(shopper, ".bubble.agent .text") == [draft_two]  # exactly that text, shown as a person's
     shopper.wait_for_selector("#answering.person")
-    decision = store.get_case(case["id"])["decisions"][-1]
+    decision = store.cases.get_case(case["id"])["decisions"][-1]
     assert (decision["action"], decision["agent"], decision["final_text"]) == ("approve", "xiaowang", draft_two)
     agent.wait_for_selector("#transcript .msg.agent .delivery.delivered")
 
@@ -222,7 +223,7 @@ def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages)
     save_screenshot(shopper, "webchat.png")
     shopper.click("#rating button[data-score='4']")
     shopper.wait_for_selector("#rating >> text=感谢您的评价")
-    assert store.get_case(case["id"])["rating"] == 4
+    assert store.cases.get_case(case["id"])["rating"] == 4
 
     # A returning customer (same browser) has the conversation back, with the same session.
     shopper.reload()
@@ -251,7 +252,7 @@ def test_editing_shows_the_finding_and_its_fix_before_sending(stack, store, agen
     finding = agent.locator(".finding[data-rule='rule.shield']")
     finding.wait_for()
     assert "规定" in finding.locator("mark").inner_text() and "建议：" in finding.inner_text()
-    assert store.get_case(case["id"])["decisions"] == []  # seen before anything is sent
+    assert store.cases.get_case(case["id"])["decisions"] == []  # seen before anything is sent
     save_screenshot(agent, "console.png")
 
     finding.locator("button.apply").click()
@@ -261,7 +262,7 @@ def test_editing_shows_the_finding_and_its_fix_before_sending(stack, store, agen
     agent.wait_for_selector("#findings[data-count='0']", state="attached")
     editor.press("Enter")
     wait_for_text(shopper, ".bubble .text", fixed)
-    decision = store.get_case(case["id"])["decisions"][-1]
+    decision = store.cases.get_case(case["id"])["decisions"][-1]
     assert decision["action"] == "edit" and decision["final_text"] == fixed and decision["findings_overridden"] is False
 
 
@@ -272,7 +273,7 @@ def test_a_second_agent_sees_the_case_as_claimed(stack, store, agents, pages):
     say(shopper, "我要退款，东西质量太差了")
     case = wait_for_case(store, session)
     open_case_in(first, case["id"])
-    eventually(lambda: store.claimed_by(case["id"]) == "xiaowang")
+    eventually(lambda: store.claims.claimed_by(case["id"]) == "xiaowang")
 
     second = signed_in(pages, stack, "xiaoli")
     item = second.locator(f".queue-item[data-case-id='{case['id']}']")
@@ -285,7 +286,7 @@ def test_a_second_agent_sees_the_case_as_claimed(stack, store, agents, pages):
     second.keyboard.press("1")
     second.keyboard.press("Enter")
     second.wait_for_selector("#notice.error")
-    assert store.get_case(case["id"])["decisions"] == []  # cannot send on it
+    assert store.cases.get_case(case["id"])["decisions"] == []  # cannot send on it
 
     second.click("#takeover")
     first.wait_for_selector("#case-claim.other")  # the first agent sees it go, live
@@ -294,7 +295,7 @@ def test_a_second_agent_sees_the_case_as_claimed(stack, store, agents, pages):
     second.keyboard.press("1")
     second.keyboard.press("Enter")
     wait_for_text(shopper, ".bubble .text", draft)
-    assert store.get_case(case["id"])["decisions"][-1]["agent"] == "xiaoli"
+    assert store.cases.get_case(case["id"])["decisions"][-1]["agent"] == "xiaoli"
 
 
 def test_customer_html_is_text_in_both_pages(stack, store, agents, pages):
@@ -339,7 +340,7 @@ def test_enter_while_an_input_method_composes_does_not_send(stack, store, agents
     for how in ("composing", "229"):
         agent.evaluate(press, ["#edit-text", how])
     time.sleep(0.5)
-    assert store.get_case(case["id"])["decisions"] == []
+    assert store.cases.get_case(case["id"])["decisions"] == []
 
 
 @contextlib.contextmanager
@@ -382,7 +383,7 @@ def test_a_shop_embeds_the_chat_with_one_script_tag(stack, store, agents, pages,
     frame.locator(".bubble.bot").first.wait_for()
     session = frame.locator("body").get_attribute("data-session")
     case = wait_for_case(store, session)
-    context = store.chat_context(session)
+    context = store.customers.chat_context(session)
     assert context["context"] == {"order_id": "1234567890", "customer_id": "c-42"} and context["verified"] is False
     tracker = requests.get(f"{stack.rasa_url}/conversations/{session}/tracker", params={"token": stack.token}, timeout=10).json()
     said = [e for e in tracker["events"] if e["event"] == "user"]
@@ -394,11 +395,11 @@ def test_a_shop_embeds_the_chat_with_one_script_tag(stack, store, agents, pages,
 
 def test_history_page_search_and_figures(stack, store, agents, pages):
     marker = uuid.uuid4().hex[:6]
-    case = store.open_case(f"hist-{uuid.uuid4()}", {"intent": "refund_return", "concerns": ["refund_return"], "mood": "calm", "urgency": 3},
+    case = store.cases.open_case(f"hist-{uuid.uuid4()}", {"intent": "refund_return", "concerns": ["refund_return"], "mood": "calm", "urgency": 3},
                            [{"text": "好的，我这就帮您办理退款，您看可以吗？", "score": 1, "variant_id": "refund_return.a"}],
                            f"我要退款了{marker}")
-    draft = store.get_case(case["id"])["drafts"][0]
-    store.decide(case["id"], "xiaowang", "approve", draft_id=draft["id"], resolve=True)
+    draft = store.cases.get_case(case["id"])["drafts"][0]
+    store.decisions.decide(case["id"], "xiaowang", "approve", draft_id=draft["id"], resolve=True)
     agent = signed_in(pages, stack, "xiaowang")
     agent.goto(f"{stack.console_url}/history")
     agent.wait_for_selector("#by-concern tbody tr td")
@@ -416,12 +417,12 @@ def test_keys_move_through_the_queue_reject_with_a_reason_and_correct_the_concer
     for n, (urgency, words) in enumerate([(9, "气死了，东西是坏的"), (5, "还没发货吗"), (1, "能便宜点吗")]):
         situation = {"intent": "complaint", "concerns": ["complaint"], "mood": "angry" if urgency > 5 else "calm", "urgency": urgency}
         drafts = [{"text": f"非常抱歉给您添麻烦了，我马上帮您处理，您看可以吗？（{n}）", "score": 1, "reason": "测试"}]
-        seeded.append(store.open_case(f"keys-{uuid.uuid4()}", situation, drafts, words)["id"])
+        seeded.append(store.cases.open_case(f"keys-{uuid.uuid4()}", situation, drafts, words)["id"])
     agent = signed_in(pages, stack, "xiaowang")
     open_case_in(agent, seeded[0])  # the idle agent gets the most urgent
     agent.keyboard.press("j")
     open_case_in(agent, seeded[1])
-    eventually(lambda: store.claimed_by(seeded[0]) is None)  # passed through without answering: back to the queue
+    eventually(lambda: store.claims.claimed_by(seeded[0]) is None)  # passed through without answering: back to the queue
     agent.keyboard.press("j")
     open_case_in(agent, seeded[2])
     agent.keyboard.press("k")
@@ -431,10 +432,10 @@ def test_keys_move_through_the_queue_reject_with_a_reason_and_correct_the_concer
     agent.keyboard.type("没回答顾客的问题")
     agent.keyboard.press("Enter")
     agent.wait_for_selector("#notice.ok")
-    decision = store.get_case(seeded[1])["decisions"][-1]
+    decision = store.cases.get_case(seeded[1])["decisions"][-1]
     assert (decision["action"], decision["reason"], decision["agent"]) == ("reject", "没回答顾客的问题", "xiaowang")
 
     agent.click("#situation button[data-concern='refund_return']")
     agent.wait_for_selector("#case-tags .concern-refund_return")
-    assert store.corrections()[0]["corrected"] == "refund_return" and store.corrections()[0]["case_id"] == seeded[1]
+    assert store.learning.corrections()[0]["corrected"] == "refund_return" and store.learning.corrections()[0]["case_id"] == seeded[1]
     assert agent.errors == []

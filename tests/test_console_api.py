@@ -7,7 +7,7 @@ import pytest
 
 from assist.store import SuggestionStore
 from console.app import create_app
-from console.settings import Settings
+from assist.settings import Settings
 
 SITUATION = {"intent": "complaint", "concerns": ["complaint"], "mood": "angry", "temperament": "agitated", "urgency": 6}
 DRAFTS = [
@@ -19,7 +19,7 @@ CASE_ROUTES = ["approve", "edit", "reject", "resolve"]
 
 @pytest.fixture
 def store(tmp_path):
-    return SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
+    return SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
 
 
 @pytest.fixture
@@ -30,12 +30,12 @@ def app(store, tmp_path):
 
 @pytest.fixture
 def token(store):
-    return store.create_agent("xiaowang")
+    return store.agents.create_agent("xiaowang")
 
 
 @pytest.fixture
 def case(store):
-    return store.open_case("customer-1", SITUATION, DRAFTS, "<b>东西坏了</b><script>alert(1)</script>", channel="socketio")
+    return store.cases.open_case("customer-1", SITUATION, DRAFTS, "<b>东西坏了</b><script>alert(1)</script>", channel="socketio")
 
 
 def call(app, method, path, token=None, payload=None, raw=None):
@@ -69,7 +69,7 @@ def test_queue_and_case_show_customer_text_verbatim(app, token, case):
 
 
 def test_approve_then_second_approval_is_409(app, token, store, case):
-    draft = store.get_case(case["id"])["drafts"][1]
+    draft = store.cases.get_case(case["id"])["drafts"][1]
     ok = call(app, "post", f"/api/cases/{case['id']}/approve", token, {"draft_id": draft["id"], "batch": case["batch"]})
     assert ok.status == 201 and ok.json["decision"]["final_text"] == DRAFTS[1]["text"]
     assert ok.json["decision"]["agent"] == "xiaowang"
@@ -87,7 +87,7 @@ def test_an_edit_with_findings_needs_an_explicit_override(app, token, case):
 
 
 def test_a_clean_edit_goes_through(app, token, store, case):
-    draft = store.get_case(case["id"])["drafts"][0]
+    draft = store.cases.get_case(case["id"])["drafts"][0]
     text = "非常抱歉给您添麻烦了，我马上帮您核实处理，今天18点前给您回复，您看可以吗？"
     response = call(app, "post", f"/api/cases/{case['id']}/edit", token, {"text": text, "draft_id": draft["id"], "resolve": True})
     assert response.status == 201, response.json
@@ -146,7 +146,7 @@ def test_a_10k_character_edit_is_refused_clearly(app, token, case):
 
 
 def store_unchanged(app, case):
-    return app.ctx.store.get_case(case["id"])["decisions"] == []
+    return app.ctx.store.cases.get_case(case["id"])["decisions"] == []
 
 
 def test_unknown_route_is_json_404(app, token):

@@ -9,16 +9,16 @@ import pytest
 from assist.store import NotFound, SuggestionStore
 from console.app import create_app
 from console.auth import SESSION_COOKIE, hash_password, verify_password
-from console.settings import Settings
+from assist.settings import Settings
 
 PASSWORD = "correct horse 电池"
 
 
 @pytest.fixture
 def store(tmp_path):
-    store = SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
-    store.create_agent("xiaowang")
-    store.set_password_hash("xiaowang", hash_password(PASSWORD))
+    store = SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
+    store.agents.create_agent("xiaowang")
+    store.agents.set_password_hash("xiaowang", hash_password(PASSWORD))
     return store
 
 
@@ -39,14 +39,14 @@ def session_of(response):
 
 
 def test_passwords_are_hashed_with_argon2id(store):
-    stored = store.password_hash("xiaowang")
+    stored = store.agents.password_hash("xiaowang")
     assert stored.startswith("$argon2id$") and PASSWORD not in stored
     assert verify_password(stored, PASSWORD) and not verify_password(stored, "wrong password")
     assert not verify_password(None, PASSWORD)
     with pytest.raises(ValueError):
         hash_password("short")
     with pytest.raises(NotFound):
-        store.set_password_hash("nobody", hash_password("long enough"))
+        store.agents.set_password_hash("nobody", hash_password("long enough"))
 
 
 def test_sign_in_sets_an_httponly_samesite_cookie_and_a_csrf_token(app):
@@ -106,7 +106,7 @@ def test_cookie_session_reads_freely_but_writes_only_with_csrf(app, store):
 
 
 def test_bearer_tokens_still_work_without_csrf(app, store):
-    token = store.create_agent("api-client")
+    token = store.agents.create_agent("api-client")
     _, response = app.test_client.post("/api/check", data=json.dumps({"text": "您好"}), headers={"Authorization": f"Bearer {token}"})
     assert response.status == 200
 
@@ -124,7 +124,7 @@ def test_sign_out_ends_the_session(app):
 
 def test_a_new_password_ends_every_session(app, store):
     cookies = {SESSION_COOKIE: session_of(sign_in(app))}
-    store.set_password_hash("xiaowang", hash_password("another password"))
+    store.agents.set_password_hash("xiaowang", hash_password("another password"))
     _, after = app.test_client.get("/api/me", cookies=cookies)
     assert after.status == 401
 

@@ -112,7 +112,7 @@ def say_callback(stack, sender, text):
 def test_callback_customer_concurrent_approvals_and_a_rasa_outage(stack, agent_token, callback_inbox):
     from assist.store import SuggestionStore
 
-    second_token = SuggestionStore(stack.store_url).create_agent("second-agent")
+    second_token = SuggestionStore(stack.store_url).agents.create_agent("second-agent")
     sender = f"cb-{uuid.uuid4()}"
     say_callback(stack, sender, "我要投诉，你们客服态度太差了，问三遍都不回")
     assert callback_inbox.wait_for(sender, 1), "no holding message over the callback channel"

@@ -7,9 +7,10 @@ import pytest
 
 from assist import composer as composer_module
 from assist.composer import compose
-from assist.learning import (ANY, PLAN, Acceptance, AcceptanceCache, Prior, cache_from_env, kept, nlu_reading, outcomes,
+from assist.learning import (ANY, PLAN, Acceptance, AcceptanceCache, Prior, acceptance_cache, kept, nlu_reading, outcomes,
                              template_pattern)
 from assist.policy import load_policy
+from assist.settings import load_settings
 from assist.situation import build_situation
 from assist.store import SuggestionStore
 from assist.templates import load_templates
@@ -204,8 +205,8 @@ def test_the_cache_reloads_after_its_interval_and_keeps_the_last_good_record():
 
 
 def test_learning_can_be_switched_off():
-    assert cache_from_env(lambda: None, {"KEFU_LEARNING": "off"}) is None
-    assert cache_from_env(lambda: None, {"KEFU_LEARNING_REFRESH_SECONDS": "5"}).refresh_seconds == 5
+    assert acceptance_cache(lambda: None, load_settings(learning="off")) is None
+    assert acceptance_cache(lambda: None, load_settings(learning_refresh_seconds="5")).refresh_seconds == 5
 
 
 def test_nlu_reading_keeps_intent_confidence_and_the_alternatives():
@@ -222,28 +223,28 @@ def test_nlu_reading_keeps_intent_confidence_and_the_alternatives():
 
 @pytest.fixture
 def store(tmp_path):
-    return SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
+    return SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
 
 
 def test_every_batch_records_its_pieces_nlu_reading_and_versions(store):
     s = situation()
     drafts = [d.to_dict() for d in compose(s, policy=POLICY)]
     first = {"model": "kefu-aaa", "templates": "t-1"}
-    case = store.open_case("c1", dict(s.to_dict(), nlu={"intent": "delivery_delay", "confidence": 0.42}), drafts,
+    case = store.cases.open_case("c1", dict(s.to_dict(), nlu={"intent": "delivery_delay", "confidence": 0.42}), drafts,
                            "快递五天了还没到", versions=first)
-    shown = store.get_case(case["id"])["drafts"]
-    store.decide(case["id"], "小王", "approve", draft_id=shown[1]["id"], batch=case["batch"])
-    store.add_message(case["id"], "customer", "还没到？", source_key="m2")
+    shown = store.cases.get_case(case["id"])["drafts"]
+    store.decisions.decide(case["id"], "小王", "approve", draft_id=shown[1]["id"], batch=case["batch"])
+    store.cases.add_message(case["id"], "customer", "还没到？", source_key="m2")
     second = {"model": "kefu-bbb", "templates": "t-2"}
-    store.redraft(case["id"], s.to_dict(), drafts, versions=second)
-    records = store.learning_records()
+    store.cases.redraft(case["id"], s.to_dict(), drafts, versions=second)
+    records = store.learning.learning_records()
     assert len(records) == 1
     r = records[0]
     assert r["versions"] == first and r["topic"] == "delivery_delay" and r["confidence"] == 0.42
     assert r["customer_text"] == "快递五天了还没到"
     assert [d["pieces"] for d in r["drafts"]] == [d["pieces"] for d in drafts]
     assert r["decision"]["action"] == "approve" and r["decision"]["rank"] == 2 and r["decision"]["agent"] == "小王"
-    everything = store.learning_records(decided_only=False)
+    everything = store.learning.learning_records(decided_only=False)
     assert [x["batch"] for x in everything] == [1, 2]
     assert everything[1]["versions"] == second and everything[1]["decision"] is None
     assert everything[1]["customer_text"] == "还没到？"
@@ -254,27 +255,9 @@ def test_every_batch_records_its_pieces_nlu_reading_and_versions(store):
 def test_a_redraft_without_versions_keeps_the_cases(store):
     s = situation()
     drafts = [d.to_dict() for d in compose(s, policy=POLICY)]
-    case = store.open_case("c1", s.to_dict(), drafts, "hi", versions={"model": "m", "templates": "t"})
-    store.redraft(case["id"], s.to_dict(), drafts)
-    assert [r["versions"] for r in store.learning_records(decided_only=False)] == [{"model": "m", "templates": "t"}] * 2
-
-
-def test_records_from_before_batch_records_existed_still_count(store):
-    """Old decisions (no kefu_batches row) come back with what kefu_drafts and the case know."""
-    import sqlalchemy as sa
-
-    from assist.store import batch_records
-
-    s = situation()
-    drafts = [d.to_dict() for d in compose(s, policy=POLICY)]
-    case = store.open_case("c1", s.to_dict(), drafts, "hi", versions={"model": "m"})
-    with store.engine.begin() as db:
-        db.execute(sa.delete(batch_records))
-    shown = store.get_case(case["id"])["drafts"]
-    store.decide(case["id"], "a", "approve", draft_id=shown[0]["id"], batch=case["batch"])
-    r = store.learning_records()[0]
-    assert r["versions"] == {"model": "m"} and r["topic"] == "delivery_delay"
-    assert r["drafts"][0]["pieces"] == [drafts[0]["variant_id"]]
+    case = store.cases.open_case("c1", s.to_dict(), drafts, "hi", versions={"model": "m", "templates": "t"})
+    store.cases.redraft(case["id"], s.to_dict(), drafts)
+    assert [r["versions"] for r in store.learning.learning_records(decided_only=False)] == [{"model": "m", "templates": "t"}] * 2
 
 
 def test_template_version_follows_the_files(tmp_path, monkeypatch):
@@ -289,8 +272,7 @@ def test_template_version_follows_the_files(tmp_path, monkeypatch):
     path = replies / "complaint.yml"
     path.write_text(path.read_text(encoding="utf-8") + "\n# a comment changes the version too\n", encoding="utf-8")
     assert template_version(replies) != before
-    monkeypatch.setenv("KEFU_MODEL_VERSION", "kefu-123abc")
-    assert current_versions()["model"] == "kefu-123abc"
+    assert current_versions(settings=load_settings(model_version="kefu-123abc"))["model"] == "kefu-123abc"
 
 
 def test_the_stack_hands_the_model_version_to_its_processes():

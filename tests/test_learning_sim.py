@@ -54,5 +54,5 @@ def test_the_scripted_agent_keeps_her_preferences():
 
 def test_decisions_in_the_store_carry_the_template_version(runs):
     _, _, store = runs
-    versions = {tuple(sorted(r["versions"].items())) for r in store.learning_records()}
+    versions = {tuple(sorted(r["versions"].items())) for r in store.learning.learning_records()}
     assert len(versions) == 1 and dict(next(iter(versions)))["templates"].startswith("t-")

@@ -20,15 +20,15 @@ def test_a_handed_over_message_records_versions_and_the_nlu_reading(stack, train
                           json={"sender": sender, "message": "快递五天了还没到，气死我了，再不到就差评"}, timeout=30)
     assert reply.ok
     store = SuggestionStore(stack.store_url)
-    case = wait_until(lambda: store.open_case_for(sender), timeout=20, interval=0.2)
+    case = wait_until(lambda: store.cases.open_case_for(sender), timeout=20, interval=0.2)
     assert case, "no case opened"
     assert case["versions"] == {"model": trained_model.name.split(".")[0], "templates": template_version()}
-    record = next(r for r in store.learning_records(decided_only=False) if r["case_id"] == case["id"])
+    record = next(r for r in store.learning.learning_records(decided_only=False) if r["case_id"] == case["id"])
     assert record["versions"] == case["versions"]
     assert record["intent"] == "delivery_delay" and 0 < record["confidence"] <= 1
     assert record["drafts"] and all(d["pieces"] and d["kind"] for d in record["drafts"])
     # An agent's decision on it is a learning record of that release.
-    detail = store.get_case(case["id"])
-    store.decide(case["id"], "test-agent", "approve", draft_id=detail["drafts"][0]["id"], batch=detail["batch"], resolve=True)
-    decided = next(r for r in store.learning_records() if r["case_id"] == case["id"])
+    detail = store.cases.get_case(case["id"])
+    store.decisions.decide(case["id"], "test-agent", "approve", draft_id=detail["drafts"][0]["id"], batch=detail["batch"], resolve=True)
+    decided = next(r for r in store.learning.learning_records() if r["case_id"] == case["id"])
     assert decided["decision"]["rank"] == 1 and decided["versions"]["model"] == trained_model.name.split(".")[0]

@@ -156,19 +156,19 @@ def project(tmp_path):
 
 
 def _store_with_decisions(tmp_path):
-    store = SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
+    store = SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
     for i, text in enumerate(["转人工", "我要找真人客服", "人工客服在吗", "转人工客服"]):
         s = build_situation(text, intent="request_human")
         drafts = compose(s, policy=POLICY)
-        case = store.open_case(f"c{i}", dict(s.to_dict(), nlu={"intent": "request_human", "confidence": 0.9}),
+        case = store.cases.open_case(f"c{i}", dict(s.to_dict(), nlu={"intent": "request_human", "confidence": 0.9}),
                                [d.to_dict() for d in drafts], text)
         top = drafts[0]
         spans = piece_spans(top.text, top.pieces, TEXTS)
         final = top.text[:spans[-1].start] + "1小时内给您回复。" + top.text[spans[-1].start:]
-        shown = store.get_case(case["id"])["drafts"]
-        store.decide(case["id"], "小王", "edit", draft_id=shown[0]["id"], text=final, batch=case["batch"])
+        shown = store.cases.get_case(case["id"])["drafts"]
+        store.decisions.decide(case["id"], "小王", "edit", draft_id=shown[0]["id"], text=final, batch=case["batch"])
     s = build_situation("箱子里的东西少了一件", intent="delivery_delay")
-    store.open_case("unsure", dict(s.to_dict(), nlu={"intent": "delivery_delay", "confidence": 0.38}),
+    store.cases.open_case("unsure", dict(s.to_dict(), nlu={"intent": "delivery_delay", "confidence": 0.38}),
                     [d.to_dict() for d in compose(s, policy=POLICY)], "箱子里的东西少了一件 订单4392018876512093")
     return store
 

@@ -125,10 +125,10 @@ def test_a_second_rasa_project_hands_over_to_kefu_assist(tmp_path):
         ).json()
         assert reply and "您" in reply[-1]["text"]
         store = SuggestionStore(stack.store_url)
-        case = store.open_case_for(sender)
+        case = store.cases.open_case_for(sender)
         assert case is not None and case["intent"] == "complaint"
-        assert 2 <= len(store.get_case(case["id"])["drafts"]) <= 3
-        token = store.create_agent("adopter-agent")
+        assert 2 <= len(store.cases.get_case(case["id"])["drafts"]) <= 3
+        token = store.agents.create_agent("adopter-agent")
         listed = requests.get(f"{stack.console_url}/api/cases", headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
         assert [c["conversation_id"] for c in listed["cases"]] == [sender]
     finally:

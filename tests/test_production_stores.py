@@ -2,13 +2,7 @@
 Redis lock store — and two Rasa servers serving one conversation through them."""
 from __future__ import annotations
 
-import glob
-import os
-import shutil
-import subprocess
-import tempfile
 import time
-from pathlib import Path
 import uuid
 
 import pytest
@@ -18,51 +12,6 @@ import yaml
 from kefu_rasa.servers import ROOT, free_port, start_stack
 
 pytestmark = pytest.mark.slow
-
-
-def _pg_bin(name):
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-def _as_postgres(cmd):
-    """initdb refuses root; run as the packaged postgres user when we are root."""
-    return (["runuser", "-u", "postgres", "--"] + cmd) if os.geteuid() == 0 else cmd
-
-
-@pytest.fixture(scope="module")
-def postgres():
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
-    # Its own directory: pytest's temporary root is private to us, and initdb runs as postgres.
-    root = Path(tempfile.mkdtemp(prefix="kefu-pg-"))
-    root.chmod(0o777)
-    data = root / "data"
-    port = free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "kefu", "--auth=trust", "-E", "UTF8"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "-w", "-l", str(data / "log"), "start"]),
-                   check=True, capture_output=True)
-    url = f"postgresql://kefu@127.0.0.1:{port}"
-    for db in ("tracker", "events", "suggestions"):
-        subprocess.run(["psql", f"{url}/postgres", "-c", f"CREATE DATABASE {db}"], check=True, capture_output=True)
-    yield {"port": port, "url": url}
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
-
-
-@pytest.fixture(scope="module")
-def redis():
-    server = shutil.which("redis-server")
-    if not server:
-        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
-    port = free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    yield port
-    proc.terminate()
-    proc.wait(10)
 
 
 def test_tracker_store_and_event_broker_in_one_database_is_refused(tmp_path):
@@ -109,19 +58,19 @@ def test_two_rasa_servers_share_postgres_and_redis(trained_model, postgres, redi
             from assist.store import SuggestionStore
 
             store = SuggestionStore(env["KEFU_STORE_URL"])
-            case = store.open_case_for(sender)
+            case = store.cases.open_case_for(sender)
             assert case and case["intent"] == "complaint"
             assert say(first, "人呢") == []  # paused: the first server knows, through the shared tracker
-            agent = store.create_agent("pg-agent")
+            agent = store.agents.create_agent("pg-agent")
             deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and len([m for m in store.get_case(case["id"])["messages"] if m["sender"] == "customer"]) < 2:
+            while time.monotonic() < deadline and len([m for m in store.cases.get_case(case["id"])["messages"] if m["sender"] == "customer"]) < 2:
                 time.sleep(0.2)  # the console follows the PostgreSQL event stream
-            detail = store.get_case(case["id"])
+            detail = store.cases.get_case(case["id"])
             assert [m["text"] for m in detail["messages"] if m["sender"] == "customer"] == ["我要投诉，东西是坏的，客服也不理人", "人呢"]
             r = requests.post(f"{first.console_url}/api/cases/{case['id']}/resolve", headers={"Authorization": f"Bearer {agent}"}, timeout=20)
             assert r.status_code == 200
             deadline = time.monotonic() + 20
-            while time.monotonic() < deadline and store.get_case(case["id"])["deliveries"][-1]["state"] != "delivered":
+            while time.monotonic() < deadline and store.cases.get_case(case["id"])["deliveries"][-1]["state"] != "delivered":
                 time.sleep(0.2)
             assert any("您好" in t for t in say(second, "你好"))  # the bot answers again, on either server
             events = requests.get(f"{second.rasa_url}/conversations/{sender}/tracker", params={"token": token}, timeout=20).json()["events"]

@@ -3,14 +3,15 @@ from __future__ import annotations
 
 import importlib.util
 import io
-import os
 import sys
 from pathlib import Path
 
 import pytest
 
+from assist.settings import get_settings
+
 ROOT = Path(__file__).resolve().parent.parent
-DIALOGUES = Path(os.environ.get("KEFU_DIALOGUES", ROOT.parent / "shared" / "eval" / "dialogues.jsonl"))
+DIALOGUES = get_settings().eval_dialogues
 
 
 def _replay_module():

@@ -17,14 +17,14 @@ DRAFTS = [
 
 @pytest.fixture
 def store(tmp_path):
-    return SuggestionStore(f"sqlite:///{tmp_path / 's.db'}")
+    return SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
 
 
 def test_a_case_collects_messages_and_batches_of_drafts(store):
-    first = store.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到", channel="socketio", source_key="e1")
-    second = store.open_case("c1", dict(SITUATION, urgency=3), DRAFTS[:1], "还没到！", source_key="e2")
+    first = store.cases.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到", channel="socketio", source_key="e1")
+    second = store.cases.open_case("c1", dict(SITUATION, urgency=3), DRAFTS[:1], "还没到！", source_key="e2")
     assert second["id"] == first["id"] and second["joined"] and second["batch"] == 2
-    case = store.get_case(first["id"])
+    case = store.cases.get_case(first["id"])
     assert [m["text"] for m in case["messages"]] == ["快递一周了还没到", "还没到！"]
     assert [d["batch"] for d in case["drafts"]] == [2]  # only the current batch is offered
     assert case["urgency"] == 7.5  # urgency never drops while the case is open
@@ -32,39 +32,39 @@ def test_a_case_collects_messages_and_batches_of_drafts(store):
 
 
 def test_the_same_event_never_joins_twice(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "hi", source_key="e1")
-    assert store.add_message(case["id"], "customer", "hi", source_key="e1") is False
-    assert len(store.get_case(case["id"])["messages"]) == 1
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "hi", source_key="e1")
+    assert store.cases.add_message(case["id"], "customer", "hi", source_key="e1") is False
+    assert len(store.cases.get_case(case["id"])["messages"]) == 1
 
 
 def test_open_cases_are_ordered_by_urgency(store):
-    store.open_case("calm", dict(SITUATION, urgency=1), DRAFTS, "能便宜点吗")
-    store.open_case("angry", dict(SITUATION, urgency=9), DRAFTS, "气死了")
-    listed = store.list_cases()
+    store.cases.open_case("calm", dict(SITUATION, urgency=1), DRAFTS, "能便宜点吗")
+    store.cases.open_case("angry", dict(SITUATION, urgency=9), DRAFTS, "气死了")
+    listed = store.queue.open_queue()
     assert [c["conversation_id"] for c in listed] == ["angry", "calm"]
     assert listed[0]["last_customer_text"] == "气死了"
 
 
 def test_approve_queues_exactly_one_delivery_and_records_the_decision(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到")
-    drafts = store.get_case(case["id"])["drafts"]
-    decision = store.decide(case["id"], "agent-a", "approve", draft_id=drafts[1]["id"], batch=case["batch"])
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到")
+    drafts = store.cases.get_case(case["id"])["drafts"]
+    decision = store.decisions.decide(case["id"], "agent-a", "approve", draft_id=drafts[1]["id"], batch=case["batch"])
     assert decision["final_text"] == DRAFTS[1]["text"] and decision["edit_distance"] == 0
     assert decision["variant_id"] == "delivery_delay.b"
-    due = store.due_deliveries()
+    due = store.outbox.due()
     assert [d["text"] for d in due] == [DRAFTS[1]["text"]]
     with pytest.raises(AlreadyHandled):
-        store.decide(case["id"], "agent-b", "approve", draft_id=drafts[0]["id"], batch=case["batch"])
+        store.decisions.decide(case["id"], "agent-b", "approve", draft_id=drafts[0]["id"], batch=case["batch"])
 
 
 def test_concurrent_approvals_give_one_decision(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到")
-    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "快递一周了还没到")
+    draft_id = store.cases.get_case(case["id"])["drafts"][0]["id"]
     results = []
 
     def approve(agent):
         try:
-            results.append(store.decide(case["id"], agent, "approve", draft_id=draft_id, batch=case["batch"]))
+            results.append(store.decisions.decide(case["id"], agent, "approve", draft_id=draft_id, batch=case["batch"]))
         except AlreadyHandled as error:
             results.append(error)
 
@@ -74,81 +74,81 @@ def test_concurrent_approvals_give_one_decision(store):
     for t in threads:
         t.join()
     assert sum(isinstance(r, dict) for r in results) == 1
-    assert len(store.due_deliveries()) == 1
+    assert len(store.outbox.due()) == 1
 
 
 def test_idempotency_key_returns_the_same_decision(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "x")
-    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
-    first = store.decide(case["id"], "a", "approve", draft_id=draft_id, idempotency_key="k1")
-    again = store.decide(case["id"], "a", "approve", draft_id=draft_id, idempotency_key="k1")
-    assert first["id"] == again["id"] and len(store.due_deliveries()) == 1
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    draft_id = store.cases.get_case(case["id"])["drafts"][0]["id"]
+    first = store.decisions.decide(case["id"], "a", "approve", draft_id=draft_id, idempotency_key="k1")
+    again = store.decisions.decide(case["id"], "a", "approve", draft_id=draft_id, idempotency_key="k1")
+    assert first["id"] == again["id"] and len(store.outbox.due()) == 1
 
 
 def test_a_superseded_batch_cannot_be_decided(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "x")
-    old = store.get_case(case["id"])["drafts"][0]["id"]
-    store.open_case("c1", SITUATION, DRAFTS, "y")
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    old = store.cases.get_case(case["id"])["drafts"][0]["id"]
+    store.cases.open_case("c1", SITUATION, DRAFTS, "y")
     with pytest.raises(AlreadyHandled):
-        store.decide(case["id"], "a", "approve", draft_id=old)
+        store.decisions.decide(case["id"], "a", "approve", draft_id=old)
 
 
 def test_edit_records_distance_and_reject_delivers_nothing(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "x")
-    draft = store.get_case(case["id"])["drafts"][0]
-    edited = store.decide(case["id"], "a", "edit", draft_id=draft["id"], text=draft["text"] + "谢谢您")
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    draft = store.cases.get_case(case["id"])["drafts"][0]
+    edited = store.decisions.decide(case["id"], "a", "edit", draft_id=draft["id"], text=draft["text"] + "谢谢您")
     assert edited["edit_distance"] == 3
-    store.open_case("c1", SITUATION, DRAFTS, "y")
-    store.decide(case["id"], "a", "reject", reason="太长了")
-    assert len(store.due_deliveries()) == 1
+    store.cases.open_case("c1", SITUATION, DRAFTS, "y")
+    store.decisions.decide(case["id"], "a", "reject", reason="太长了")
+    assert len(store.outbox.due()) == 1
 
 
 def test_resolving_closes_the_case_and_queues_the_bot_resume(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "x")
-    draft_id = store.get_case(case["id"])["drafts"][0]["id"]
-    store.decide(case["id"], "a", "approve", draft_id=draft_id, resolve=True)
-    assert store.get_case(case["id"])["state"] == "resolved"
-    assert store.due_deliveries()[0]["resume_bot"] is True
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    draft_id = store.cases.get_case(case["id"])["drafts"][0]["id"]
+    store.decisions.decide(case["id"], "a", "approve", draft_id=draft_id, resolve=True)
+    assert store.cases.get_case(case["id"])["state"] == "resolved"
+    assert store.outbox.due()[0]["resume_bot"] is True
     with pytest.raises(WrongState):
-        store.decide(case["id"], "a", "reject")
-    assert store.open_case("c1", SITUATION, DRAFTS, "again")["id"] != case["id"]
+        store.decisions.decide(case["id"], "a", "reject")
+    assert store.cases.open_case("c1", SITUATION, DRAFTS, "again")["id"] != case["id"]
 
 
 def test_unknown_ids_and_bad_decisions(store):
     with pytest.raises(NotFound):
-        store.get_case("nope")
-    case = store.open_case("c1", SITUATION, DRAFTS, "x")
+        store.cases.get_case("nope")
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
     with pytest.raises(NotFound):
-        store.decide(case["id"], "a", "approve", draft_id=99999)
+        store.decisions.decide(case["id"], "a", "approve", draft_id=99999)
     with pytest.raises(ValueError):
-        store.decide(case["id"], "a", "edit", text="   ")
+        store.decisions.decide(case["id"], "a", "edit", text="   ")
     with pytest.raises(ValueError):
-        store.decide(case["id"], "a", "shout")
+        store.decisions.decide(case["id"], "a", "shout")
 
 
 def test_failed_delivery_is_retried_later(store):
-    case = store.open_case("c1", SITUATION, DRAFTS, "x")
-    delivery_id = store.queue_message(case["id"], "仍在处理中，请您稍等")
-    store.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=60))
-    assert store.due_deliveries() == []
-    store.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=-1))
-    assert [d["attempts"] for d in store.due_deliveries()] == [2]
-    store.mark_delivered(delivery_id)
-    assert store.due_deliveries() == []
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    delivery_id = store.outbox.queue_message(case["id"], "仍在处理中，请您稍等")
+    store.outbox.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=60))
+    assert store.outbox.due() == []
+    store.outbox.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=-1))
+    assert [d["attempts"] for d in store.outbox.due()] == [2]
+    store.outbox.mark_delivered(delivery_id)
+    assert store.outbox.due() == []
 
 
 def test_agent_tokens(store):
-    token = store.create_agent("xiaowang")
-    assert store.agent_for_token(token) == "xiaowang"
-    assert store.agent_for_token("guess") is None and store.agent_for_token("") is None
-    rotated = store.create_agent("xiaowang")
-    assert store.agent_for_token(token) is None and store.agent_for_token(rotated) == "xiaowang"
+    token = store.agents.create_agent("xiaowang")
+    assert store.agents.agent_for_token(token) == "xiaowang"
+    assert store.agents.agent_for_token("guess") is None and store.agents.agent_for_token("") is None
+    rotated = store.agents.create_agent("xiaowang")
+    assert store.agents.agent_for_token(token) is None and store.agents.agent_for_token(rotated) == "xiaowang"
 
 
 def test_html_in_customer_text_is_stored_verbatim(store):
     text = "<script>alert(1)</script><img src=x onerror=alert(2)>"
-    case = store.open_case("c1", SITUATION, DRAFTS, text)
-    assert store.get_case(case["id"])["messages"][0]["text"] == text
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, text)
+    assert store.cases.get_case(case["id"])["messages"][0]["text"] == text
 
 
 def test_edit_distance():

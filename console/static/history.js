@@ -26,7 +26,7 @@
         c.order_id ? el("span", { text: `订单 ${c.order_id}` }) : null,
         c.claimed_by ? el("span", { text: `客服 ${c.claimed_by}` }) : null,
         c.rating ? el("span", { text: `评分 ${c.rating}/5` }) : null,
-        el("time", { text: (c.resolved_at || c.opened_at || "").replace("T", " ") })),
+        el("time", { text: Kefu.when(c.resolved_at || c.opened_at) })),
       said ? el("div", { class: "said", text: said }) : null,
       decisions);
   }

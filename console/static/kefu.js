@@ -4,6 +4,7 @@
 
 const Kefu = (() => {
   let csrf = null;
+  let shopZone = "Asia/Shanghai";  // the shop's clock (policy.yml), from /api/me
 
   // el("li", {class: "x", data: {id: 1}, onclick: f}, "text", child) — strings become text nodes.
   function el(tag, attrs, ...children) {
@@ -59,6 +60,7 @@ const Kefu = (() => {
   async function me() {
     const who = await api("GET", "/api/me");
     csrf = who.csrf;
+    if (who.timezone) shopZone = who.timezone;
     return who;
   }
 
@@ -66,12 +68,12 @@ const Kefu = (() => {
     try { await api("POST", "/logout", {}); } finally { location.assign("/login"); }
   }
 
-  // The store's times are the server's local time without a zone; the server sends its "now"
-  // with every queue, so elapsed times come out right whatever the browser's clock says.
+  // The store's times are ISO 8601 with their offset (UTC). The server sends its "now" with
+  // every queue, so elapsed times come out right whatever the browser's clock says.
   function parseTime(iso) {
     if (!iso) return null;
-    const m = /^(\d{4})-(\d\d)-(\d\d)T(\d\d):(\d\d):(\d\d)/.exec(iso);
-    return m ? new Date(+m[1], m[2] - 1, +m[3], +m[4], +m[5], +m[6]).getTime() : null;
+    const ms = Date.parse(iso);
+    return isNaN(ms) ? null : ms;
   }
 
   function duration(seconds) {
@@ -82,8 +84,26 @@ const Kefu = (() => {
     return h ? `${h}:${pad(m)}:${pad(s)}` : `${m}:${pad(s)}`;
   }
 
+  // Times an agent reads are the shop's clock, wherever the agent's browser is.
+  function shopTime(iso, withDate) {
+    const ms = parseTime(iso);
+    if (ms === null) return "";
+    const options = { timeZone: shopZone, hour: "2-digit", minute: "2-digit", hourCycle: "h23" };
+    if (withDate) Object.assign(options, { year: "numeric", month: "2-digit", day: "2-digit" });
+    try {
+      return new Intl.DateTimeFormat("zh-CN", options).format(new Date(ms));
+    } catch (error) {  // an unknown zone name: the browser's own clock
+      delete options.timeZone;
+      return new Intl.DateTimeFormat("zh-CN", options).format(new Date(ms));
+    }
+  }
+
   function clock(iso) {
-    return iso ? iso.slice(11, 16) : "";
+    return shopTime(iso, false);
+  }
+
+  function when(iso) {
+    return shopTime(iso, true);
   }
 
   function uuid4() {
@@ -115,5 +135,5 @@ const Kefu = (() => {
   };
   const label = (table, key) => table[key] || key;
 
-  return { el, api, ApiError, me, signOut, parseTime, duration, clock, uuid4, composing, label, CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS };
+  return { el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS };
 })();

@@ -1,0 +1,179 @@
+"""Every setting of kefu-assist, from the environment (KEFU_*, RASA_*), validated once at start.
+
+This is the only module that reads environment variables. Each process calls `get_settings()`;
+a wrong value stops it with one line per problem that names the variable:
+
+    configuration: KEFU_WAIT_UPDATE_SECONDS: ensure this value is greater than or equal to 0 (got '-5')
+
+Embedded defaults run the whole product on one machine: SQLite files in `.kefu/`, Rasa on
+127.0.0.1:5005, the action server on 5055, the console on 8000. Switches take on/off, true/false,
+yes/no or 1/0.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, Mapping, Optional
+
+from pydantic import BaseSettings, Field, ValidationError, validator
+
+ROOT = Path(__file__).resolve().parent.parent
+UNKNOWN = "unknown"
+
+
+class SettingsError(ValueError):
+    """A setting has a value that cannot work; the message names the variable."""
+
+
+class Settings(BaseSettings):
+    # ---- where things are kept -------------------------------------------------------------
+    data_dir: Path = Field(ROOT / ".kefu", env="KEFU_DATA_DIR")
+    # The suggestion store (cases, decisions, outbox …): any SQLAlchemy URL. Empty: data_dir's SQLite file.
+    store_url: str = Field("", env="KEFU_STORE_URL")
+    # Rasa's SQL event broker (endpoints.yml: event_broker): the console's follower reads it.
+    events_url: str = Field("", env="KEFU_EVENTS_URL")
+    # The shop's orders: sqlite:///path (the demo store) or the http(s) URL of the shop's order API.
+    orders_url: str = Field("", env="KEFU_ORDERS")
+    orders_token: str = Field("", env="KEFU_ORDERS_TOKEN")
+    policy_path: Optional[Path] = Field(None, env="KEFU_POLICY")  # empty: assist/policy.yml
+    # Real customer messages for evaluation only, read in place (never copied into the project).
+    eval_dir: Path = Field(ROOT.parent / "shared" / "eval", env="KEFU_EVAL_DIR")
+
+    # ---- Rasa and the action server ---------------------------------------------------------
+    rasa_url: str = Field("http://127.0.0.1:5005", env="KEFU_RASA_URL")
+    # Rasa's HTTP API token. Empty: one generated once and kept in data_dir/rasa_token (0600).
+    rasa_token: str = Field("", env="RASA_TOKEN")
+    rasa_port: int = Field(5005, env="KEFU_RASA_PORT", ge=1, le=65535)
+    actions_port: int = Field(5055, env="KEFU_ACTIONS_PORT", ge=1, le=65535)
+    # Recorded with every batch of drafts, so acceptance can be compared release against release.
+    model_version: str = Field(UNKNOWN, env="KEFU_MODEL_VERSION")
+
+    # ---- the console -----------------------------------------------------------------------
+    console_host: str = Field("127.0.0.1", env="KEFU_CONSOLE_HOST")
+    console_port: int = Field(8000, env="KEFU_CONSOLE_PORT", ge=1, le=65535)
+    http_timeout: float = Field(5.0, env="KEFU_HTTP_TIMEOUT", gt=0)
+    poll_seconds: float = Field(0.05, env="KEFU_POLL_SECONDS", gt=0)
+    # No decision within this long → the customer gets an honest "still on it" update.
+    wait_update_seconds: float = Field(180.0, env="KEFU_WAIT_UPDATE_SECONDS", ge=0)
+    max_wait_updates: int = Field(2, env="KEFU_MAX_WAIT_UPDATES", ge=0)
+    # Outbox retries: 1 s, 2 s, 4 s … capped; given up (shown as failed) after this many.
+    retry_max_seconds: float = Field(60.0, env="KEFU_RETRY_MAX_SECONDS", ge=0)
+    max_attempts: int = Field(50, env="KEFU_MAX_ATTEMPTS", ge=1)
+    follow_events: bool = Field(True, env="KEFU_FOLLOW_EVENTS")
+    max_edit_chars: int = Field(1000, env="KEFU_MAX_EDIT_CHARS", ge=1)
+    # Waiting-time colours in the queue: platforms score 3-minute response rates.
+    wait_amber_seconds: float = Field(60.0, env="KEFU_WAIT_AMBER_SECONDS", ge=0)
+    wait_red_seconds: float = Field(180.0, env="KEFU_WAIT_RED_SECONDS", ge=0)
+    live_poll_seconds: float = Field(0.1, env="KEFU_LIVE_POLL_SECONDS", gt=0)
+    session_hours: float = Field(12.0, env="KEFU_SESSION_HOURS", gt=0)  # one shift
+    cookie_secure: bool = Field(False, env="KEFU_COOKIE_SECURE")  # on behind HTTPS
+    # Rasa's socket.io as the customer's browser reaches it (a public URL behind a proxy).
+    chat_rasa_url: str = Field("", env="KEFU_CHAT_RASA_URL")  # empty: rasa_url
+    chat_frame_ancestors: str = Field("*", env="KEFU_CHAT_FRAME_ANCESTORS")  # who may embed the web chat
+    chat_context_secret: str = Field("", env="KEFU_CHAT_CONTEXT_SECRET")  # set: the shop's ids must be signed
+
+    # ---- learning from agents' decisions ----------------------------------------------------
+    learning: bool = Field(True, env="KEFU_LEARNING")
+    learning_refresh_seconds: float = Field(300.0, env="KEFU_LEARNING_REFRESH_SECONDS", gt=0)
+
+    # ---- development ------------------------------------------------------------------------
+    chromium: str = Field("", env="KEFU_CHROMIUM")  # the browser tests' Chromium, if not on PATH
+    update_screenshots: bool = Field(False, env="KEFU_UPDATE_SCREENSHOTS")  # tests refresh docs/screenshots
+
+    class Config:
+        allow_mutation = False
+        extra = "forbid"
+        env_file = None
+
+    @validator("store_url", "events_url", "orders_url", always=True)
+    def _default_files(cls, value: str, values: Dict[str, Any], field) -> str:
+        if value:
+            return value
+        name = {"store_url": "suggestions.db", "events_url": "events.db", "orders_url": "orders.db"}[field.name]
+        return f"sqlite:///{values.get('data_dir', ROOT / '.kefu') / name}"
+
+    @validator("store_url", "events_url")
+    def _sqlalchemy_url(cls, value: str) -> str:
+        if "://" not in value:
+            raise ValueError(f"must be a SQLAlchemy URL such as sqlite:///path or postgresql://…, not {value!r}")
+        return value
+
+    @validator("orders_url")
+    def _orders_url(cls, value: str) -> str:
+        if not value.startswith(("sqlite:///", "http://", "https://")):
+            raise ValueError(f"must be sqlite:///path or an http(s) URL, not {value!r}")
+        return value
+
+    @validator("rasa_url", "chat_rasa_url")
+    def _http_url(cls, value: str) -> str:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must be an http(s) URL, not {value!r}")
+        return value.rstrip("/")
+
+    @validator("wait_red_seconds")
+    def _red_after_amber(cls, value: float, values: Dict[str, Any]) -> float:
+        amber = values.get("wait_amber_seconds")
+        if amber is not None and value < amber:
+            raise ValueError(f"must not be below KEFU_WAIT_AMBER_SECONDS ({amber:g})")
+        return value
+
+    def rasa_api_token(self) -> str:
+        """RASA_TOKEN, else the token generated once in data_dir (what `make run` gives Rasa)."""
+        return self.rasa_token or _token_file(self.data_dir)
+
+    @property
+    def eval_messages(self) -> Path:
+        return self.eval_dir / "nlu_eval.tsv"
+
+    @property
+    def eval_dialogues(self) -> Path:
+        return self.eval_dir / "dialogues.jsonl"
+
+
+def _token_file(data_dir: Path) -> str:
+    """Rasa's API token, generated once and readable by this user only."""
+    path = Path(data_dir) / "rasa_token"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(24))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def env_name(field: str) -> str:
+    """The environment variable behind a setting (for messages)."""
+    extra = Settings.__fields__[field].field_info.extra
+    return extra.get("env") or field.upper()
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment, `overrides` winning; SettingsError names every bad variable."""
+    try:
+        return Settings(**overrides)
+    except ValidationError as error:
+        lines = []
+        for problem in error.errors():
+            field = str(problem["loc"][0])
+            name = env_name(field) if field in Settings.__fields__ else field
+            given = overrides[field] if field in overrides else os.environ.get(name)
+            shown = f" (got {given!r})" if given is not None and "got " not in problem["msg"] else ""
+            lines.append(f"configuration: {name}: {problem['msg']}{shown}")
+        raise SettingsError("\n".join(lines)) from None
+
+
+def settings_from(environment: Mapping[str, str]) -> Settings:
+    """The settings a process with `environment` would read (e.g. a child process we start)."""
+    given = {}
+    for field in Settings.__fields__:
+        name = env_name(field)
+        if name in environment:
+            given[field] = environment[name]
+    return load_settings(**given)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """This process's settings, read once. (Tests build their own with load_settings(...).)"""
+    return load_settings()

@@ -1,0 +1,66 @@
+"""The suggestion store: cases, their messages, drafts, agents' decisions and the delivery outbox,
+with the console's own records. SQLAlchemy 1.4 Core on a SQLite file by default, PostgreSQL (any
+SQLAlchemy URL) by configuration; Alembic migrations (assist/store/migrations) build the schema.
+
+One small facade, one part per entity:
+
+    store = SuggestionStore()                 # KEFU_STORE_URL; refuses a schema that is behind
+    store.cases.open_case(...)  store.decisions.decide(...)  store.outbox.due()
+    store.agents  store.claims  store.customers  store.learning  store.follower
+    store.queue.open_queue()  store.records.search_cases(q)  store.figures.figures(days)
+"""
+from __future__ import annotations
+
+from typing import Optional
+
+from .agents import Agents
+from .cases import Cases
+from .claims import Claims
+from .customers import Customers
+from .db import AlreadyHandled, Claimed, NotFound, StoreError, WrongState, make_engine
+from .decisions import DECISION_ACTIONS, Decisions, edit_distance
+from .figures import Figures
+from .follower import FollowerPositions
+from .learning import LearningRecords
+from .migrate import MIGRATE_COMMAND, SchemaBehind, require_current, upgrade
+from .outbox import Outbox
+from .queue import Queue, waiting_since
+from .records import Records
+from .schema import CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED
+
+
+class SuggestionStore:
+    def __init__(self, url: Optional[str] = None, check_schema: bool = True):
+        if url is None:
+            from assist.settings import get_settings
+
+            url = get_settings().store_url
+        self.url = url
+        self.engine = make_engine(url)
+        if check_schema:
+            require_current(self.engine)
+        self.cases = Cases(self.engine)
+        self.decisions = Decisions(self.engine)
+        self.outbox = Outbox(self.engine)
+        self.agents = Agents(self.engine)
+        self.claims = Claims(self.engine)
+        self.customers = Customers(self.engine)
+        self.learning = LearningRecords(self.engine)
+        self.follower = FollowerPositions(self.engine)
+        self.queue = Queue(self.engine)
+        self.records = Records(self.engine)
+        self.figures = Figures(self.engine)
+
+    @classmethod
+    def migrated(cls, url: str) -> "SuggestionStore":
+        """Migrate the database at `url` first (tests, tools that own their database, in-memory ones)."""
+        store = cls(url, check_schema=False)
+        upgrade(store.engine)
+        return store
+
+
+__all__ = [
+    "SuggestionStore", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "SchemaBehind",
+    "MIGRATE_COMMAND", "upgrade", "edit_distance", "waiting_since", "DECISION_ACTIONS",
+    "OPEN", "RESOLVED", "CANCELLED", "PENDING", "DELIVERED", "FAILED",
+]

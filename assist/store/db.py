@@ -1,0 +1,97 @@
+"""What every part of the store shares: the engine, the clock, errors, and rows as dicts."""
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .schema import OPEN, cases
+
+JSON_COLUMNS = ("concerns", "situation", "versions")
+
+
+class StoreError(Exception):
+    code = "store_error"
+    status = 500
+
+
+class NotFound(StoreError):
+    code, status = "not_found", 404
+
+
+class WrongState(StoreError):
+    code, status = "wrong_state", 409
+
+
+class AlreadyHandled(StoreError):
+    code, status = "already_handled", 409
+
+
+class Claimed(StoreError):
+    """Another agent has the case; taking it over must be explicit."""
+    code, status = "claimed", 409
+
+    def __init__(self, message: str, claimed_by: str):
+        super().__init__(message)
+        self.claimed_by = claimed_by
+
+
+def now() -> datetime:
+    """The store's clock: aware UTC, to the second."""
+    return datetime.now(timezone.utc).replace(microsecond=0)
+
+
+def use_wal(dbapi_connection, _record=None) -> None:
+    """SQLite in WAL mode: readers never block the writer, so the action server, the console and
+    its workers don't queue behind each other (rollback-journal locks cost hundreds of ms)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite:///"):
+        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        # Rasa's action server and the console write at once: wait for the lock, don't fail.
+        engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        sa.event.listen(engine, "connect", use_wal)
+        return engine
+    return sa.create_engine(url, future=True, pool_pre_ping=True)
+
+
+def as_dict(row) -> Dict[str, Any]:
+    """A row as JSON-ready data: JSON columns parsed, times as ISO 8601 with their offset."""
+    data = dict(row._mapping)
+    for key in JSON_COLUMNS:
+        if key in data and isinstance(data[key], str):
+            data[key] = json.loads(data[key])
+    for key, value in data.items():
+        if isinstance(value, datetime):
+            data[key] = value.isoformat()
+    return data
+
+
+def iso(value: Optional[datetime]) -> Optional[str]:
+    return value.isoformat() if isinstance(value, datetime) else value
+
+
+def require_case(db: Connection, case_id: str, state: Optional[str] = None):
+    row = db.execute(sa.select(cases).where(cases.c.id == str(case_id))).first()
+    if row is None:
+        raise NotFound(f"no case {case_id}")
+    if state and row.state != state:
+        raise WrongState(f"case {case_id} is {row.state}, not {state}")
+    return row
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+__all__ = ["OPEN", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "now", "make_engine",
+           "as_dict", "iso", "require_case", "dumps"]

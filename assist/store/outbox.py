@@ -1,0 +1,59 @@
+"""The delivery outbox: every text for a customer (an agent's reply, the holding message, a wait
+update, the bot's resumption) is a row here first, then delivered through Rasa by the console's
+outbox worker, retried with backoff until Rasa confirms it."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from .db import as_dict, now, require_case
+from .schema import DELIVERED, FAILED, PENDING, cases, deliveries
+from .transcript import add_message
+
+
+def enqueue(db: Connection, case, text: str, kind: str, at: datetime, resume_bot: bool = False,
+            decision_id: Optional[int] = None) -> int:
+    """Queue a text for the case's customer (`case` is its row); returns the delivery id."""
+    return db.execute(deliveries.insert().values(
+        decision_id=decision_id, case_id=case.id, conversation_id=case.conversation_id, channel=case.channel,
+        text=text, kind=kind, resume_bot=resume_bot, state=PENDING, attempts=0, next_attempt_at=at, created_at=at,
+    )).inserted_primary_key[0]
+
+
+class Outbox:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def queue_message(self, case_id: str, text: str, kind: str = "update") -> int:
+        """A message from kefu-assist itself (holding message, waiting update), with its transcript line."""
+        at = now()
+        with self.engine.begin() as db:
+            case = require_case(db, case_id)
+            delivery_id = enqueue(db, case, text, kind, at)
+            add_message(db, case_id, "bot", text, at, f"delivery:{delivery_id}")
+            if kind == "update":
+                db.execute(cases.update().where(cases.c.id == case_id).values(wait_updates=cases.c.wait_updates + 1))
+        return delivery_id
+
+    def due(self, at: Optional[datetime] = None, limit: int = 50) -> List[Dict[str, Any]]:
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(deliveries).where(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= (at or now()))
+                .order_by(deliveries.c.id).limit(limit)
+            ).all()
+        return [as_dict(r) for r in rows]
+
+    def mark_delivered(self, delivery_id: int) -> None:
+        with self.engine.begin() as db:
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id)
+                       .values(state=DELIVERED, delivered_at=now(), attempts=deliveries.c.attempts + 1))
+
+    def mark_attempt_failed(self, delivery_id: int, error: str, retry_in: timedelta, give_up: bool = False) -> None:
+        with self.engine.begin() as db:
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
+                state=FAILED if give_up else PENDING, last_error=error[:2000],
+                attempts=deliveries.c.attempts + 1, next_attempt_at=now() + retry_in,
+            ))

@@ -1,0 +1,95 @@
+"""The agents' queue: open cases, most urgent first, then the one waiting longest. This is the
+one ordering of open cases: the JSON API and the live view both read it from here.
+
+`fingerprint()` is one cheap statement that changes whenever anything an agent sees changes (a
+message, drafts, a decision, a delivery, a claim, a correction, a rating), so the live view
+can poll it many times a second.
+"""
+from __future__ import annotations
+
+import json
+from typing import Any, Dict, List, Optional, Tuple
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from .db import iso, now
+from .schema import DELIVERED, OPEN, cases, claim_log, concern_corrections, decisions, deliveries, drafts, messages, ratings
+
+
+def waiting_since(thread: List[Dict[str, Any]]) -> Optional[str]:
+    """When the customer's oldest unanswered message came: the first customer message after
+    the last message a person sent. The bot's holding message is not an answer."""
+    since = None
+    for message in thread:
+        if message["sender"] == "agent":
+            since = None
+        elif message["sender"] == "customer" and since is None:
+            since = message["at"]
+    return iso(since)
+
+
+def queue_order(case: Dict[str, Any]) -> Tuple:
+    """Most urgent first; among equals the one waiting longest (not waiting: last)."""
+    return (-(case["urgency"] or 0), case["waiting_since"] or "9999", case["opened_at"] or "")
+
+
+class Queue:
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def fingerprint(self) -> Tuple:
+        def biggest(column):
+            return sa.select(sa.func.coalesce(sa.func.max(column), 0)).scalar_subquery()
+
+        def count(table, *where):
+            return sa.select(sa.func.count()).select_from(table).where(*where).scalar_subquery()
+
+        statement = sa.select(
+            biggest(messages.c.id), biggest(drafts.c.id), biggest(decisions.c.id), biggest(claim_log.c.id),
+            biggest(concern_corrections.c.id), count(ratings), count(cases, cases.c.state == OPEN),
+            count(deliveries, deliveries.c.state == DELIVERED), count(deliveries),
+        )
+        with self.engine.connect() as db:
+            return tuple(db.execute(statement).one())
+
+    def open_queue(self, limit: int = 200) -> List[Dict[str, Any]]:
+        """Open cases in queue order, with what an agent needs at a glance."""
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(cases).where(cases.c.state == OPEN)).all()
+            ids = [row.id for row in rows]
+            thread: Dict[str, List[Dict[str, Any]]] = {case_id: [] for case_id in ids}
+            delivered: Dict[str, int] = {}
+            if ids:
+                for m in db.execute(
+                    sa.select(messages.c.case_id, messages.c.sender, messages.c.text, messages.c.at)
+                    .where(messages.c.case_id.in_(ids)).order_by(messages.c.id)
+                ):
+                    thread[m.case_id].append({"sender": m.sender, "text": m.text, "at": m.at})
+                delivered = dict(db.execute(
+                    sa.select(deliveries.c.case_id, sa.func.count()).where(deliveries.c.case_id.in_(ids), deliveries.c.state == DELIVERED)
+                    .group_by(deliveries.c.case_id)
+                ).all())
+        queue = [_summary(row, thread[row.id], delivered.get(row.id, 0)) for row in rows]
+        queue.sort(key=queue_order)
+        return queue[:limit]
+
+    def snapshot(self) -> Dict[str, Any]:
+        """What the live view sends: the queue and the server's clock (timers count from it)."""
+        return {"now": now().isoformat(), "cases": self.open_queue()}
+
+
+def _summary(row, thread: List[Dict[str, Any]], delivered: int) -> Dict[str, Any]:
+    situation = json.loads(row.situation or "{}")
+    facts = situation.get("facts") or {}
+    customer = [m for m in thread if m["sender"] == "customer"]
+    return {
+        "id": row.id, "conversation_id": row.conversation_id, "channel": row.channel,
+        "concerns": json.loads(row.concerns or "[]"), "mood": row.mood, "temperament": row.temperament,
+        "urgency": row.urgency, "urgency_reasons": situation.get("urgency_reasons") or [],
+        "threats": situation.get("threats") or [], "days_late": facts.get("days_late"), "order_id": facts.get("order_id"),
+        "claimed_by": row.claimed_by, "batch": row.batch, "wait_updates": row.wait_updates, "opened_at": iso(row.opened_at),
+        "last_customer_text": customer[-1]["text"] if customer else None,
+        "last_customer_at": iso(customer[-1]["at"]) if customer else None,
+        "waiting_since": waiting_since(thread), "messages": len(thread), "delivered": delivered,
+    }

@@ -1,0 +1,221 @@
+"""The suggestion store's tables: one SQLAlchemy Core schema for SQLite and PostgreSQL.
+
+This module is the model; assist/store/migrations/ is how a database gets there
+(tests/unit/test_store_migrations.py checks the two agree). Change a table here, then add a
+migration: `python -m assist.store revision -m "what changed"` writes its skeleton.
+
+Every time is timezone-aware UTC (`UtcDateTime`): PostgreSQL keeps `timestamptz`, SQLite keeps
+the UTC wall clock. What a customer or agent reads is shown in the shop's timezone (policy.yml).
+"""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.types import TypeDecorator
+
+OPEN, RESOLVED, CANCELLED = "open", "resolved", "cancelled"
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+
+
+class UtcDateTime(TypeDecorator):
+    """Aware datetimes in, aware UTC datetimes out; a naive datetime is a bug and refused."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise ValueError(f"the store keeps timezone-aware times only, not {value!r}")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
+
+
+metadata = sa.MetaData()
+
+cases = sa.Table(
+    "kefu_cases", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("channel", sa.String(64), nullable=False, default="rest"),
+    sa.Column("state", sa.String(16), nullable=False, default=OPEN, index=True),
+    sa.Column("intent", sa.String(64)),
+    sa.Column("concerns", sa.Text, nullable=False, default="[]"),
+    sa.Column("mood", sa.String(16)),
+    sa.Column("temperament", sa.String(32)),
+    sa.Column("urgency", sa.Float, nullable=False, default=0.0),
+    sa.Column("situation", sa.Text, nullable=False, default="{}"),
+    sa.Column("batch", sa.Integer, nullable=False, default=0),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("opened_at", UtcDateTime, nullable=False),
+    sa.Column("last_customer_at", UtcDateTime),
+    sa.Column("first_response_at", UtcDateTime),
+    sa.Column("resolved_at", UtcDateTime),
+    sa.Column("wait_updates", sa.Integer, nullable=False, default=0),
+    sa.Column("created_by", sa.String(32), nullable=False, default="action"),
+    sa.Column("rating", sa.Integer),
+    sa.Column("versions", sa.Text, nullable=False, default="{}"),
+)
+# At most one open case per conversation (a partial unique index, on SQLite and PostgreSQL):
+# when the action and the event follower open one at the same moment, the second joins the first.
+sa.Index(
+    "kefu_one_open_case", cases.c.conversation_id, unique=True,
+    sqlite_where=cases.c.state == OPEN, postgresql_where=cases.c.state == OPEN,
+)
+
+messages = sa.Table(
+    "kefu_messages", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("sender", sa.String(16), nullable=False),  # customer | bot | agent
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    # The source event (Rasa event broker row or message id): the same message never joins twice.
+    sa.Column("source_key", sa.String(128)),
+    sa.UniqueConstraint("case_id", "source_key", name="kefu_message_once"),
+)
+
+drafts = sa.Table(
+    "kefu_drafts", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("batch", sa.Integer, nullable=False),
+    sa.Column("rank", sa.Integer, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("score", sa.Float, nullable=False),
+    sa.Column("reason", sa.Text, nullable=False, default=""),
+    sa.Column("variant_id", sa.String(128), nullable=False, default=""),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+decisions = sa.Table(
+    "kefu_decisions", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("batch", sa.Integer, nullable=False),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(16), nullable=False),
+    sa.Column("draft_id", sa.Integer),
+    sa.Column("variant_id", sa.String(128)),
+    sa.Column("final_text", sa.Text),
+    sa.Column("reason", sa.Text),
+    sa.Column("edit_distance", sa.Integer),
+    sa.Column("seconds_to_decide", sa.Float),
+    sa.Column("findings_overridden", sa.Boolean, nullable=False, default=False),
+    sa.Column("resolve", sa.Boolean, nullable=False, default=False),
+    sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    # One decision per batch of drafts: the second agent gets "already handled".
+    sa.UniqueConstraint("case_id", "batch", name="kefu_one_decision_per_batch"),
+)
+
+deliveries = sa.Table(
+    "kefu_deliveries", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("decision_id", sa.Integer, sa.ForeignKey("kefu_decisions.id"), unique=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("channel", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False, default="agent"),  # agent | holding | update | system
+    sa.Column("resume_bot", sa.Boolean, nullable=False, default=False),
+    sa.Column("state", sa.String(16), nullable=False, default=PENDING, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", UtcDateTime, nullable=False),
+    sa.Column("last_error", sa.Text),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("delivered_at", UtcDateTime),
+)
+
+agents = sa.Table(
+    "kefu_agents", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+follower_state = sa.Table(
+    "kefu_follower", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("last_event_id", sa.Integer, nullable=False, default=0),
+)
+
+# What the learning loop reads: one row per batch of drafts (assist/learning.py) — which plan and
+# template pieces each draft was made of, the NLU reading and the model and template versions.
+batch_records = sa.Table(
+    "kefu_batches", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("batch", sa.Integer, nullable=False),
+    sa.Column("topic", sa.String(64)),
+    sa.Column("temperament", sa.String(32)),
+    sa.Column("mood", sa.String(16)),
+    sa.Column("intent", sa.String(64)),
+    sa.Column("confidence", sa.Float),               # NLU confidence in `intent`, when Rasa gave one
+    sa.Column("customer_text", sa.Text),             # the words this batch answers
+    sa.Column("drafts", sa.Text, nullable=False, default="[]"),  # [{rank, variant_id, kind, pieces}]
+    sa.Column("versions", sa.Text, nullable=False, default="{}"),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("case_id", "batch", name="kefu_one_record_per_batch"),
+)
+
+agent_passwords = sa.Table(
+    "kefu_agent_passwords", metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(255), nullable=False),  # Argon2id, hashed by console/auth.py
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+web_sessions = sa.Table(
+    "kefu_web_sessions", metadata,
+    sa.Column("token_hash", sa.String(64), primary_key=True),  # the cookie's value is never stored
+    sa.Column("agent", sa.String(64), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False),
+)
+
+claim_log = sa.Table(
+    "kefu_claims", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("agent", sa.String(64)),  # None: released
+    sa.Column("previous", sa.String(64)),
+    sa.Column("kind", sa.String(16), nullable=False),  # claim | takeover | release
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+concern_corrections = sa.Table(
+    "kefu_concern_corrections", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
+    sa.Column("agent", sa.String(64), nullable=False),
+    sa.Column("detected_intent", sa.String(64)),
+    sa.Column("detected_concerns", sa.Text, nullable=False, default="[]"),
+    sa.Column("corrected", sa.String(64), nullable=False),
+    sa.Column("customer_text", sa.Text),  # the words the bot builders relabel
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+ratings = sa.Table(
+    "kefu_ratings", metadata,
+    sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), primary_key=True),  # once per case
+    sa.Column("conversation_id", sa.String(255), nullable=False),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+)
+
+chat_contexts = sa.Table(
+    "kefu_chat_contexts", metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("context", sa.Text, nullable=False, default="{}"),  # order_id, customer_id from the shop's page
+    sa.Column("verified", sa.Boolean, nullable=False, default=False),  # signed by the shop's server
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,0 +1,29 @@
+"""The action server, started the way `make run` and the tests start it:
+
+    python -m kefu_rasa.action_server --actions actions --port 5055
+
+It is Rasa SDK's own server (the same arguments) after one check: the suggestion store's schema
+is the code's. On a schema that is behind it refuses to start and names the migrate command,
+rather than failing on the first customer who needs a person."""
+from __future__ import annotations
+
+import sys
+
+
+def main() -> int:
+    from assist.settings import SettingsError, get_settings
+    from assist.store import SchemaBehind, SuggestionStore
+
+    try:
+        SuggestionStore(get_settings().store_url)
+    except (SchemaBehind, SettingsError) as error:
+        print(f"action server: {error}", file=sys.stderr)
+        return 2
+    from rasa_sdk.__main__ import main as run_action_server
+
+    run_action_server()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
