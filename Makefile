@@ -20,10 +20,10 @@ migrate: ## bring the suggestion store (KEFU_STORE_URL, default .kefu/) to this 
 	@$(PY) -m console migrate
 
 train: setup ## train the Rasa model unless one for the current data and config exists
-	@$(PY) -m kefu_rasa.model_cache
+	@$(PY) -m kefu_rasa.dev.model_cache
 
 run: setup train ## start Rasa, the action server (and console) on 127.0.0.1; Ctrl-C stops all
-	@$(PY) -m kefu_rasa.run
+	@$(PY) -m kefu_rasa.dev.run
 
 test: setup ## run the whole test suite (trains the shared model once if needed)
 	@scripts/install_browser.sh
@@ -33,11 +33,11 @@ test: setup ## run the whole test suite (trains the shared model once if needed)
 validate: setup ## check training data (file:line), domain, dictionary, templates and policy
 	@$(PY) -m rasa data validate --data data --domain domain.yml --config config.yml
 	@$(PY) -m assist lint
-	@$(PY) -m kefu_rasa.validate
+	@$(PY) -m kefu_rasa.dev.validate
 
 FOLDS ?= 0
 evaluate: setup ## NLU, test stories, drafts and agents' decisions → reports/index.html (FOLDS=5 adds cross-validation)
-	@$(PY) -m kefu_rasa.report --folds $(FOLDS)
+	@$(PY) -m kefu_rasa.dev.report --folds $(FOLDS)
 
 bench: setup train ## print the benchmark tables (see bench/RESULTS.md)
 	@$(PY) bench/nlu.py

@@ -7,7 +7,7 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from .shop import policy
-from assist import faq
+from assist.drafting import faq
 
 
 class ActionAnswerFaq(Action):

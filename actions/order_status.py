@@ -8,7 +8,7 @@ from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from .shop import OrderStoreError, find_order, latest_entity, order_template_values, policy
-from assist import faq
+from assist.drafting import faq
 
 STATUS_RESPONSES = {
     "unpaid": "utter_order_unpaid",

@@ -1,22 +1,25 @@
-"""What the actions share: the shop policy and the order store, opened once per process."""
+"""What the actions share: the shop policy, the order store and the case service, opened once
+per process, and the tracker read into the case service's terms."""
 from __future__ import annotations
 
 import asyncio
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
-from assist.learning import Acceptance, acceptance_cache
-from assist.orders import Order, OrderStoreError, open_order_store
-from assist.policy import load_policy
+from assist.cases.service import CaseService, CustomerMessage, customer_texts
+from assist.drafting.shop_checks import load_checked_policy
+from assist.integrations.orders import Order, OrderStoreError, open_order_store
 from assist.store import SuggestionStore
+
+REMEMBERED = ("order_id", "carrier", "product", "duration")
 
 
 @lru_cache(maxsize=1)
 def policy():
-    return load_policy()
+    return load_checked_policy()
 
 
 @lru_cache(maxsize=1)
@@ -25,21 +28,9 @@ def order_store():
 
 
 @lru_cache(maxsize=1)
-def suggestion_store() -> SuggestionStore:
-    """KEFU_STORE_URL (any SQLAlchemy URL), default the SQLite file in .kefu/."""
-    return SuggestionStore()
-
-
-@lru_cache(maxsize=1)
-def _acceptance_cache():
-    return acceptance_cache(suggestion_store)
-
-
-def acceptance() -> Optional[Acceptance]:
-    """Agents' acceptance record for ranking drafts, reloaded every few minutes (a reload
-    blocks: call it in a thread). None when KEFU_LEARNING=off."""
-    cache = _acceptance_cache()
-    return cache.get() if cache is not None else None
+def case_service() -> CaseService:
+    """The suggestion store at KEFU_STORE_URL and the order store at KEFU_ORDERS (assist/settings.py)."""
+    return CaseService(SuggestionStore(), find_order=order_store().find)
 
 
 async def find_order(order_id: str) -> Optional[Order]:
@@ -62,10 +53,13 @@ def customer_words(tracker: Tracker) -> str:
     return tracker.latest_message.get("text") or ""
 
 
-def customer_history(tracker: Tracker, limit: int = 6) -> List[str]:
-    """The customer's earlier messages in this session, oldest first (latest excluded)."""
-    texts = [e.get("text") or "" for e in tracker.events if e.get("event") == "user"]
-    return texts[:-1][-limit:]
+def customer_message(tracker: Tracker) -> CustomerMessage:
+    latest = tracker.latest_message or {}
+    return CustomerMessage(
+        conversation_id=tracker.sender_id, text=customer_words(tracker), message_id=str(latest.get("message_id")),
+        channel=tracker.get_latest_input_channel(), parse=latest, history=customer_texts(tracker.events),
+        remembered={name: tracker.get_slot(name) for name in REMEMBERED if tracker.get_slot(name)},
+    )
 
 
 def order_template_values(order: Order, now: Optional[datetime] = None) -> Dict[str, Any]:
@@ -87,4 +81,5 @@ def order_template_values(order: Order, now: Optional[datetime] = None) -> Dict[
     }
 
 
-__all__ = ["customer_words", "policy", "order_store", "suggestion_store", "acceptance", "find_order", "latest_entity", "customer_history", "order_template_values", "OrderStoreError"]
+__all__ = ["customer_words", "customer_message", "policy", "order_store", "case_service", "find_order", "latest_entity",
+           "order_template_values", "OrderStoreError"]

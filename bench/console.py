@@ -28,9 +28,9 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from assist.store import SuggestionStore  # noqa: E402
 from assist.settings import get_settings  # noqa: E402
-from console.auth import hash_password  # noqa: E402
-from kefu_rasa.model_cache import ensure_model  # noqa: E402
-from kefu_rasa.servers import free_port, start_stack  # noqa: E402
+from console.passwords import hash_password  # noqa: E402
+from kefu_rasa.dev.model_cache import ensure_model  # noqa: E402
+from kefu_rasa.dev.servers import free_port, start_stack  # noqa: E402
 
 PASSWORD = "bench-password"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",

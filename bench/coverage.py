@@ -14,7 +14,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assist.coverage import markdown, run_grid  # noqa: E402
+from assist.builders.coverage import markdown, run_grid  # noqa: E402
 
 
 def main() -> int:

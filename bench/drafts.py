@@ -22,15 +22,15 @@ from typing import Dict, List, Optional, Sequence
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from assist import mood as mood_module  # noqa: E402
-from assist import situation as situation_module  # noqa: E402
-from assist.checker import check  # noqa: E402
-from assist.composer import compose  # noqa: E402
-from assist.cues import load_cues  # noqa: E402
-from assist.policy import load_policy  # noqa: E402
+from assist.drafting import mood as mood_module  # noqa: E402
+from assist.drafting import situation as situation_module  # noqa: E402
+from assist.drafting.checker import check  # noqa: E402
+from assist.drafting.composer import compose  # noqa: E402
+from assist.shop.cues import load_cues  # noqa: E402
+from assist.shop.policy import load_policy  # noqa: E402
 from assist.settings import get_settings  # noqa: E402
-from assist.situation import build_situation  # noqa: E402
-from assist.templates import load_templates  # noqa: E402
+from assist.drafting.situation import build_situation  # noqa: E402
+from assist.shop.templates import load_templates  # noqa: E402
 
 EVAL_FILE = get_settings().eval_messages
 

@@ -27,9 +27,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from assist.store import SuggestionStore  # noqa: E402
-from kefu_rasa.callback_inbox import CallbackInbox  # noqa: E402
-from kefu_rasa.model_cache import ensure_model  # noqa: E402
-from kefu_rasa.servers import free_port, start_stack, wait_until  # noqa: E402
+from kefu_rasa.dev.callback_inbox import CallbackInbox  # noqa: E402
+from kefu_rasa.dev.model_cache import ensure_model  # noqa: E402
+from kefu_rasa.dev.servers import free_port, start_stack, wait_until  # noqa: E402
 
 # Our own phrasing, one per concern that needs a person.
 OPENERS = [

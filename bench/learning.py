@@ -23,13 +23,13 @@ from typing import Optional, Sequence
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from assist.composer import compose  # noqa: E402
-from assist.learning import Acceptance  # noqa: E402
-from assist.mining import apply_approved, mine  # noqa: E402
-from assist.policy import load_policy  # noqa: E402
-from assist.simulation import make_case, simulate  # noqa: E402
-from assist.situation import build_situation  # noqa: E402
-from assist.templates import DEFAULT_DIR, load_templates  # noqa: E402
+from assist.drafting.composer import compose  # noqa: E402
+from assist.drafting.acceptance import Acceptance  # noqa: E402
+from assist.builders.mining import apply_approved, mine  # noqa: E402
+from assist.shop.policy import load_policy  # noqa: E402
+from assist.builders.simulation import make_case, simulate  # noqa: E402
+from assist.drafting.situation import build_situation  # noqa: E402
+from assist.shop.templates import DEFAULT_DIR, load_templates  # noqa: E402
 
 
 def latency(acceptance: Acceptance, n: int = 2000, seed: int = 5):
@@ -37,8 +37,8 @@ def latency(acceptance: Acceptance, n: int = 2000, seed: int = 5):
     record, each case costed as never seen (per-message caches cleared), the two interleaved."""
     import random
 
-    from assist import mood as mood_module
-    from assist import situation as situation_module
+    from assist.drafting import mood as mood_module
+    from assist.drafting import situation as situation_module
 
     policy = load_policy()
     book = load_templates(policy=policy)

@@ -21,9 +21,9 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kefu_rasa.evaluation import evaluate, load_agent, load_tsv, markdown_table, predict, score  # noqa: E402
+from kefu_rasa.dev.evaluation import evaluate, load_agent, load_tsv, markdown_table, predict, score  # noqa: E402
 from assist.settings import get_settings  # noqa: E402
-from kefu_rasa.model_cache import ensure_model, training_record  # noqa: E402
+from kefu_rasa.dev.model_cache import ensure_model, training_record  # noqa: E402
 
 DEV = ROOT / "tests" / "nlu_dev" / "dev.tsv"
 REAL = get_settings().eval_messages

@@ -31,11 +31,11 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from assist.checker import check  # noqa: E402
-from assist.handoff import draft_for, needs_person, read_situation  # noqa: E402
-from assist.policy import load_policy  # noqa: E402
+from assist.drafting.checker import check  # noqa: E402
+from assist.drafting.handoff import draft_for, needs_person, read_situation  # noqa: E402
+from assist.shop.policy import load_policy  # noqa: E402
 from assist.settings import get_settings  # noqa: E402
-from assist.textnorm import normalize  # noqa: E402
+from assist.text.normalize import normalize  # noqa: E402
 
 DIALOGUES = get_settings().eval_dialogues
 _NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
@@ -135,8 +135,8 @@ def rasa_parser() -> Tuple[Parse, str]:
     warnings.filterwarnings("ignore")  # library deprecation chatter, not our figures
     logging.getLogger("jieba").setLevel(logging.WARNING)
 
-    from kefu_rasa.evaluation import load_agent
-    from kefu_rasa.model_cache import ensure_model
+    from kefu_rasa.dev.evaluation import load_agent
+    from kefu_rasa.dev.model_cache import ensure_model
 
     import jieba  # the model loads it: keep its start-up log out of the table
 

@@ -79,7 +79,7 @@ def _read_password() -> str:
 
 def _set_password(store, settings: Settings, name: str) -> int:
     from assist.store import NotFound
-    from console.auth import PasswordError, hash_password
+    from console.passwords import PasswordError, hash_password
 
     try:
         store.agents.set_password_hash(name, hash_password(_read_password()))

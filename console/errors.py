@@ -5,7 +5,7 @@ from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.response import json
 
-from assist.store import StoreError
+from assist.store import Claimed, StoreError
 
 
 class ApiError(Exception):
@@ -25,7 +25,8 @@ def register_error_handlers(app: Sanic) -> None:
 
     @app.exception(StoreError)
     async def store_error(request, error: StoreError):
-        return json(error_body(error.code, str(error)), status=error.status)
+        extra = {"claimed_by": error.claimed_by} if isinstance(error, Claimed) else {}
+        return json(error_body(error.code, str(error), **extra), status=error.status)
 
     @app.exception(SanicException)
     async def sanic_error(request, error: SanicException):

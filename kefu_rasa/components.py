@@ -1,6 +1,6 @@
 """ChineseTextNormalizer: a Rasa graph component that runs ahead of the tokenizer.
 
-It rewrites the message text with `assist.textnorm.normalize` (traditional → simplified,
+It rewrites the message text with `assist.text.normalize.normalize` (traditional → simplified,
 full → half width, squeezed spaces and repeats, a length cap, no leading '/') and moves
 entity annotations of training examples along, so they still cover the same words.
 The original text stays in the tracker; only NLU sees the normalised one. Because the
@@ -19,7 +19,7 @@ from rasa.shared.nlu.constants import ENTITIES, ENTITY_ATTRIBUTE_END, ENTITY_ATT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from assist.textnorm import DEFAULT_MAX_CHARS, normalize_with_map
+from assist.text.normalize import DEFAULT_MAX_CHARS, normalize_with_map
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the browser tests need: Chromium and a CJK font (Debian packages).
 # Idempotent: does nothing when both are there. Playwright drives this Chromium
-# (tests/test_browser_pages.py); it never downloads a browser of its own.
+# (tests/browser/test_browser_pages.py); it never downloads a browser of its own.
 # Without root or apt-get it prints what to install and exits 0: the browser tests then skip
 # with that message, and every other test still runs.
 set -uo pipefail
@@ -36,7 +36,7 @@ fi
 
 cat >&2 <<MSG
 browser: Chromium or a CJK font is missing, and this is not root with apt-get.
-  The browser tests (tests/test_browser_pages.py) will be skipped. To run them:
+  The browser tests (tests/browser/test_browser_pages.py) will be skipped. To run them:
     sudo apt-get install chromium fonts-noto-cjk        # Debian/Ubuntu
   or point KEFU_CHROMIUM at a Chromium/Chrome binary.
 MSG

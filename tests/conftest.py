@@ -32,21 +32,21 @@ def fresh_settings():
 
 @pytest.fixture(scope="session")
 def trained_model() -> Path:
-    from kefu_rasa.model_cache import ensure_model
+    from kefu_rasa.dev.model_cache import ensure_model
 
     return ensure_model()
 
 
 @pytest.fixture(scope="session")
 def nlu_agent(trained_model):
-    from kefu_rasa.evaluation import load_agent
+    from kefu_rasa.dev.evaluation import load_agent
 
     return load_agent(trained_model)
 
 
 @pytest.fixture(scope="session")
 def callback_inbox():
-    from kefu_rasa.callback_inbox import CallbackInbox
+    from kefu_rasa.dev.callback_inbox import CallbackInbox
 
     inbox = CallbackInbox()
     yield inbox
@@ -57,7 +57,7 @@ def callback_inbox():
 def stack(trained_model, tmp_path_factory, callback_inbox):
     """Rasa (API behind a token), the action server and the console, as `make run` starts them,
     plus Rasa's callback channel pointed at a local inbox."""
-    from kefu_rasa.servers import free_port, start_stack
+    from kefu_rasa.dev.servers import free_port, start_stack
 
     workdir = tmp_path_factory.mktemp("stack")
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
@@ -115,7 +115,7 @@ def postgres():
     root = Path(tempfile.mkdtemp(prefix="kefu-pg-"))
     root.chmod(0o777)
     data = root / "data"
-    from kefu_rasa.servers import free_port
+    from kefu_rasa.dev.servers import free_port
 
     port = free_port()
     subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "kefu", "--auth=trust", "-E", "UTF8"]), check=True, capture_output=True)
@@ -134,7 +134,7 @@ def redis():
     server = shutil.which("redis-server")
     if not server:
         pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
-    from kefu_rasa.servers import free_port
+    from kefu_rasa.dev.servers import free_port
 
     port = free_port()
     proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],

@@ -53,7 +53,8 @@ class Cases:
                   customer_text: str, channel: Optional[str] = None, source_key: Optional[str] = None,
                   created_by: str = "action", versions: Optional[Dict[str, str]] = None,
                   at: Optional[datetime] = None) -> Dict[str, Any]:
-        """Open a case for the conversation, or join the open one; store a new batch of drafts."""
+        """Open a case for the conversation, or join the open one; store a new batch of drafts.
+        The same message (its source key) joins once: again, it changes nothing ("duplicate")."""
         args = (conversation_id, situation, list(drafts_), customer_text, channel, source_key, created_by, versions, at or now())
         try:
             return self._open_case(*args)
@@ -76,7 +77,9 @@ class Cases:
                 ))
             else:
                 case_id = case.id
-            add_message(db, case_id, "customer", customer_text, at, source_key)
+            if not add_message(db, case_id, "customer", customer_text, at, source_key):
+                # This very message joined already (the action and the follower both saw it).
+                return {"id": case_id, "batch": case.batch, "joined": True, "duplicate": True}
             batch = new_batch(db, case_id, situation, drafts_, at, channel, versions)
         return {"id": case_id, "batch": batch, "joined": case is not None}
 

@@ -61,6 +61,7 @@ const Kefu = (() => {
     const who = await api("GET", "/api/me");
     csrf = who.csrf;
     if (who.timezone) shopZone = who.timezone;
+    for (const [name, table] of Object.entries(TABLES)) Object.assign(table, (who.labels || {})[name] || {});
     return who;
   }
 
@@ -120,19 +121,10 @@ const Kefu = (() => {
     return event.isComposing || event.keyCode === 229;
   }
 
-  const CONCERNS = {
-    complaint: "投诉", delivery_delay: "催件", refund_return: "退换", price_haggle: "议价", request_human: "要人工",
-    order_status: "查订单", product_inquiry: "商品咨询", greet: "打招呼", goodbye: "告别", thanks: "致谢",
-    affirm: "肯定", deny: "否定", out_of_scope: "其他",
-  };
-  const MOODS = { calm: "平静", anxious: "着急", angry: "生气", abusive: "辱骂" };
-  const TEMPERAMENTS = { reasoning: "讲理型", persistent: "较真型", agitated: "激动型", unreasonable: "无理型" };
-  const SENDERS = { customer: "顾客", bot: "机器人", agent: "客服" };
-  const ACTIONS = { approve: "原样发送", edit: "修改后发送", reject: "拒绝" };
-  const FACTS = {
-    order_id: "订单号", carrier: "快递", days_late: "晚到天数", product: "商品", tracking_no: "运单号",
-    last_location: "最新位置", duration: "顾客说等了", status: "订单状态", promised_by: "承诺送达",
-  };
+  // The words for the core's names come from the server (assist/shop/labels.py, via /api/me),
+  // so the pages and the drafts' reasons never disagree. Filled by me() before a page renders.
+  const CONCERNS = {}, MOODS = {}, TEMPERAMENTS = {}, SENDERS = {}, ACTIONS = {}, FACTS = {};
+  const TABLES = { concerns: CONCERNS, moods: MOODS, temperaments: TEMPERAMENTS, senders: SENDERS, actions: ACTIONS, facts: FACTS };
   const label = (table, key) => table[key] || key;
 
   return { el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS };

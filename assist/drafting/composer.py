@@ -1,0 +1,353 @@
+"""Situation × templates × policy → 2–3 ranked drafts an agent can send with one key.
+
+Each draft is one of a few plans — resolve with the facts we have, ask for the fact we
+lack, say the same another way, or say it short — built stage by stage (acknowledge,
+apologize, resolve, follow up, consult) from variants that fit the customer's tone and
+whose slots all have values. Every draft is checked before it leaves; one that breaks
+a rule is dropped, never sent. Choices rotate on a stable hash of the message plus
+`seed`, so the same input always gives the same drafts.
+
+Given agents' acceptance records (`acceptance`, see learning.py), the first draft takes
+the variants agents accepted most for this concern and temperament, the alternative the
+most promising (new variants get their turn there), and the drafts are ordered by their
+rule-based score moved by their learned score. Without records nothing changes.
+"""
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+
+from assist.drafting.checker import check
+from assist.shop.cues import Cues, load_cues
+from assist.shop.labels import LABELS, label
+from assist.text.placeholders import fill
+from assist.shop.policy import Policy, load_policy
+from assist.shop.rules import load_rules
+from assist.drafting.situation import Situation
+from assist.drafting.slot_values import derived_values, fact_values, flags
+from assist.shop.slots import ASKABLE
+from assist.drafting.shop_checks import load_checked_templates
+from assist.shop.templates import ReplyBook, ReplySet, Variant
+
+if TYPE_CHECKING:
+    from assist.drafting.acceptance import Acceptance
+
+MAX_DRAFTS = 3
+MIN_DRAFTS = 2
+_FACT_SLOTS = frozenset({"order_id", "carrier", "last_location", "tracking_no", "days_late", "status_text", "product"})
+
+
+@dataclass(frozen=True)
+class Draft:
+    text: str
+    score: float
+    reason: str
+    variant_id: str                 # the resolve variant: what sets this draft apart
+    pieces: Tuple[str, ...] = ()    # every variant used, in order
+    kind: str = "resolve"           # resolve | ask | alternative | short
+
+    def to_dict(self) -> Dict[str, object]:
+        return {"text": self.text, "score": self.score, "reason": self.reason, "variant_id": self.variant_id,
+                "kind": self.kind, "pieces": list(self.pieces)}
+
+
+@dataclass(frozen=True)
+class _Context:
+    situation: Situation
+    policy: Policy
+    reply_set: ReplySet
+    values: Mapping[str, str]
+    flags: FrozenSet[str]
+    stages: Tuple[str, ...]
+    base: int
+    max_chars: int
+    acceptance: Optional["Acceptance"] = None
+
+
+def _stable_hash(text: str) -> int:
+    return zlib.crc32(text.encode("utf-8"))
+
+
+def _eligible(ctx: _Context, v: Variant) -> bool:
+    if not set(v.when) <= ctx.flags:
+        return False
+    if v.asks is not None and v.asks not in ctx.situation.missing:
+        return False
+    return fill(v.text, ctx.values) is not None
+
+
+def _ranked(ctx: _Context, stage: str) -> List[Variant]:
+    """Eligible variants, most fitting first: those written for this flag, then this tone."""
+    tone = ctx.situation.tone
+    options = [v for v in ctx.reply_set.options(stage, tone) if _eligible(ctx, v)]
+    return sorted(options, key=lambda v: (-len(v.when), v.tone != tone))
+
+
+def _pick(options: Sequence[Variant], turn: int) -> Optional[Variant]:
+    return options[turn % len(options)] if options else None
+
+
+def _learned_pick(ctx: _Context, options: Sequence[Variant], turn: int, explore: bool, retry: int = 0) -> Optional[Variant]:
+    """The option with the best acceptance score (the next best on each retry); ties, and no
+    records at all, keep the rotation."""
+    if not options:
+        return None
+    start = turn % len(options)
+    rotated = list(options[start:]) + list(options[:start])
+    acc, s = ctx.acceptance, ctx.situation
+    score = acc.optimistic if explore else acc.mean
+    ranked = sorted(rotated, key=lambda v: -score(v.id, s.topic, s.temperament))  # stable: equals keep rotation order
+    return ranked[retry % len(ranked)]
+
+
+def _best_group(options: Sequence[Variant], tone: str) -> List[Variant]:
+    if not options:
+        return []
+    top = (len(options[0].when), options[0].tone != tone)
+    return [v for v in options if (len(v.when), v.tone != tone) == top]
+
+
+def _richness(v: Variant) -> Tuple[int, int, int]:
+    """Resolving "with the facts": a variant written for this case (its `when` holds), then
+    one that gives what policy owes (compensation), then one that uses more order facts."""
+    return (len(v.when), int("compensation" in v.slots), len(set(v.slots) & _FACT_SLOTS))
+
+
+def _resolve_options(ctx: _Context, kind: str) -> List[Variant]:
+    ranked = _ranked(ctx, "resolve")
+    if kind == "ask":
+        return [v for v in ranked if v.asks]
+    plain = [v for v in ranked if not v.asks]
+    if kind in ("resolve", "alternative"):
+        tone = ctx.situation.tone
+        return sorted(plain, key=lambda v: tuple(-x for x in _richness(v)) + (v.tone != tone,))
+    return ranked
+
+
+def _best_group_by_facts(options: Sequence[Variant], tone: str) -> List[Variant]:
+    if not options:
+        return []
+    key = lambda v: (_richness(v), v.tone == tone)  # noqa: E731
+    top = key(options[0])
+    return [v for v in options if key(v) == top]
+
+
+def _plan(ctx: _Context, kind: str, turn: int, avoid: Optional[str] = None, retry: int = 0) -> Optional[List[Variant]]:
+    tone = ctx.situation.tone
+    chosen: List[Variant] = []
+    for i, stage in enumerate(ctx.stages):
+        if stage == "resolve":
+            options = _resolve_options(ctx, kind)
+            if kind == "resolve":
+                options = _best_group_by_facts(options, tone) or options
+            if avoid and len(options) > 1:
+                options = [v for v in options if v.id != avoid] or options
+        else:
+            options = _ranked(ctx, stage)
+            if kind in ("resolve", "ask"):
+                options = _best_group(options, tone)
+        if kind == "short":
+            pick = min(options, key=lambda v: (len(fill(v.text, ctx.values) or ""), v.id), default=None)
+        elif ctx.acceptance is not None:
+            pick = _learned_pick(ctx, options, ctx.base + turn + i, explore=kind == "alternative", retry=retry)
+        else:
+            pick = _pick(options, ctx.base + turn + i)
+        if pick is None:
+            return None
+        chosen.append(pick)
+    return chosen
+
+
+def _also(ctx: _Context, book: ReplyBook) -> Optional[ReplySet]:
+    for concern in ctx.situation.concerns:
+        if concern != ctx.situation.topic and concern in book.sets and book.sets[concern].also:
+            return book.sets[concern]
+    return None
+
+
+def _render(ctx: _Context, pieces: Sequence[Variant], also: Optional[ReplySet], emoji: Optional[str]) -> str:
+    texts = [fill(v.text, ctx.values) or "" for v in pieces]
+    if also is not None:
+        if also.also_first:
+            texts.insert(0, also.also)
+        else:
+            at = next((i + 1 for i, v in enumerate(pieces) if v.stage == "resolve"), len(texts) - 1)
+            texts.insert(at, also.also)
+    text = "".join(texts)
+    if ctx.situation.address:
+        text = f"{ctx.situation.address}，{text}"
+    if emoji:
+        text += emoji
+    return text
+
+
+def _fit(ctx: _Context, pieces: List[Variant], also: Optional[ReplySet], emoji: Optional[str]) -> Optional[Tuple[str, List[Variant]]]:
+    """Render; if too long, drop the extras, then swap in the shortest variant stage by stage."""
+    for extra_also, extra_emoji in ((also, emoji), (None, emoji), (None, None)):
+        text = _render(ctx, pieces, extra_also, extra_emoji)
+        if len(text) <= ctx.max_chars:
+            return text, pieces
+    pieces = list(pieces)
+    for i, piece in enumerate(pieces):
+        if piece.stage == "resolve":
+            continue  # the resolve variant is what this draft is about
+        options = _ranked(ctx, piece.stage)
+        pieces[i] = min(options, key=lambda v: len(fill(v.text, ctx.values) or ""), default=piece)
+        text = _render(ctx, pieces, None, None)
+        if len(text) <= ctx.max_chars:
+            return text, pieces
+    return None
+
+
+def _uses(pieces: Sequence[Variant], slot: str) -> bool:
+    return any(slot in v.slots for v in pieces)
+
+
+def _reason(ctx: _Context, kind: str, pieces: Sequence[Variant]) -> str:
+    s = ctx.situation
+    head = []
+    if s.mood != "calm":
+        head.append(label("moods", s.mood))
+    if s.mood_trend == "rising":
+        head.append("情绪升级")
+    days_late = ctx.values.get("days_late")
+    if days_late:
+        head.append(f"晚到{days_late}天")
+    elif ctx.values.get("days_waited"):
+        head.append(f"自述等了{ctx.values['days_waited']}天")
+    if s.threats:
+        head.append("威胁" + "/".join(label("threats", t) for t in s.threats))
+    if s.repeats:
+        head.append(f"第{s.repeats + 1}次问")
+    if s.temperament != "reasoning":
+        head.append(label("temperaments", s.temperament))
+    priority = "优先" if s.urgency >= 60 else ("尽快" if s.urgency >= 30 else "常规")
+    lead = " + ".join(head) if head else label("concerns", s.topic)
+    resolve = next((v for v in pieces if v.stage == "resolve"), None)
+    if kind == "ask" and resolve is not None and resolve.asks:
+        tail = f"缺{label('facts', resolve.asks)} → 请顾客提供"
+    elif resolve is not None and "beyond_policy" in resolve.when:
+        tail = "要求超出政策 → 只给政策内的，其余请示主管"
+    elif _uses(pieces, "compensation"):
+        tail = f"按政策补{ctx.values['compensation']}元券"
+    elif _uses(pieces, "floor_coupon") or _uses(pieces, "coupon"):
+        amount = ctx.values.get("floor_coupon") if _uses(pieces, "floor_coupon") else ctx.values.get("coupon")
+        tail = f"给{amount}元券（上限{ctx.policy.pricing.coupon_ceiling}元）"
+    elif resolve is not None and set(resolve.slots) & _FACT_SLOTS:
+        tail = "用已知事实处理"
+    else:
+        tail = "先承诺核实处理" if s.needs_person else "直接答复"
+    if kind == "short":
+        tail = "简短版；" + tail
+    elif kind == "alternative":
+        tail = "换个说法；" + tail
+    tone = LABELS["tones"].get(s.tone)
+    return f"{lead} → {priority}；{tail}" + (f"；{tone}" if tone and s.needs_person else "")
+
+
+_BASE_SCORE = {"resolve": 0.85, "ask": 0.85, "alternative": 0.75, "short": 0.7}
+
+
+def _score(ctx: _Context, kind: str, text: str, pieces: Sequence[Variant]) -> float:
+    score = _BASE_SCORE[kind]
+    resolve = next((v for v in pieces if v.stage == "resolve"), None)
+    if ctx.situation.missing and kind == "resolve" and resolve is not None and not resolve.when:
+        score -= 0.1  # without the order we can only promise to look; asking is the better move
+    tone = ctx.situation.tone
+    if sum(1 for v in pieces if v.tone == tone) >= 2:
+        score += 0.05
+    if any(v.when for v in pieces):
+        score += 0.05
+    offers = _uses(pieces, "compensation") or _uses(pieces, "coupon") or _uses(pieces, "floor_coupon")
+    if offers and (ctx.situation.mood != "calm" or ctx.situation.topic == "price_haggle"):
+        score += 0.05
+    if len(text) > 120:
+        score -= 0.05
+    return round(max(0.0, min(1.0, score)), 2)
+
+
+def _learned_score(ctx: _Context, kind: str, score: float, pieces: Sequence[Variant]) -> float:
+    """The rule-based score moved by how agents received drafts made of these pieces."""
+    from assist.drafting.acceptance import PLAN
+
+    acc, s = ctx.acceptance, ctx.situation
+    return score + acc.prior.weight * acc.lift([v.id for v in pieces] + [PLAN + kind], s.topic, s.temperament)
+
+
+def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, cues: Cues,
+             acceptance: Optional["Acceptance"] = None) -> _Context:
+    topic = situation.topic
+    reply_set = book.for_concern(topic)
+    on = flags(situation, policy)
+    values = {**policy.slots(), **fact_values(situation.facts),
+              **derived_values(situation, policy, cues.default_causes.get(topic, "这件事"))}
+    # Optional stages (an apology to a calm customer asking how to return) only when due.
+    due = situation.mood != "calm" or bool(on & {"product_fault", "repeat", "threat"})
+    stages = tuple(s for s in reply_set.shape if s not in reply_set.optional or due)
+    return _Context(situation, policy, reply_set, values, on, stages,
+                    base=seed + _stable_hash(situation.text), max_chars=load_rules().max_chars,
+                    acceptance=acceptance)
+
+
+def compose(
+    situation: Situation,
+    policy: Optional[Policy] = None,
+    templates: Optional[ReplyBook] = None,
+    seed: int = 0,
+    channel: Optional[str] = None,
+    cues: Optional[Cues] = None,
+    acceptance: Optional["Acceptance"] = None,
+) -> List[Draft]:
+    """2–3 distinct, checker-clean drafts, best first. `acceptance`: agents' records
+    (learning.Acceptance); None keeps the rule-based ranking."""
+    policy = policy or load_policy()
+    book = templates or load_checked_templates(policy=policy)
+    ctx = _context(situation, policy, book, seed, cues or load_cues(), acceptance)
+    also = _also(ctx, book)
+    emoji = policy.emoji_for(channel) if situation.mood in ("calm", "anxious") and situation.topic not in (
+        "complaint", "delivery_delay") else None
+
+    askable = [f for f in situation.missing if f in ASKABLE]
+    can_ask = bool(askable) and any(v.asks for v in ctx.reply_set.options("resolve", situation.tone) if _eligible(ctx, v))
+    kinds = ["ask", "resolve", "short"] if can_ask else ["resolve", "alternative", "short"]
+
+    drafts: List[Draft] = []
+    rank_by: List[float] = []   # unrounded, unclipped: what orders the drafts
+    seen = set()
+    first_resolve: Optional[str] = None
+
+    def attempt(kind: str, turn: int, retry: int = 0) -> None:
+        nonlocal first_resolve
+        pieces = _plan(ctx, kind, turn, avoid=first_resolve if kind == "alternative" else None, retry=retry)
+        if not pieces:
+            return
+        # The short draft leaves out ride-along lines, except one that says who is
+        # speaking ("我是人工客服"): the customer asked for a person and must know.
+        keep_also = also if (kind != "short" or (also is not None and also.also_first)) else None
+        fitted = _fit(ctx, pieces, keep_also, emoji)
+        if fitted is None:
+            return
+        text, pieces = fitted
+        if text in seen or check(text, policy=policy, concern=situation.topic, channel=channel):
+            return
+        seen.add(text)
+        resolve = next((v for v in pieces if v.stage == "resolve"), pieces[0])
+        if kind == "resolve" and first_resolve is None:
+            first_resolve = resolve.id
+        score = _score(ctx, kind, text, pieces)
+        if acceptance is not None:
+            score = _learned_score(ctx, kind, score, pieces)
+        rank_by.append(score)
+        drafts.append(Draft(text, round(max(0.0, min(1.0, score)), 2), _reason(ctx, kind, pieces), resolve.id,
+                            tuple(v.id for v in pieces), kind))
+
+    for turn, kind in enumerate(kinds):
+        attempt(kind, turn)
+    # Too few distinct drafts (few variants, a plan dropped by the checker): keep turning.
+    for turn in range(len(kinds), len(kinds) + 12):
+        if len(drafts) >= MIN_DRAFTS:
+            break
+        attempt("alternative", turn, retry=turn - len(kinds) + 1)
+    order = sorted(range(len(drafts)), key=lambda i: (-rank_by[i], i))
+    return [drafts[i] for i in order][:MAX_DRAFTS]

@@ -1,0 +1,95 @@
+"""The one client for Rasa's HTTP API (token-protected): parse a message, read a conversation,
+append events to it — deliver a text, pause or resume the bot.
+
+Every call has a timeout and raises RasaUnavailable when Rasa cannot answer. Delivery is made
+exactly once: each pushed bot event carries its delivery id in metadata, and before a retry the
+outbox looks in the tracker for it, so a push whose answer was lost is not sent twice.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Dict, List, Optional
+
+import requests
+
+DEFAULT_TIMEOUT = 5.0
+# Channels Rasa can push to. REST cannot receive pushes (RasaHQ docs): its customers are
+# served through the `callback` channel instead.
+PUSHABLE = {"socketio", "callback"}
+
+
+class RasaUnavailable(RuntimeError):
+    """Rasa could not be asked (down, slow, refused, an odd answer); the caller retries or falls back."""
+
+
+@dataclass(frozen=True)
+class Parse:
+    intent: Optional[str]
+    ranking: List[Dict[str, Any]] = field(default_factory=list)
+    entities: List[Dict[str, Any]] = field(default_factory=list)
+
+
+class RasaClient:
+    def __init__(self, url: str, token: str, timeout: float = DEFAULT_TIMEOUT):
+        self.url = url.rstrip("/")
+        self.token = token
+        self.timeout = timeout
+        self.session = requests.Session()
+
+    def _call(self, method: str, path: str, params: Optional[Dict[str, str]] = None, **kwargs) -> requests.Response:
+        params = dict(params or {}, token=self.token) if self.token else params
+        try:
+            response = self.session.request(method, f"{self.url}{path}", params=params, timeout=self.timeout, **kwargs)
+        except requests.RequestException as error:
+            raise RasaUnavailable(f"Rasa at {self.url} unreachable: {error}") from error
+        if response.status_code != 200:
+            raise RasaUnavailable(f"Rasa answered {response.status_code}: {response.text[:300]}")
+        return response
+
+    @staticmethod
+    def _conversation(conversation_id: str) -> str:
+        return f"/conversations/{requests.utils.quote(conversation_id, safe='')}"
+
+    def parse(self, text: str) -> Parse:
+        """What the model reads in `text` (POST /model/parse)."""
+        try:
+            payload = self._call("POST", "/model/parse", json={"text": text}).json()
+        except ValueError as error:
+            raise RasaUnavailable(f"Rasa at {self.url} sent something that is not JSON") from error
+        if not isinstance(payload, dict):
+            raise RasaUnavailable(f"Rasa at {self.url} sent an unexpected answer")
+        intent = payload.get("intent") or {}
+        return Parse(
+            intent=intent.get("name") if isinstance(intent, dict) else None,
+            ranking=[r for r in payload.get("intent_ranking") or [] if isinstance(r, dict)],
+            entities=[e for e in payload.get("entities") or [] if isinstance(e, dict)],
+        )
+
+    def events(self, conversation_id: str) -> List[Dict[str, Any]]:
+        return self._call("GET", f"{self._conversation(conversation_id)}/tracker").json().get("events", [])
+
+    def append(self, conversation_id: str, events: List[Dict[str, Any]], channel: Optional[str] = None) -> None:
+        params = {"include_events": "NONE"}
+        if channel in PUSHABLE:
+            params.update(output_channel=channel, execute_side_effects="true")
+        self._call("POST", f"{self._conversation(conversation_id)}/tracker/events", params=params, json=events)
+
+    def was_delivered(self, conversation_id: str, delivery_key: str) -> bool:
+        return any(
+            e.get("event") == "bot" and (e.get("metadata") or {}).get("kefu_delivery") == delivery_key
+            for e in self.events(conversation_id)
+        )
+
+    def deliver(self, conversation_id: str, channel: str, text: str, delivery_key: str,
+                resume: bool = False, pause: bool = False, sender: str = "agent") -> None:
+        events: List[Dict[str, Any]] = []
+        if text:
+            events.append({"event": "bot", "text": text, "metadata": {"kefu_delivery": delivery_key, "kefu_sender": sender}})
+        if pause:
+            events.append({"event": "pause"})
+        if resume:
+            # The handoff action paused before Rasa logged action_listen; without it no rule
+            # matches the customer's next message once the bot is back.
+            events += [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
+        if events:
+            self.append(conversation_id, events, channel)

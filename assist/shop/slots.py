@@ -1,0 +1,32 @@
+"""The named slots a reply template may use, the conditions it may require, and sample values
+at their longest (what lint fills every template with). Their values for one situation are
+computed in assist/drafting/slot_values.py.
+"""
+from __future__ import annotations
+
+from typing import Dict, FrozenSet, Tuple
+
+from assist.shop.policy import POLICY_SLOTS
+
+FACT_SLOTS: Tuple[str, ...] = ("order_id", "carrier", "product", "days_late", "days_waited", "tracking_no",
+                               "last_location", "status_text")
+DERIVED_SLOTS: Tuple[str, ...] = ("cause", "follow_up", "compensation", "coupon", "coupon_min_spend",
+                                  "floor_coupon", "floor_min_spend", "open_day")
+ALL_SLOTS: FrozenSet[str] = frozenset(FACT_SLOTS + DERIVED_SLOTS + POLICY_SLOTS)
+# Facts a draft may ask the customer for (a template's `asks:`).
+ASKABLE: Tuple[str, ...] = ("order_id", "product")
+# Conditions a template may require with `when:`.
+FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_fault")
+
+# Representative values at their longest allowed length: lint fills every template with
+# these, so a template that fits and passes the checker here fits and passes for real.
+SAMPLE_FACTS: Dict[str, str] = {
+    "order_id": "43920188765120937751", "carrier": "中通快递", "product": "加厚珊瑚绒床品四件套",
+    "days_late": "12", "days_waited": "15", "tracking_no": "YT2231908876521004", "last_location": "杭州萧山转运中心",
+    "status_text": "运输中", "cause": "收到的东西和您买的不一样", "follow_up": "24小时内", "compensation": "20",
+    "coupon": "10", "coupon_min_spend": "199", "floor_coupon": "20", "floor_min_spend": "199", "open_day": "明天",
+}
+
+MAX_CHARS = {"order_id": 20, "tracking_no": 20, "carrier": 6, "product": 12, "last_location": 10}
+STATUS_TEXT = {"unpaid": "还没付款", "paid": "已付款、正在备货", "shipped": "已发货", "in_transit": "在运输途中",
+               "delivered": "显示已签收", "cancelled": "已取消"}

@@ -1,0 +1,116 @@
+"""One configuration module reads every KEFU_*/RASA_* variable, validated once, with errors that name
+the variable; nothing else reads the environment."""
+from __future__ import annotations
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from assist.settings import Settings, SettingsError, env_name, load_settings, settings_from
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_run_everything_from_the_data_dir(tmp_path):
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.store_url == f"sqlite:///{tmp_path / 'suggestions.db'}"
+    assert settings.events_url == f"sqlite:///{tmp_path / 'events.db'}"
+    assert settings.orders_url == f"sqlite:///{tmp_path / 'orders.db'}"
+    assert (settings.rasa_port, settings.actions_port, settings.console_port) == (5005, 5055, 8000)
+    assert settings.console_host == "127.0.0.1" and settings.follow_events and settings.learning
+
+
+def test_the_rasa_token_is_made_once_and_kept_private(tmp_path):
+    settings = load_settings(data_dir=tmp_path)
+    token = settings.rasa_api_token()
+    assert token == settings.rasa_api_token() and len(token) >= 24
+    assert (tmp_path / "rasa_token").stat().st_mode & 0o777 == 0o600
+    assert load_settings(data_dir=tmp_path, rasa_token="given").rasa_api_token() == "given"
+
+
+@pytest.mark.parametrize("value, expected", [("on", True), ("off", False), ("true", True), ("0", False), ("yes", True), ("no", False)])
+def test_switches_read_the_same_way_everywhere(monkeypatch, value, expected):
+    monkeypatch.setenv("KEFU_FOLLOW_EVENTS", value)
+    monkeypatch.setenv("KEFU_LEARNING", value)
+    settings = load_settings()
+    assert settings.follow_events is expected and settings.learning is expected
+
+
+@pytest.mark.parametrize("variable, value, message", [
+    ("KEFU_WAIT_UPDATE_SECONDS", "-5", "greater than or equal to 0"),
+    ("KEFU_WAIT_UPDATE_SECONDS", "soon", "not a valid float"),
+    ("KEFU_CONSOLE_PORT", "80000", "less than or equal to 65535"),
+    ("KEFU_STORE_URL", "suggestions.db", "must be a SQLAlchemy URL"),
+    ("KEFU_ORDERS", "ftp://orders", "must be sqlite:///path or an http(s) URL"),
+    ("KEFU_RASA_URL", "localhost:5005", "must be an http(s) URL"),
+    ("KEFU_FOLLOW_EVENTS", "maybe", "could not be parsed to a boolean"),
+])
+def test_a_bad_value_stops_the_process_naming_the_variable(monkeypatch, variable, value, message):
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert f"configuration: {variable}: " in str(error.value) and message in str(error.value)
+    assert repr(value) in str(error.value)
+
+
+def test_every_problem_is_reported_at_once(monkeypatch):
+    monkeypatch.setenv("KEFU_WAIT_AMBER_SECONDS", "300")
+    monkeypatch.setenv("KEFU_WAIT_RED_SECONDS", "100")
+    monkeypatch.setenv("KEFU_MAX_ATTEMPTS", "0")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    lines = str(error.value).splitlines()
+    assert len(lines) == 2
+    assert any("KEFU_WAIT_RED_SECONDS: must not be below KEFU_WAIT_AMBER_SECONDS" in line for line in lines)
+
+
+def test_every_setting_has_a_kefu_or_rasa_variable():
+    names = [env_name(field) for field in Settings.__fields__]
+    assert all(name.startswith(("KEFU_", "RASA_")) for name in names), names
+    assert len(set(names)) == len(names)
+
+
+def test_a_child_process_reads_what_we_hand_it(tmp_path):
+    child = settings_from({"KEFU_DATA_DIR": str(tmp_path), "KEFU_WAIT_UPDATE_SECONDS": "7", "UNRELATED": "x"})
+    assert child.store_url == f"sqlite:///{tmp_path / 'suggestions.db'}" and child.wait_update_seconds == 7
+
+
+def test_a_process_with_a_bad_setting_says_so_and_stops(tmp_path):
+    import os
+
+    env = dict(os.environ, PYTHONPATH=str(ROOT), KEFU_CONSOLE_PORT="eighty")
+    result = subprocess.run([sys.executable, "-m", "console", "serve"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and "configuration: KEFU_CONSOLE_PORT: value is not a valid integer" in result.stderr
+
+
+def _reads_environment(tree: ast.AST):
+    """Calls or subscripts that read a variable: os.environ.get/[...], os.getenv, environ.get."""
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+            target = ast.unparse(node.func)
+            if target in ("os.getenv", "getenv") or target.endswith("environ.get") or target.endswith("environ.pop"):
+                yield node.lineno, target
+        if isinstance(node, ast.Subscript) and ast.unparse(node.value).endswith("os.environ") and isinstance(node.ctx, ast.Load):
+            yield node.lineno, ast.unparse(node)
+
+
+def test_no_module_reads_the_environment_but_the_configuration():
+    """Writing defaults for Rasa's own variables (setdefault) and copying the environment for a
+    child process are fine; reading a variable is the configuration module's job."""
+    found = []
+    for folder in ("assist", "console", "kefu_rasa", "actions", "bench", "tests"):
+        for path in sorted((ROOT / folder).rglob("*.py")):
+            if path == ROOT / "assist" / "settings.py":
+                continue
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+            found += [f"{path.relative_to(ROOT)}:{line}: {what}" for line, what in _reads_environment(tree)]
+    assert found == []
+
+
+def test_the_configuration_page_names_every_setting():
+    page = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
+    missing = [env_name(field) for field in Settings.__fields__ if f"`{env_name(field)}`" not in page]
+    assert missing == []
