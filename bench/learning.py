@@ -25,7 +25,8 @@ sys.path.insert(0, str(ROOT))
 
 from assist.drafting.composer import compose  # noqa: E402
 from assist.drafting.acceptance import Acceptance  # noqa: E402
-from assist.builders.mining import apply_approved, mine  # noqa: E402
+from assist.builders.mining import mine  # noqa: E402
+from assist.builders.review_files import apply_approved  # noqa: E402
 from assist.shop.policy import load_policy  # noqa: E402
 from assist.builders.simulation import make_case, simulate  # noqa: E402
 from assist.drafting.situation import build_situation  # noqa: E402

@@ -22,7 +22,7 @@ from typing import Any, Dict, Iterable, List, Optional, TextIO
 
 from assist.shop.errors import DataError
 from assist.integrations.rasa import RasaClient, RasaUnavailable
-from assist.settings import get_settings
+from assist.settings import ROOT, get_settings
 
 
 def _json_arg(value: Optional[str], name: str, kind: type) -> Any:
@@ -193,10 +193,10 @@ def _cmd_acceptance(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 def _cmd_mine(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from pathlib import Path
 
-    from assist.builders.mining import apply_approved, mine
+    from assist.builders.mining import mine
+    from assist.builders.review_files import apply_approved
     from assist.builders.trainingdata import HeldOut
 
-    root = Path(__file__).resolve().parent.parent
     if args.apply:
         try:
             lines = apply_approved(Path(args.apply), Path(args.data), Path(args.replies) if args.replies else None)
@@ -208,7 +208,7 @@ def _cmd_mine(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         if any(": added to " in line for line in lines):
             out.write("next: make validate, then make train (NLU) and make evaluate\n")
         return 0
-    held_out = HeldOut.load(Path(args.eval) if args.eval else get_settings().eval_dir, root / "tests" / "nlu_dev" / "dev.tsv")
+    held_out = HeldOut.load(Path(args.eval) if args.eval else get_settings().eval_dir, ROOT / "tests" / "nlu_dev" / "dev.tsv")
     result = mine(_store(args), Path(args.out), Path(args.data), held_out=held_out, min_support=args.min_support,
                   unsure_below=args.unsure_below, since=_since(args.days))
     clean = sum(1 for v in result.variants if v.clean)

@@ -13,7 +13,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from assist.drafting.acceptance import ANY, PLAN, Acceptance
 from assist.text.masking import mask
-from assist.builders.mining import frequent_edits
+from assist.builders.edits import frequent_edits
 
 # A piece is listed among the least liked once agents have decided on it this often.
 MIN_SHOWN = 5

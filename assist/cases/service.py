@@ -18,7 +18,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from assist.cases.acts import CANCEL_REPLY, is_cancel
 from assist.cases.facts import gather
-from assist.drafting.acceptance import Acceptance, acceptance_cache, nlu_reading
+from assist.drafting.acceptance import Acceptance, nlu_reading
+from assist.drafting.acceptance_cache import acceptance_cache
 from assist.drafting.handoff import Handoff, draft_for, needs_person, read_situation
 from assist.drafting.holding import wait_update_message
 from assist.drafting.shop_checks import load_checked_policy

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from assist.drafting.checker import check
+from assist.drafting.reasons import FACT_SLOTS, reason_for, uses
 from assist.shop.cues import Cues, load_cues
-from assist.shop.labels import LABELS, label
 from assist.text.placeholders import fill
 from assist.shop.policy import Policy, load_policy
 from assist.shop.rules import load_rules
@@ -35,7 +35,6 @@ if TYPE_CHECKING:
 
 MAX_DRAFTS = 3
 MIN_DRAFTS = 2
-_FACT_SLOTS = frozenset({"order_id", "carrier", "last_location", "tracking_no", "days_late", "status_text", "product"})
 
 
 @dataclass(frozen=True)
@@ -111,7 +110,7 @@ def _best_group(options: Sequence[Variant], tone: str) -> List[Variant]:
 def _richness(v: Variant) -> Tuple[int, int, int]:
     """Resolving "with the facts": a variant written for this case (its `when` holds), then
     one that gives what policy owes (compensation), then one that uses more order facts."""
-    return (len(v.when), int("compensation" in v.slots), len(set(v.slots) & _FACT_SLOTS))
+    return (len(v.when), int("compensation" in v.slots), len(set(v.slots) & FACT_SLOTS))
 
 
 def _resolve_options(ctx: _Context, kind: str) -> List[Variant]:
@@ -200,52 +199,6 @@ def _fit(ctx: _Context, pieces: List[Variant], also: Optional[ReplySet], emoji: 
     return None
 
 
-def _uses(pieces: Sequence[Variant], slot: str) -> bool:
-    return any(slot in v.slots for v in pieces)
-
-
-def _reason(ctx: _Context, kind: str, pieces: Sequence[Variant]) -> str:
-    s = ctx.situation
-    head = []
-    if s.mood != "calm":
-        head.append(label("moods", s.mood))
-    if s.mood_trend == "rising":
-        head.append("情绪升级")
-    days_late = ctx.values.get("days_late")
-    if days_late:
-        head.append(f"晚到{days_late}天")
-    elif ctx.values.get("days_waited"):
-        head.append(f"自述等了{ctx.values['days_waited']}天")
-    if s.threats:
-        head.append("威胁" + "/".join(label("threats", t) for t in s.threats))
-    if s.repeats:
-        head.append(f"第{s.repeats + 1}次问")
-    if s.temperament != "reasoning":
-        head.append(label("temperaments", s.temperament))
-    priority = "优先" if s.urgency >= 60 else ("尽快" if s.urgency >= 30 else "常规")
-    lead = " + ".join(head) if head else label("concerns", s.topic)
-    resolve = next((v for v in pieces if v.stage == "resolve"), None)
-    if kind == "ask" and resolve is not None and resolve.asks:
-        tail = f"缺{label('facts', resolve.asks)} → 请顾客提供"
-    elif resolve is not None and "beyond_policy" in resolve.when:
-        tail = "要求超出政策 → 只给政策内的，其余请示主管"
-    elif _uses(pieces, "compensation"):
-        tail = f"按政策补{ctx.values['compensation']}元券"
-    elif _uses(pieces, "floor_coupon") or _uses(pieces, "coupon"):
-        amount = ctx.values.get("floor_coupon") if _uses(pieces, "floor_coupon") else ctx.values.get("coupon")
-        tail = f"给{amount}元券（上限{ctx.policy.pricing.coupon_ceiling}元）"
-    elif resolve is not None and set(resolve.slots) & _FACT_SLOTS:
-        tail = "用已知事实处理"
-    else:
-        tail = "先承诺核实处理" if s.needs_person else "直接答复"
-    if kind == "short":
-        tail = "简短版；" + tail
-    elif kind == "alternative":
-        tail = "换个说法；" + tail
-    tone = LABELS["tones"].get(s.tone)
-    return f"{lead} → {priority}；{tail}" + (f"；{tone}" if tone and s.needs_person else "")
-
-
 _BASE_SCORE = {"resolve": 0.85, "ask": 0.85, "alternative": 0.75, "short": 0.7}
 
 
@@ -259,7 +212,7 @@ def _score(ctx: _Context, kind: str, text: str, pieces: Sequence[Variant]) -> fl
         score += 0.05
     if any(v.when for v in pieces):
         score += 0.05
-    offers = _uses(pieces, "compensation") or _uses(pieces, "coupon") or _uses(pieces, "floor_coupon")
+    offers = uses(pieces, "compensation") or uses(pieces, "coupon") or uses(pieces, "floor_coupon")
     if offers and (ctx.situation.mood != "calm" or ctx.situation.topic == "price_haggle"):
         score += 0.05
     if len(text) > 120:
@@ -339,7 +292,7 @@ def compose(
         if acceptance is not None:
             score = _learned_score(ctx, kind, score, pieces)
         rank_by.append(score)
-        drafts.append(Draft(text, round(max(0.0, min(1.0, score)), 2), _reason(ctx, kind, pieces), resolve.id,
+        drafts.append(Draft(text, round(max(0.0, min(1.0, score)), 2), reason_for(ctx.situation, ctx.values, ctx.policy, kind, pieces), resolve.id,
                             tuple(v.id for v in pieces), kind))
 
     for turn, kind in enumerate(kinds):

@@ -7,7 +7,8 @@ import pytest
 
 from assist.drafting import composer as composer_module
 from assist.drafting.composer import compose
-from assist.drafting.acceptance import (ANY, PLAN, Acceptance, AcceptanceCache, Prior, acceptance_cache, kept, nlu_reading, outcomes,
+from assist.drafting.acceptance_cache import AcceptanceCache, acceptance_cache
+from assist.drafting.acceptance import (ANY, PLAN, Acceptance, Prior, kept, nlu_reading, outcomes,
                              template_pattern)
 from assist.shop.policy import load_policy
 from assist.settings import load_settings

@@ -11,8 +11,9 @@ import yaml
 from assist.builders.cli import main as cli
 from assist.drafting.composer import compose
 from assist.text.masking import mask
-from assist.builders.mining import (apply_approved, frequent_edits, mine, nlu_proposals, piece_rewrites, piece_spans, unfill,
-                           variant_proposals)
+from assist.builders.edits import frequent_edits, piece_rewrites, piece_spans, unfill
+from assist.builders.mining import mine, nlu_proposals, variant_proposals
+from assist.builders.review_files import apply_approved
 from assist.shop.policy import load_policy
 from assist.drafting.situation import build_situation
 from assist.store import SuggestionStore

@@ -1,0 +1,70 @@
+"""The facts a customer's words and the case give: order number, carrier, product … made
+JSON-safe and short (shoppers type anything), and numbers read as numbers."""
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any, Dict, Mapping, Optional
+
+from assist.shop.cues import Cues
+
+# Entity names other bots use for the facts we know.
+ENTITY_ALIASES = {"order_no": "order_id", "order_number": "order_id", "order": "order_id",
+                  "express": "carrier", "courier": "carrier", "logistics": "carrier",
+                  "tracking": "tracking_no", "tracking_number": "tracking_no", "item": "product"}
+FACT_ENTITIES = ("order_id", "carrier", "product", "tracking_no", "last_location")
+_ORDER_ID = re.compile(r"(?<![0-9A-Za-z])(\d{10,24})(?![0-9])")
+_ORDER_ID_LABELLED = re.compile(r"(?:订单号?|单号)\s*(?:是|为|:)?\s*([A-Za-z0-9-]{6,32})")
+_PHONE = re.compile(r"^1[3-9]\d{9}$")
+MAX_FACT_CHARS = 200
+
+
+def as_text(value: Any) -> str:
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+def json_safe(value: Any) -> Any:
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return as_text(value)[:MAX_FACT_CHARS]
+
+def read_facts(facts: Any, entities: Any, norm: str, cues: Cues) -> Dict[str, Any]:
+    known: Dict[str, Any] = {}
+    if isinstance(facts, Mapping):
+        for key, value in facts.items():
+            if isinstance(key, str) and value is not None and value != "":
+                known[key] = json_safe(value)
+    for ent in entities if isinstance(entities, (list, tuple)) else ():
+        if not isinstance(ent, Mapping):
+            continue
+        name = ent.get("entity")
+        if not isinstance(name, str):
+            continue
+        name = ENTITY_ALIASES.get(name, name)
+        value = ent.get("value")
+        if name in FACT_ENTITIES and value not in (None, "") and name not in known:
+            known[name] = json_safe(value)
+    if "order_id" not in known:
+        labelled = _ORDER_ID_LABELLED.search(norm)
+        numbers = [n for n in _ORDER_ID.findall(norm) if not _PHONE.match(n)]
+        if labelled:
+            known["order_id"] = labelled.group(1)
+        elif numbers:
+            known["order_id"] = numbers[0]
+    if "carrier" not in known:
+        found = cues.carriers.find(norm)
+        if found:
+            known["carrier"] = cues.carrier_names.get(found[0].word.lower(), found[0].word)
+    return known
+
+def int_fact(facts: Mapping[str, Any], key: str) -> Optional[int]:
+    value = facts.get(key)
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(float(value)) if value is not None else None
+    except (TypeError, ValueError, OverflowError):  # None, "abc", inf
+        return None
