@@ -1,15 +1,18 @@
 """The etiquette checker: every rule of ETIQUETTE §2 plus the shop-policy guard.
 
 Callable on any text (a draft, an agent's edit). Rules come from etiquette.yml; each
-finding carries the rule id, the span in the ORIGINAL text, why it matters and a fix.
-Text is matched after normalisation, so traditional characters and full-width
+finding carries the rule id, its severity, the span in the ORIGINAL text, why it matters
+and a fix. Text is matched after normalisation, so traditional characters and full-width
 punctuation are caught too.
+
+Severity: a draft must have no finding at all; an agent's own text is held back only by
+`block` findings (`blocking()`), while `advice` is shown with its fix and never blocks.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from . import guard
 from .policy import Policy, load_policy
@@ -28,9 +31,19 @@ class Finding:
     span: Tuple[int, int]
     why: str
     fix: str
+    severity: str = "block"
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
 
     def to_dict(self) -> Dict[str, object]:
-        return {"rule": self.rule, "span": list(self.span), "why": self.why, "fix": self.fix}
+        return {"rule": self.rule, "severity": self.severity, "span": list(self.span), "why": self.why, "fix": self.fix}
+
+
+def blocking(findings: Iterable["Finding"]) -> List["Finding"]:
+    """The findings that hold an agent's text back until fixed or explicitly overridden."""
+    return [f for f in findings if f.blocks]
 
 
 def _last_sentence(norm: str) -> Tuple[int, int]:
@@ -90,7 +103,7 @@ def check(
 
     def add(order: int, rule: Rule, span: Tuple[int, int], why: str, fix: str, original: bool = False) -> None:
         where = span if original else orig(span)
-        raw.append((where, order, Finding(rule.id, where, why, fix)))
+        raw.append((where, order, Finding(rule.id, where, why, fix, rule.severity)))
 
     for order, rule in enumerate(book.rules):
         kind = rule.kind

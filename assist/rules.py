@@ -14,6 +14,9 @@ DEFAULT_PATH = Path(__file__).with_name("etiquette.yml")
 
 KINDS = ("words", "length", "close", "requires", "emoji",
          "policy_money", "policy_discount", "policy_compensation", "policy_dates")
+# block: an agent's text needs an explicit override to be sent; advice: shown with its fix, never
+# blocks. Drafts must be free of both (ETIQUETTE §2, "Drafts versus an agent's own text").
+SEVERITIES = ("block", "advice")
 
 _STRS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 SCHEMA: Dict[str, Any] = {
@@ -27,10 +30,11 @@ SCHEMA: Dict[str, Any] = {
             "items": {
                 "type": "object",
                 "additionalProperties": False,
-                "required": ["id", "kind", "why", "fix"],
+                "required": ["id", "kind", "severity", "why", "fix"],
                 "properties": {
                     "id": {"type": "string", "pattern": r"^[a-z][a-z0-9_.]*$"},
                     "kind": {"enum": list(KINDS)},
+                    "severity": {"enum": list(SEVERITIES)},
                     "why": {"type": "string", "minLength": 1},
                     "fix": {"type": "string", "minLength": 1},
                     "words": _STRS,
@@ -56,6 +60,7 @@ _NEEDS = {"words": ("words|patterns",), "length": ("max",), "close": ("words", "
 class Rule:
     id: str
     kind: str
+    severity: str
     why: str
     fix: str
     words: WordList = field(compare=False)
@@ -64,6 +69,10 @@ class Rule:
     max: Optional[int] = None
     endings: Tuple[str, ...] = ()
     multiples: WordList = field(default_factory=WordList, compare=False)
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
 
     def fix_for(self, word: str) -> str:
         return self.fixes.get(word, self.fix)
@@ -106,7 +115,7 @@ def _build(data: Dict[str, Any], source: str) -> RuleBook:
     rules = []
     for r in data["rules"]:
         rules.append(Rule(
-            id=r["id"], kind=r["kind"], why=r["why"], fix=r["fix"],
+            id=r["id"], kind=r["kind"], severity=r["severity"], why=r["why"], fix=r["fix"],
             words=WordList(r.get("words", ()), r.get("unless", ()), r.get("patterns", ())),
             fixes={canonical(k): v for k, v in r.get("fixes", {}).items()},
             concerns=tuple(r.get("concerns", ())),

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from assist.checker import Finding, check
+from assist.checker import Finding, blocking, check
 from assist.policy import load_policy
-from assist.rules import load_rules
+from assist.rules import load_rules, read_rules
 
 # rule id → (bad sentence, good sentence, keyword arguments for check)
 PAIRS = {
@@ -88,9 +88,60 @@ def test_finding_as_json():
     finding = check("你好")[0]
     assert isinstance(finding, Finding)
     as_dict = finding.to_dict()
-    assert set(as_dict) == {"rule", "span", "why", "fix"}
+    assert set(as_dict) == {"rule", "severity", "span", "why", "fix"}
     json.dumps(as_dict, ensure_ascii=False)
-    assert finding.fix == "您好"
+    assert finding.fix == "您好" and as_dict["severity"] == "block"
+
+
+# ETIQUETTE §2: what needs an override to send, and what is only advice.
+BLOCK = {"address.nin", "refuse.flat", "refuse.cannot", "rule.shield", "promise.over", "blame.customer",
+         "deflect", "slot.unfilled", "shop.absolute_terms", "shop.money", "shop.discount", "shop.compensation",
+         "shop.dates"}
+ADVICE = {"concise", "close.polite", "require.nin", "require.acknowledge", "require.apology", "require.follow_up",
+          "emoji.channel"}
+
+
+def test_severities_follow_the_spec():
+    by_severity = {rule.id: rule.severity for rule in load_rules().rules}
+    assert {r for r, s in by_severity.items() if s == "block"} >= BLOCK
+    assert {r for r, s in by_severity.items() if s == "advice"} == ADVICE
+
+
+@pytest.mark.parametrize("rule_id", sorted(PAIRS))
+def test_each_finding_carries_its_rules_severity(rule_id):
+    bad, _, kwargs = PAIRS[rule_id]
+    severity = load_rules().get(rule_id).severity
+    assert {f.severity for f in check(bad, **kwargs) if f.rule == rule_id} == {severity}
+
+
+@pytest.mark.parametrize("text", [
+    "好的，我这就去仓库核实。",
+    "给您添麻烦了，真的很抱歉。",
+    "收到，我看一下物流。",
+    "您的订单已经发货了。",
+])
+def test_mid_conversation_replies_get_advice_at_most(text):
+    findings = check(text)
+    assert blocking(findings) == [], findings
+    assert all(f.severity == "advice" for f in findings)
+
+
+def test_long_text_is_advice():
+    text = "您好，" + "我们会尽快为您处理。" * 16 + "谢谢您。"
+    assert [f.rule for f in check(text)] == ["concise"] and blocking(check(text)) == []
+
+
+def test_a_rule_without_severity_is_named_with_file_and_line(tmp_path):
+    source = Path(load_rules().source).read_text(encoding="utf-8")
+    broken = source.replace("    severity: block\n", "", 1).replace("severity: advice", "severity: maybe", 1)
+    path = tmp_path / "etiquette.yml"
+    path.write_text(broken, encoding="utf-8")
+    book, problems = read_rules(path)
+    assert book is None and len(problems) == 2
+    messages = [str(p) for p in problems]
+    assert any("'severity' is a required property" in m for m in messages)
+    assert any("'maybe' is not one of ['block', 'advice']" in m for m in messages)
+    assert all(m.startswith(f"{path}:") and not m.startswith(f"{path}:1:") for m in messages)
 
 
 @pytest.mark.parametrize("text", [None, "", "   ", "😡" * 50, "<script>alert('你')</script>", "啊" * 10_000, "{", "}{"])

@@ -131,7 +131,16 @@ def test_check_json_clean_and_dirty():
     findings = json.loads(out)["findings"]
     assert code == 1
     assert {f["rule"] for f in findings} >= {"address.nin", "refuse.cannot"}
-    assert all(set(f) == {"rule", "span", "why", "fix"} for f in findings)
+    assert all(set(f) == {"rule", "severity", "span", "why", "fix"} for f in findings)
+    severity = {f["rule"]: f["severity"] for f in findings}
+    assert severity["address.nin"] == "block" and severity["close.polite"] == "advice"
+
+
+def test_check_exit_code_follows_severity():
+    # An agent's text with advice only can be sent; as a draft (--concern) it must be clean.
+    code, out, _ = run(["check", "好的，我这就去仓库核实。"])
+    assert code == 0 and "close.polite" in out and "advice" in out
+    assert run(["check", "--concern", "complaint", "好的，我这就去仓库核实。"])[0] == 1
 
 
 def test_check_text_and_stdin(monkeypatch):
