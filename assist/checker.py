@@ -57,6 +57,22 @@ def _last_sentence(norm: str) -> Tuple[int, int]:
     return start, end
 
 
+def _sentence_around(norm: str, start: int, end: int) -> Tuple[int, int]:
+    while start > 0 and not _SENTENCE_END.match(norm[start - 1]):
+        start -= 1
+    while end < len(norm) and not _SENTENCE_END.match(norm[end]):
+        end += 1
+    return start, end
+
+
+def _hedged(rule: Rule, norm: str, span: Tuple[int, int]) -> bool:
+    """An estimate (预计周五前送到, 一般3天内到账) said in the hit's sentence is not a promise."""
+    if rule.hedges is None:
+        return False
+    start, end = _sentence_around(norm, *span)
+    return rule.hedges.search(norm, start, end) is not None
+
+
 def _closes_politely(rule: Rule, norm: str) -> Optional[Tuple[int, int]]:
     """None when the message ends with a question or a polite close; else the last sentence."""
     start, end = _last_sentence(norm)
@@ -102,6 +118,8 @@ def check(
     raw: List[Tuple[Tuple[int, int], int, Finding]] = []
 
     def add(order: int, rule: Rule, span: Tuple[int, int], why: str, fix: str, original: bool = False) -> None:
+        if not original and _hedged(rule, norm, span):
+            return
         where = span if original else orig(span)
         raw.append((where, order, Finding(rule.id, where, why, fix, rule.severity)))
 
@@ -127,6 +145,9 @@ def check(
         elif kind.startswith("policy_"):
             for start, end, detail in _guard_hits(rule, norm, pol):
                 add(order, rule, (start, end), f"{rule.why}（{detail}）", rule.fix)
+            if kind == "policy_dates":
+                for hit in rule.words.find(norm):
+                    add(order, rule, (hit.start, hit.end), f"“{hit.word}”：{rule.why}", rule.fix_for(hit.word))
     raw.sort(key=lambda item: (item[0][0], item[1]))
     return [finding for _, _, finding in raw]
 

@@ -1,10 +1,11 @@
 """The etiquette rules (etiquette.yml) loaded into ready-to-run word lists."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
+from typing import Any, Dict, List, Mapping, Optional, Pattern, Tuple, Union
 
 from .datafile import Locator, load_yaml, schema_problems
 from .errors import DataError, Problem
@@ -40,6 +41,7 @@ SCHEMA: Dict[str, Any] = {
                     "words": _STRS,
                     "patterns": _STRS,
                     "unless": _STRS,
+                    "hedges": _STRS,
                     "fixes": {"type": "object", "additionalProperties": {"type": "string"}},
                     "concerns": _STRS,
                     "max": {"type": "integer", "minimum": 1},
@@ -69,6 +71,8 @@ class Rule:
     max: Optional[int] = None
     endings: Tuple[str, ...] = ()
     multiples: WordList = field(default_factory=WordList, compare=False)
+    # Said in the same sentence as a hit, these make it an estimate, not a promise (预计, 一般…天).
+    hedges: Optional[Pattern] = None
 
     @property
     def blocks(self) -> bool:
@@ -102,13 +106,18 @@ def _problems(data: Dict[str, Any], where: Locator) -> List[Problem]:
         for need in _NEEDS.get(rule["kind"], ()):
             if not any(rule.get(k) for k in need.split("|")):
                 problems.append(where.problem(["rules", i], f"a {rule['kind']} rule needs {need.replace('|', ' or ')}"))
-        for key in ("patterns", "unless"):
+        for key in ("patterns", "unless", "hedges"):
             for j, message in regex_problems(rule.get(key, [])):
                 problems.append(where.problem(["rules", i, key, j], message))
         for word in rule.get("fixes", {}):
             if word not in rule.get("words", []):
                 problems.append(where.problem(["rules", i, "fixes", word], f"fix given for {word!r}, which is not in words"))
     return problems
+
+
+def _any_of(patterns: List[str]) -> Optional[Pattern]:
+    # Regular expressions, like patterns and unless: written the way normalised text reads.
+    return re.compile("|".join(f"(?:{p})" for p in patterns)) if patterns else None
 
 
 def _build(data: Dict[str, Any], source: str) -> RuleBook:
@@ -122,6 +131,7 @@ def _build(data: Dict[str, Any], source: str) -> RuleBook:
             max=r.get("max"),
             endings=tuple(canonical(e) for e in r.get("endings", ())),
             multiples=WordList(r.get("multiples", ())),
+            hedges=_any_of(r.get("hedges", ())),
         ))
     return RuleBook(source, tuple(rules))
 

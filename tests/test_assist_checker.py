@@ -178,6 +178,21 @@ def test_arrival_promises_are_flagged():
     assert "shop.dates" in rules_of(check("退款马上到账，谢谢您。"))
 
 
+@pytest.mark.parametrize("promise, estimate", [
+    ("周五前送到。", "预计周五前送到。"),
+    ("后天能到货。", "物流显示后天派送。"),
+    ("今天就能到账。", "通常两三天到账。"),
+    ("马上就到了。", "快递员说马上就到了。"),
+    ("3号前送达。", "大概3号前送达。"),
+    ("10天内到账。", "一般1-3个工作日到账。"),
+    ("3小时内送到。", "应该3小时内能送到。"),
+    ("明天到。", "预计明天发出，后天送到。"),
+])
+def test_an_estimate_is_not_a_promise(promise, estimate):
+    assert "shop.dates" in rules_of(check(promise))
+    assert "shop.dates" not in rules_of(check(estimate)), check(estimate)
+
+
 def _policy_without_compensation(tmp_path):
     data = yaml.safe_load(Path(load_policy().source).read_text(encoding="utf-8"))
     data["compensation"] = {}
