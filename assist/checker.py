@@ -125,6 +125,8 @@ def check(
 
     for order, rule in enumerate(book.rules):
         kind = rule.kind
+        if rule.excused_by is not None and rule.excused_by.search(norm):
+            continue
         if kind == "words":
             for hit in rule.words.find(norm):
                 add(order, rule, (hit.start, hit.end), f"“{hit.word}”：{rule.why}", rule.fix_for(hit.word))

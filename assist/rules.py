@@ -42,6 +42,7 @@ SCHEMA: Dict[str, Any] = {
                     "patterns": _STRS,
                     "unless": _STRS,
                     "hedges": _STRS,
+                    "excused_by": _STRS,
                     "fixes": {"type": "object", "additionalProperties": {"type": "string"}},
                     "concerns": _STRS,
                     "max": {"type": "integer", "minimum": 1},
@@ -73,6 +74,8 @@ class Rule:
     multiples: WordList = field(default_factory=WordList, compare=False)
     # Said in the same sentence as a hit, these make it an estimate, not a promise (预计, 一般…天).
     hedges: Optional[Pattern] = None
+    # A message matching one of these also says what CAN be done: a refusal there is not flat.
+    excused_by: Optional[Pattern] = None
 
     @property
     def blocks(self) -> bool:
@@ -106,7 +109,7 @@ def _problems(data: Dict[str, Any], where: Locator) -> List[Problem]:
         for need in _NEEDS.get(rule["kind"], ()):
             if not any(rule.get(k) for k in need.split("|")):
                 problems.append(where.problem(["rules", i], f"a {rule['kind']} rule needs {need.replace('|', ' or ')}"))
-        for key in ("patterns", "unless", "hedges"):
+        for key in ("patterns", "unless", "hedges", "excused_by"):
             for j, message in regex_problems(rule.get(key, [])):
                 problems.append(where.problem(["rules", i, key, j], message))
         for word in rule.get("fixes", {}):
@@ -132,6 +135,7 @@ def _build(data: Dict[str, Any], source: str) -> RuleBook:
             endings=tuple(canonical(e) for e in r.get("endings", ())),
             multiples=WordList(r.get("multiples", ())),
             hedges=_any_of(r.get("hedges", ())),
+            excused_by=_any_of(r.get("excused_by", ())),
         ))
     return RuleBook(source, tuple(rules))
 
