@@ -17,7 +17,7 @@ GuardHit = Tuple[int, int, str]
 
 # Money counts as offered when it sits right next to a giving word: 送您10元券, 补偿20元,
 # 便宜30块, 30元红包. "满59元包邮" or "订单金额199元" are prices, not offers.
-_GIVE_BEFORE = r"(?:券|红包|补偿|赔偿|赔付|返现|返|立减|减|便宜|优惠|让利|少收|差价|退您|补您|给您|送您|补|赔)"
+_GIVE_BEFORE = r"(?:券|红包|补偿|赔偿|赔付|返现|返|立减|减|便宜|优惠|让利|少收|差价|退您|补您|给您|送您|转您|转给您|补|赔)"
 _GIVE_AFTER = r"(?:优惠券|券|红包|补偿|赔偿|现金|返现|差价|无门槛)"
 _MONEY_OFFERED = re.compile(
     rf"{_GIVE_BEFORE}\s*(?:了|您|给您|一张|一个|共)?\s*(?P<a>{NUM})\s*(?:元|块钱|块|(?=[,.!?;。~]|$))"

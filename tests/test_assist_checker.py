@@ -240,6 +240,7 @@ AGENT_PAIRS = [
     ("refuse.flat", "我也搞不清楚是怎么回事。", "我先帮您查一下是怎么回事。"),
     ("refuse.flat", "没听说过这个活动。", "这个活动我帮您查一下规则。"),
     ("refuse.flat", "不懂您说什么。", "我不太懂您的意思，您能再说一下吗？"),
+    ("refuse.flat", "不知道，我们查不到。", "不知道的话我去查一下。"),
     # flat "can't", its colloquial forms, and the same fact with what CAN be done
     ("refuse.cannot", "不能退。", "拆封后不能无理由退，不过质量问题可以退，您拍张照片给我看看。"),
     ("refuse.cannot", "这个退不了。", "这单已经过了退货期，我帮您申请一下售后维修好吗"),
@@ -272,6 +273,12 @@ AGENT_PAIRS = [
     ("refuse.cannot", "这个搞不定。", "这个价格我做不了主，我去问问主管。"),
     ("refuse.cannot", "只能这样了。", "先这样处理，有变化我告诉您。"),
     ("refuse.cannot", "想都别想。", "您别想太多，我来处理。"),
+    # an offer must be an offer: 不能给您 / 但是换不了 / 我们查不到 are still refusals
+    ("refuse.cannot", "这个不能给您退。", "这个能给您退，我来申请。"),
+    ("refuse.cannot", "不可以帮您改地址。", "可以帮您改地址。"),
+    ("refuse.cannot", "不行，只是不能退。", "不行的话，我帮您申请换货。"),
+    ("refuse.cannot", "但是换不了了。", "但是可以换同款别的颜色。"),
+    ("refuse.cannot", "没法弄。", "我想办法帮您弄好。"),
     # rule-shield and its near-synonyms
     ("rule.shield", "这是规定。", "拆封后会影响二次销售，所以只能换不能退，我帮您申请换货好吗"),
     ("rule.shield", "公司规定的，我也没办法。", "我帮您向主管申请一下，今天给您答复。"),
@@ -285,6 +292,7 @@ AGENT_PAIRS = [
     ("rule.shield", "不好意思，公司不让。", "按公司政策给您补一张5元券。"),
     ("rule.shield", "我们也是按照流程办事。", "我帮您走一下加急流程。"),
     ("rule.shield", "没有这个先例。", "这种情况比较少见，我帮您申请。"),
+    ("rule.shield", "按照规则只能这样。", "这样处理最快，您看可以吗"),
     # over-promise and its variants; the honest hedge and the empathic 肯定 are fine
     ("promise.over", "保证明天到！", "预计明天送到，我会一直帮您盯着。"),
     ("promise.over", "我们一定给您处理好。", "我们会尽快给您处理好。"),
@@ -335,6 +343,9 @@ AGENT_PAIRS = [
     ("blame.customer", "您下单时没看详情吧。", "详情我再发您看看。"),
     ("blame.customer", "谁叫您不早点申请。", "下次可以早点申请，这次我帮您处理。"),
     ("blame.customer", "有病吧。", "您有什么问题随时问我。"),
+    ("blame.customer", "别人都没问题，就您有问题。", "别人也反馈过类似情况，我马上处理。"),
+    ("blame.customer", "您是不是操作错了？", "我一步步带您操作一下。"),
+    ("blame.customer", "这属于使用不当。", "使用上有疑问的话我发您视频。"),
     # deflection, dismissal, "not our problem"
     ("deflect", "这不是我们的问题。", "这不是质量问题，是正常的色差，我帮您换一件可以吗"),
     ("deflect", "不是我们的责任，您找快递吧。", "快递那边我来帮您联系。"),
@@ -374,6 +385,10 @@ AGENT_PAIRS = [
     ("deflect", "您得自己跟快递沟通。", "快递那边我去沟通。"),
     ("deflect", "这是仓库的事。", "仓库那边我去催。"),
     ("deflect", "我只负责售前。", "售后这块我也可以帮您。"),
+    ("deflect", "丢件您找快递赔。", "丢件我帮您找快递赔。"),
+    ("deflect", "这个得找厂家。", "这个我得问下厂家，稍后回复您。"),
+    ("deflect", "那是快递的锅。", "快递那边出了点岔子，我来处理。"),
+    ("deflect", "要怪就怪快递。", "快递慢了，给您添麻烦了。"),
     # unfilled slots and placeholders
     ("slot.unfilled", "您的订单{order_id}已发货。", "您的订单已发货。"),
     ("slot.unfilled", "运单号是None，您查一下。", "运单号是SF1400223344556，您查一下。"),
@@ -391,6 +406,9 @@ AGENT_PAIRS = [
     ("shop.compensation", "给您双倍赔偿。", "按店铺政策给您补一张10元券。"),
     ("shop.compensation", "这单给您免单。", "这单运费我们承担。"),
     ("shop.money", "我赔您100。", "我补您5元券。"),
+    ("shop.money", "我私下转您50。", "我给您申请一张10元券。"),
+    ("shop.compensation", "退您一半货款吧。", "按政策给您补一张5元券。"),
+    ("shop.compensation", "再送您一个同款。", "给您补发一个同款。"),
     ("shop.dates", "明天就能送到。", "预计明天送到。"),
     ("shop.dates", "周五前送到。", "预计周五前送到。"),
     ("shop.dates", "后天能到货。", "物流显示后天派送。"),
