@@ -389,8 +389,9 @@ def _build(data: Dict[str, Any], source: str) -> Policy:
     )
 
 
-def _faq_answer_problems(policy: Policy, where: Locator) -> List[Problem]:
-    """Each FAQ answer, filled from this policy, must pass the etiquette checker."""
+def _faq_answer_problems(policy: Policy, where: Locator, rules=None) -> List[Problem]:
+    """Each FAQ answer, filled from this policy, must pass the etiquette checker (`rules`, default
+    etiquette.yml)."""
     from .checker import check  # late: the checker itself reads a policy
     from .placeholders import fill
 
@@ -401,7 +402,7 @@ def _faq_answer_problems(policy: Policy, where: Locator) -> List[Problem]:
         if text is None:
             problems.append(where.problem(["faq", i, "answer"], "a slot has no value in this policy"))
             continue
-        for finding in check(text, policy=policy):
+        for finding in check(text, policy=policy, rules=rules):
             problems.append(where.problem(["faq", i, "answer"], f"rule {finding.rule}: {finding.why} (in {text!r})"))
     return problems
 
@@ -412,8 +413,9 @@ def policy_path(path: Union[str, Path, None] = None) -> Path:
     return Path(os.environ.get(ENV_VAR) or DEFAULT_PATH)
 
 
-def read_policy(path: Union[str, Path, None] = None) -> Tuple[Optional[Policy], List[Problem]]:
-    """(policy, problems): lint wants every problem; load_policy raises them."""
+def read_policy(path: Union[str, Path, None] = None, rules=None) -> Tuple[Optional[Policy], List[Problem]]:
+    """(policy, problems): lint wants every problem; load_policy raises them. `rules`: the etiquette
+    rule book the FAQ answers are checked with (default etiquette.yml)."""
     file = policy_path(path)
     data, where, problems = load_yaml(file)
     if problems:
@@ -427,7 +429,7 @@ def read_policy(path: Union[str, Path, None] = None) -> Tuple[Optional[Policy], 
     if problems:
         return None, problems
     policy = _build(data, str(file))
-    problems = _faq_answer_problems(policy, where)
+    problems = _faq_answer_problems(policy, where, rules)
     return (None if problems else policy), problems
 
 

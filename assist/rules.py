@@ -103,6 +103,9 @@ def _problems(data: Dict[str, Any], where: Locator) -> List[Problem]:
     problems = []
     seen = set()
     for i, rule in enumerate(data["rules"]):
+        # Rules the schema already rejected are checked as far as their shape allows.
+        if not (isinstance(rule, dict) and isinstance(rule.get("id"), str) and isinstance(rule.get("kind"), str)):
+            continue
         if rule["id"] in seen:
             problems.append(where.problem(["rules", i, "id"], f"duplicate rule id {rule['id']!r}"))
         seen.add(rule["id"])
@@ -110,10 +113,14 @@ def _problems(data: Dict[str, Any], where: Locator) -> List[Problem]:
             if not any(rule.get(k) for k in need.split("|")):
                 problems.append(where.problem(["rules", i], f"a {rule['kind']} rule needs {need.replace('|', ' or ')}"))
         for key in ("patterns", "unless", "hedges", "excused_by"):
-            for j, message in regex_problems(rule.get(key, [])):
+            patterns = rule.get(key, [])
+            if not isinstance(patterns, list):
+                continue
+            for j, message in regex_problems([p for p in patterns if isinstance(p, str)]):
                 problems.append(where.problem(["rules", i, key, j], message))
-        for word in rule.get("fixes", {}):
-            if word not in rule.get("words", []):
+        fixes, words = rule.get("fixes", {}), rule.get("words", [])
+        for word in fixes if isinstance(fixes, dict) else ():
+            if word not in (words if isinstance(words, list) else []):
                 problems.append(where.problem(["rules", i, "fixes", word], f"fix given for {word!r}, which is not in words"))
     return problems
 
@@ -145,12 +152,14 @@ def read_rules(path: Union[str, Path, None] = None) -> Tuple[Optional[RuleBook],
     data, where, problems = load_yaml(file)
     if problems:
         return None, problems
-    problems = schema_problems(data, SCHEMA, where) if isinstance(data, dict) else [
-        where.problem([], "the rules file must be a mapping with a 'rules' list")]
-    if problems:
-        return None, problems
-    problems = _problems(data, where)
-    return (None if problems else _build(data, str(file))), problems
+    if not isinstance(data, dict):
+        return None, [where.problem([], "the rules file must be a mapping with a 'rules' list")]
+    # Every problem in one pass: the schema's, then what the schema cannot see (duplicate ids,
+    # regular expressions that do not compile, half-written rules).
+    problems = schema_problems(data, SCHEMA, where)
+    if isinstance(data.get("rules"), list):
+        problems += _problems(data, where)
+    return (None if problems else _build(data, str(file))), sorted(problems, key=lambda p: p.line)
 
 
 @lru_cache(maxsize=4)

@@ -132,7 +132,7 @@ class ReplyBook:
 
 # ---- validation --------------------------------------------------------------------------
 
-def _variant_problems(v: Variant, where: Locator, path: List[Any], sample: Mapping[str, str], policy) -> List[Problem]:
+def _variant_problems(v: Variant, where: Locator, path: List[Any], sample: Mapping[str, str], policy, rules=None) -> List[Problem]:
     from .checker import check
 
     problems = []
@@ -156,14 +156,14 @@ def _variant_problems(v: Variant, where: Locator, path: List[Any], sample: Mappi
     text = fill(v.text, sample) or v.text
     if len(text) > MAX_VARIANT_CHARS:
         problems.append(where.problem(path, f"{v.id} is {len(text)} characters filled (max {MAX_VARIANT_CHARS}): {text!r}"))
-    for finding in check(text, policy=policy, whole_message=False):
+    for finding in check(text, policy=policy, whole_message=False, rules=rules):
         problems.append(where.problem(path, f"rule {finding.rule} in {v.id}: {finding.why}; fix: {finding.fix} ({text!r})"))
     rule_id = STAGE_RULE.get(v.stage)
     # Every apology must apologise and every close must close; the other stage rules bind
     # the concerns ETIQUETTE §2 names (an agent greeting a "转人工" need not empathise).
     binding = v.stage in ("apologize", "consult") or v.concern in REQUIRED_STAGES
-    if rule_id and binding and v.concern != HOLDING:
-        rule = _rule(rule_id)
+    rule = _rule(rule_id, rules) if rule_id and binding and v.concern != HOLDING else None
+    if rule is not None:
         broken = check(text, policy=policy, concern=_REQUIRE_CONCERN, rules=_only(rule))
         if broken:
             problems.append(where.problem(path, f"a {v.stage} variant must satisfy rule {rule_id} ({rule.why}): {text!r}"))
@@ -173,11 +173,12 @@ def _variant_problems(v: Variant, where: Locator, path: List[Any], sample: Mappi
 _REQUIRE_CONCERN = "complaint"
 
 
-@lru_cache(maxsize=None)
-def _rule(rule_id: str):
+def _rule(rule_id: str, rules=None):
+    """The rule from `rules` (default etiquette.yml), or None when that book lacks it."""
     from .rules import load_rules
 
-    return load_rules().get(rule_id)
+    book = rules or load_rules()
+    return next((r for r in book.rules if r.id == rule_id), None)
 
 
 @lru_cache(maxsize=None)
@@ -187,7 +188,7 @@ def _only(rule):
     return RuleBook("(one rule)", (rule,))
 
 
-def _set_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], stage_names: Sequence[str]) -> List[Problem]:
+def _set_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], stage_names: Sequence[str], rules=None) -> List[Problem]:
     problems = []
     base = [rs.concern]
     for stage in rs.shape:
@@ -220,7 +221,7 @@ def _set_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], stage
             problems.append(where.problem(base + ["shape"], f"tone {tone!r}: no stage says 您 in every variant, so a draft could miss it"))
             break
     if not problems:
-        problems += _fit_problems(rs, where, sample)
+        problems += _fit_problems(rs, where, sample, rules)
     if not any(len(by_tone.get(t, ())) > 1 or len(rs.options(s, t)) > 1 for s, by_tone in rs.stages.items() for t in TONES):
         problems.append(where.problem(base, "needs at least two variants in some stage to offer distinct drafts"))
     return problems
@@ -230,11 +231,11 @@ _FACT_ONLY = frozenset({"order_id", "carrier", "product", "days_late", "days_wai
                         "status_text", "compensation"})
 
 
-def _fit_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str]) -> List[Problem]:
+def _fit_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], rules=None) -> List[Problem]:
     """Every combination of one variant per stage must fit one chat message."""
     from .rules import load_rules
 
-    limit = load_rules().max_chars - RESERVED_CHARS
+    limit = (rules or load_rules()).max_chars - RESERVED_CHARS
     problems = []
     for tone in PERSON_TONES:
         longest = 0
@@ -267,7 +268,7 @@ def _variants(concern: str, stages: Mapping[str, Any], file: str, where: Locator
     return out
 
 
-def read_file(path: Union[str, Path], policy=None) -> Tuple[Dict[str, ReplySet], List[Problem]]:
+def read_file(path: Union[str, Path], policy=None, rules=None) -> Tuple[Dict[str, ReplySet], List[Problem]]:
     file = str(path)
     data, where, problems = load_yaml(path)
     if problems:
@@ -289,11 +290,11 @@ def read_file(path: Union[str, Path], policy=None) -> Tuple[Dict[str, ReplySet],
             also_first=bool(spec.get("also_first", False)), file=file,
         )
         stage_names = HOLDING_STAGES if concern == HOLDING else STAGES
-        set_problems = _set_problems(rs, where, sample, stage_names)
+        set_problems = _set_problems(rs, where, sample, stage_names, rules)
         for stage, by_tone in rs.stages.items():
             for tone, variants in by_tone.items():
                 for i, v in enumerate(variants):
-                    set_problems += _variant_problems(v, where, [concern, "stages", stage, tone, i], sample, policy)
+                    set_problems += _variant_problems(v, where, [concern, "stages", stage, tone, i], sample, policy, rules)
         if rs.also:
             for slot in slots_in(rs.also):
                 set_problems.append(where.problem([concern, "also"], f"'also' is said as is; it cannot use slot {{{slot}}}"))
@@ -302,7 +303,9 @@ def read_file(path: Union[str, Path], policy=None) -> Tuple[Dict[str, ReplySet],
     return sets, sorted(problems, key=lambda p: p.line)
 
 
-def read_templates(directory: Union[str, Path, None] = None, policy=None) -> Tuple[Optional[ReplyBook], List[Problem]]:
+def read_templates(directory: Union[str, Path, None] = None, policy=None, rules=None) -> Tuple[Optional[ReplyBook], List[Problem]]:
+    """Every reply file in `directory`, checked against `policy` and the etiquette `rules` (defaults:
+    the shop's policy and etiquette.yml)."""
     from .policy import load_policy
 
     folder = Path(directory) if directory else DEFAULT_DIR
@@ -313,7 +316,7 @@ def read_templates(directory: Union[str, Path, None] = None, policy=None) -> Tup
     sets: Dict[str, ReplySet] = {}
     problems: List[Problem] = []
     for file in files:
-        found, file_problems = read_file(file, policy)
+        found, file_problems = read_file(file, policy, rules)
         problems += file_problems
         for concern, rs in found.items():
             if concern in sets:
