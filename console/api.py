@@ -121,11 +121,14 @@ async def edit(request: Request, case_id: str):
         raise ApiError(400, "bad_field", "'override' must be true or false")
     await may_answer(request, case_id)
     findings = findings_of(text, request.app.ctx.policy)
-    if findings and not override:
+    # Only block findings hold an agent's text back; advice (no polite close, length) comes back
+    # with the decision and never needs an override.
+    blocks = [f for f in findings if f["severity"] == "block"]
+    if blocks and not override:
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
     decision = await run(
         request, request.app.ctx.store.decide, case_id, action="edit", text=text,
-        draft_id=_int(data, "draft_id"), findings_overridden=bool(findings), **_decision_args(request, data),
+        draft_id=_int(data, "draft_id"), findings_overridden=bool(blocks), **_decision_args(request, data),
     )
     request.app.ctx.wake_outbox()
     return json({"decision": decision, "findings": findings}, status=201)
