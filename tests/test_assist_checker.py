@@ -543,3 +543,21 @@ def test_agent_pair_bad_blocks_and_good_passes(rule_id, bad, good):
 ])
 def test_good_agent_replies_have_no_block_finding(text):
     assert block_rules(text) == set(), check(text)
+
+
+def test_the_prefilter_never_hides_a_hit():
+    """WordList skips a pattern on text lacking every string the pattern needs; that must change nothing."""
+    import re
+
+    from assist.textnorm import normalize
+
+    texts = [normalize(t, 10_000) for pair in AGENT_PAIRS for t in pair[1:]]
+    for rule in load_rules().rules:
+        for words in (rule.words, rule.multiples):
+            for regex, needs in words._regexes:
+                if needs is None:
+                    continue
+                plain = re.compile(regex.pattern, re.IGNORECASE)
+                for text in texts:
+                    if plain.search(text):
+                        assert any(n in text for n in needs), (rule.id, regex.pattern, text)
