@@ -77,10 +77,6 @@ class Rule:
     # A message matching one of these also says what CAN be done: a refusal there is not flat.
     excused_by: Optional[Pattern] = None
 
-    @property
-    def blocks(self) -> bool:
-        return self.severity == "block"
-
     def fix_for(self, word: str) -> str:
         return self.fixes.get(word, self.fix)
 
