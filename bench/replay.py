@@ -3,7 +3,7 @@
 For each customer turn of ../shared/eval/dialogues.jsonl (read in place, never copied) the bot's
 NLU reads it; a turn the bot hands over (a handoff intent, or a mood that needs a person) and
 every later turn of that conversation (the bot stays paused; the console's follower redrafts)
-gets drafts from assist.handoff (read_situation, then draft_for), exactly as in production. Where a real agent answered
+gets drafts from assist.drafting.handoff (read_situation, then draft_for), exactly as in production. Where a real agent answered
 that turn, we measure how close our drafts come to the agent's words — character bigram F1
 (ROUGE-2 on characters) of the top draft and the best of the top three — against the chance
 level (the same agent reply against an agent reply from another dialogue). Then the etiquette

@@ -10,8 +10,8 @@
     python -m assist mine --apply reports/proposals/nlu.yml   # merge the entries marked approve: true
     python -m assist simulate --store sqlite:///reports/simulation.db   # a scripted agent's decisions, to try the loop
 
-Exit codes: 0 fine; 1 check found something / lint found problems; 2 bad arguments or
-data files that do not load.
+Exit codes: 0 fine; 1 lint found problems, or check found a block finding (with --concern,
+which checks a draft, any finding); 2 bad arguments or data files that do not load.
 """
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def _cmd_draft(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 
 def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from assist.drafting.checker import check
+    from assist.drafting.checker import blocking, check
     from assist.shop.policy import load_policy
 
     policy = load_policy(args.policy)
@@ -134,7 +134,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     dirty = False
     for text in _texts(args.text, sys.stdin):
         findings = check(text, policy=policy, concern=args.concern, channel=args.channel)
-        dirty = dirty or bool(findings)
+        # An agent's text is held back by block findings only; a draft (--concern) by any.
+        dirty = dirty or bool(findings if args.concern else blocking(findings))
         if args.json or lines:
             out.write(_dump({"findings": [f.to_dict() for f in findings]}) + "\n")
         elif not findings:
@@ -142,7 +143,8 @@ def _cmd_check(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
         else:
             for f in findings:
                 start, end = f.span
-                out.write(f"{f.rule:<22} [{start},{end}) “{text[start:end]}”  {f.why}\n{'':<22} fix: {f.fix}\n")
+                out.write(f"{f.rule:<22} {f.severity:<6} [{start},{end}) “{text[start:end]}”  {f.why}\n"
+                          f"{'':<29} fix: {f.fix}\n")
     return 1 if dirty else 0
 
 
@@ -261,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--policy", help="policy file (default: $KEFU_POLICY or assist/policy.yml)")
     draft.set_defaults(run=_cmd_draft)
 
-    chk = sub.add_parser("check", help="etiquette and shop-policy findings for a text")
+    chk = sub.add_parser("check", help="etiquette and shop-policy findings (block or advice) for a text")
     chk.add_argument("text", help="the text, or - to read one per line from stdin")
     chk.add_argument("--json", action="store_true", help="print JSON")
     chk.add_argument("--concern", help="check as a draft for this concern (complaint, delivery_delay ...)")

@@ -1,15 +1,18 @@
 """The etiquette checker: every rule of ETIQUETTE §2 plus the shop-policy guard.
 
 Callable on any text (a draft, an agent's edit). Rules come from etiquette.yml; each
-finding carries the rule id, the span in the ORIGINAL text, why it matters and a fix.
-Text is matched after normalisation, so traditional characters and full-width
+finding carries the rule id, its severity, the span in the ORIGINAL text, why it matters
+and a fix. Text is matched after normalisation, so traditional characters and full-width
 punctuation are caught too.
+
+Severity: a draft must have no finding at all; an agent's own text is held back only by
+`block` findings (`blocking()`), while `advice` is shown with its fix and never blocks.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from assist.drafting import guard
 from assist.shop.policy import Policy, load_policy
@@ -28,9 +31,19 @@ class Finding:
     span: Tuple[int, int]
     why: str
     fix: str
+    severity: str = "block"
+
+    @property
+    def blocks(self) -> bool:
+        return self.severity == "block"
 
     def to_dict(self) -> Dict[str, object]:
-        return {"rule": self.rule, "span": list(self.span), "why": self.why, "fix": self.fix}
+        return {"rule": self.rule, "severity": self.severity, "span": list(self.span), "why": self.why, "fix": self.fix}
+
+
+def blocking(findings: Iterable["Finding"]) -> List["Finding"]:
+    """The findings that hold an agent's text back until fixed or explicitly overridden."""
+    return [f for f in findings if f.blocks]
 
 
 def _last_sentence(norm: str) -> Tuple[int, int]:
@@ -42,6 +55,22 @@ def _last_sentence(norm: str) -> Tuple[int, int]:
     while start > 0 and not _SENTENCE_END.match(norm[start - 1]):
         start -= 1
     return start, end
+
+
+def _sentence_around(norm: str, start: int, end: int) -> Tuple[int, int]:
+    while start > 0 and not _SENTENCE_END.match(norm[start - 1]):
+        start -= 1
+    while end < len(norm) and not _SENTENCE_END.match(norm[end]):
+        end += 1
+    return start, end
+
+
+def _hedged(rule: Rule, norm: str, span: Tuple[int, int]) -> bool:
+    """An estimate (预计周五前送到, 一般3天内到账) said in the hit's sentence is not a promise."""
+    if rule.hedges is None:
+        return False
+    start, end = _sentence_around(norm, *span)
+    return rule.hedges.search(norm, start, end) is not None
 
 
 def _closes_politely(rule: Rule, norm: str) -> Optional[Tuple[int, int]]:
@@ -89,11 +118,15 @@ def check(
     raw: List[Tuple[Tuple[int, int], int, Finding]] = []
 
     def add(order: int, rule: Rule, span: Tuple[int, int], why: str, fix: str, original: bool = False) -> None:
+        if not original and _hedged(rule, norm, span):
+            return
         where = span if original else orig(span)
-        raw.append((where, order, Finding(rule.id, where, why, fix)))
+        raw.append((where, order, Finding(rule.id, where, why, fix, rule.severity)))
 
     for order, rule in enumerate(book.rules):
         kind = rule.kind
+        if rule.excused_by is not None and rule.excused_by.search(norm):
+            continue
         if kind == "words":
             for hit in rule.words.find(norm):
                 add(order, rule, (hit.start, hit.end), f"“{hit.word}”：{rule.why}", rule.fix_for(hit.word))
@@ -114,6 +147,9 @@ def check(
         elif kind.startswith("policy_"):
             for start, end, detail in _guard_hits(rule, norm, pol):
                 add(order, rule, (start, end), f"{rule.why}（{detail}）", rule.fix)
+            if kind == "policy_dates":
+                for hit in rule.words.find(norm):
+                    add(order, rule, (hit.start, hit.end), f"“{hit.word}”：{rule.why}", rule.fix_for(hit.word))
     raw.sort(key=lambda item: (item[0][0], item[1]))
     return [finding for _, _, finding in raw]
 

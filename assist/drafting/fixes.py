@@ -1,10 +1,14 @@
 """One-click fixes for etiquette findings while an agent edits: the finding says what is wrong
 and how to say it better (assist/checker.py); this module turns that advice into a concrete
 rewrite of the text the agent can apply with one click, or None where only a person can fix
-it (too long, a promise the policy does not allow).
+it (too long, a promise the policy does not allow, a missing fact).
 
 Word rules replace the flagged words; rules about a whole clause (hiding behind rules, blaming
 the customer, refusing) replace the clause the words stand in; a missing polite close is added.
+
+A fix never invents a reason or a fact the agent did not give: where one is needed it leaves a
+marked gap (GAP, e.g. 【请填写原因】) for the agent to fill. An unfilled gap is itself a block
+finding (rule gap.unfilled in etiquette.yml), so it can never reach a customer.
 """
 from __future__ import annotations
 
@@ -12,15 +16,18 @@ import re
 from typing import Any, Dict, Optional, Tuple
 
 CLAUSE_END = "，,。.!！?？;；~～\n"
+GAP = "【请填写{}】"
 # Rule id → (how much to replace, replacement). "words": the flagged span; "clause": the clause around it.
+# A reason or an alternative only the agent knows is a GAP, never a made-up sentence.
 REWRITES: Dict[str, Tuple[str, str]] = {
     "refuse.flat": ("clause", "我马上帮您确认一下"),
-    "refuse.cannot": ("clause", "这个暂时办不到，不过我可以帮您换个办法处理"),
-    "rule.shield": ("clause", "这样安排是为了保障您的售后权益，我也可以帮您申请其他处理方式"),
+    "refuse.cannot": ("clause", "这个暂时办不到，不过我可以" + GAP.format("能为顾客做的")),
+    "rule.shield": ("clause", "这是因为" + GAP.format("原因")),
     "blame.customer": ("clause", "可能是我们没说清楚，我再帮您看看"),
     "deflect": ("clause", "这件事我来帮您跟进，有结果第一时间告诉您"),
-    "slot.unfilled": ("words", ""),
 }
+# No rewrite: the missing fact (slot.unfilled) or the gap's content (gap.unfilled) must come from the
+# agent; length, policy limits and dates need a person's judgement.
 CLOSE = "您看这样可以吗？"
 
 

@@ -17,11 +17,13 @@ GuardHit = Tuple[int, int, str]
 
 # Money counts as offered when it sits right next to a giving word: 送您10元券, 补偿20元,
 # 便宜30块, 30元红包. "满59元包邮" or "订单金额199元" are prices, not offers.
-_GIVE_BEFORE = r"(?:券|红包|补偿|赔偿|赔付|返现|返|立减|减|便宜|优惠|让利|少收|退您|补您|给您|送您)"
+_GIVE_BEFORE = r"(?:券|红包|补偿|赔偿|赔付|返现|返|立减|减|便宜|优惠|让利|少收|差价|降价|少算|退您|补您|给您|送您|转您|转给您|补|赔|降)"
 _GIVE_AFTER = r"(?:优惠券|券|红包|补偿|赔偿|现金|返现|差价|无门槛)"
 _MONEY_OFFERED = re.compile(
-    rf"{_GIVE_BEFORE}\s*(?:了|您|给您|一张|一个|共)?\s*(?P<a>{NUM})\s*(?:元|块钱|块)"
-    rf"|(?P<b>{NUM})\s*(?:元|块钱|块)\s*(?:的)?\s*{_GIVE_AFTER}"
+    rf"{_GIVE_BEFORE}\s*(?:了|您|给您|一张|一个|共)?\s*(?P<a>{NUM})\s*(?:元|块钱|块|(?=[,.!?;。~]|$))"
+    rf"|(?P<b>{NUM})\s*(?:元|块钱|块)\s*(?:的)?\s*(?:作为|当作|算作|算是|当)?\s*{_GIVE_AFTER}"
+    # 给您发个30的券: an amount written straight before a coupon, not a spending threshold (满99的券).
+    rf"|(?<![满\d])(?P<c>{NUM})\s*(?:的)?\s*(?:优惠券|券|红包)"
 )
 
 
@@ -29,7 +31,7 @@ def money_over_ceiling(text: str, policy: Policy) -> List[GuardHit]:
     ceiling = policy.money_ceiling
     hits = []
     for m in _MONEY_OFFERED.finditer(text):
-        value = cn_number(m.group("a") or m.group("b"))
+        value = cn_number(m.group("a") or m.group("b") or m.group("c"))
         if value is not None and value > ceiling:
             hits.append((m.start(), m.end(), f"{value:g}元超过上限{ceiling}元"))
     return hits
@@ -55,14 +57,11 @@ def compensation_not_allowed(text: str, policy: Policy, words: WordList, multipl
 
 _UNITS = {"小时": "小时", "个小时": "小时", "天": "天", "日": "天", "个工作日": "天", "工作日": "天", "分钟": "分钟"}
 _FRAME = re.compile(rf"(?P<n>{NUM})\s*(?P<unit>个小时|小时|个工作日|工作日|天|日|分钟)\s*(?:之内|以内|内)")
-# Nobody in the shop decides when a carrier delivers or a bank credits money.
-_ARRIVAL = re.compile(
-    r"(?:今天|今晚|明天|明早|后天|马上|立刻|立即)\s*(?:就|一定|肯定|准|保准)?\s*(?:能|会|可以)?\s*"
-    r"(?:送到|送达|到货|到账|签收|收到货|收到退款)"
-)
 
 
 def dates_not_in_policy(text: str, policy: Policy) -> List[GuardHit]:
+    """Time frames ("3小时内") the policy does not name. Arrival dates said as promises
+    (明天就能送到) are word patterns of the rule in etiquette.yml; estimates are its hedges."""
     frames = policy.time_frames()
     hits = []
     for m in _FRAME.finditer(text):
@@ -72,6 +71,4 @@ def dates_not_in_policy(text: str, policy: Policy) -> List[GuardHit]:
         if value is not None and value not in allowed:
             listed = "、".join(f"{v}{unit}" for v in allowed)
             hits.append((m.start(), m.end(), f"政策里的时间是：{listed}"))
-    for m in _ARRIVAL.finditer(text):
-        hits.append((m.start(), m.end(), "送达和到账时间由快递、银行决定，只能说“预计”"))
     return hits

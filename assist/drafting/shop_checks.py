@@ -30,51 +30,53 @@ def _only(rule) -> RuleBook:
     return RuleBook("(one rule)", (rule,))
 
 
-def variant_problems(v: Variant, policy: Policy, sample: Mapping[str, str]) -> List[Problem]:
+def variant_problems(v: Variant, policy: Policy, sample: Mapping[str, str], rules: Optional[RuleBook] = None) -> List[Problem]:
     """A variant, filled with the longest sample values, passes the checker as a piece of a draft
     and carries its stage (an apology apologises, a close closes)."""
     text = fill(v.text, sample) or v.text
     problems = [Problem(v.file, v.line, v.path, f"rule {finding.rule} in {v.id}: {finding.why}; fix: {finding.fix} ({text!r})")
-                for finding in check(text, policy=policy, whole_message=False)]
+                for finding in check(text, policy=policy, whole_message=False, rules=rules)]
     rule_id = STAGE_RULE.get(v.stage)
     # Every apology must apologise and every close must close; the other stage rules bind
     # the concerns ETIQUETTE §2 names (an agent greeting a "转人工" need not empathise).
     binding = v.stage in ("apologize", "consult") or v.concern in REQUIRED_STAGES
     if rule_id and binding and v.concern != HOLDING:
-        rule = load_rules().get(rule_id)
-        if check(text, policy=policy, concern=_REQUIRE_CONCERN, rules=_only(rule)):
+        rule = next((r for r in (rules or load_rules()).rules if r.id == rule_id), None)  # None: that book lacks it
+        if rule is not None and check(text, policy=policy, concern=_REQUIRE_CONCERN, rules=_only(rule)):
             problems.append(Problem(v.file, v.line, v.path, f"a {v.stage} variant must satisfy rule {rule_id} ({rule.why}): {text!r}"))
     return problems
 
 
-def template_problems(book: ReplyBook, policy: Policy, skip: Sequence[Problem] = ()) -> List[Problem]:
+def template_problems(book: ReplyBook, policy: Policy, skip: Sequence[Problem] = (),
+                      rules: Optional[RuleBook] = None) -> List[Problem]:
     """Every variant of the book, as `variant_problems` checks one (except those at a place in
     `skip`: a variant whose shape is already wrong gets no etiquette noise on top)."""
     sample = sample_values(policy)
     broken = {(p.file, p.line) for p in skip}
-    problems = [p for v in book.variants() if (v.file, v.line) not in broken for p in variant_problems(v, policy, sample)]
+    problems = [p for v in book.variants() if (v.file, v.line) not in broken
+                for p in variant_problems(v, policy, sample, rules)]
     return sorted(problems, key=lambda p: (p.file, p.line))
 
 
-def faq_problems(policy: Policy) -> List[Problem]:
+def faq_problems(policy: Policy, rules: Optional[RuleBook] = None) -> List[Problem]:
     """Each FAQ answer, filled from this policy, passes the checker as a whole message."""
     values = policy.slots()
     problems = []
     for i, entry in enumerate(policy.faq):
         text = fill(entry.answer, values)
-        for finding in check(text or entry.answer, policy=policy):
+        for finding in check(text or entry.answer, policy=policy, rules=rules):
             problems.append(Problem(policy.source, entry.line, f"faq[{i}].answer",
                                     f"rule {finding.rule}: {finding.why} (in {text!r})"))
     return problems
 
 
-def cause_problems(cues, policy: Policy) -> List[Problem]:
+def cause_problems(cues, policy: Policy, rules: Optional[RuleBook] = None) -> List[Problem]:
     """Causes are pasted into drafts as they are: they must pass the checker too."""
     problems = []
     phrases = [(f"problems.{p.id}.cause", p.cause) for p in cues.problems]
     phrases += [(f"default_causes.{k}", v) for k, v in cues.default_causes.items()]
     for path, phrase in phrases:
-        for finding in check(phrase, policy=policy, whole_message=False):
+        for finding in check(phrase, policy=policy, whole_message=False, rules=rules):
             problems.append(Problem(cues.source, 1, path, f"rule {finding.rule}: {finding.why} ({phrase!r})"))
     return problems
 

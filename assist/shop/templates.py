@@ -170,7 +170,7 @@ def sample_values(policy) -> Dict[str, str]:
     return {**policy.slots(), **SAMPLE_FACTS}
 
 
-def _set_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], stage_names: Sequence[str]) -> List[Problem]:
+def _set_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], stage_names: Sequence[str], rules=None) -> List[Problem]:
     problems = []
     base = [rs.concern]
     for stage in rs.shape:
@@ -203,7 +203,7 @@ def _set_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], stage
             problems.append(where.problem(base + ["shape"], f"tone {tone!r}: no stage says 您 in every variant, so a draft could miss it"))
             break
     if not problems:
-        problems += _fit_problems(rs, where, sample)
+        problems += _fit_problems(rs, where, sample, rules)
     if not any(len(by_tone.get(t, ())) > 1 or len(rs.options(s, t)) > 1 for s, by_tone in rs.stages.items() for t in TONES):
         problems.append(where.problem(base, "needs at least two variants in some stage to offer distinct drafts"))
     return problems
@@ -213,11 +213,11 @@ _FACT_ONLY = frozenset({"order_id", "carrier", "product", "days_late", "days_wai
                         "status_text", "compensation"})
 
 
-def _fit_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str]) -> List[Problem]:
+def _fit_problems(rs: ReplySet, where: Locator, sample: Mapping[str, str], rules=None) -> List[Problem]:
     """Every combination of one variant per stage must fit one chat message."""
     from assist.shop.rules import load_rules
 
-    limit = load_rules().max_chars - RESERVED_CHARS
+    limit = (rules or load_rules()).max_chars - RESERVED_CHARS
     problems = []
     for tone in PERSON_TONES:
         longest = 0
@@ -250,7 +250,7 @@ def _variants(concern: str, stages: Mapping[str, Any], file: str, where: Locator
     return out
 
 
-def read_file(path: Union[str, Path], policy=None) -> Tuple[Dict[str, ReplySet], List[Problem]]:
+def read_file(path: Union[str, Path], policy=None, rules=None) -> Tuple[Dict[str, ReplySet], List[Problem]]:
     file = str(path)
     data, where, problems = load_yaml(path)
     if problems:
@@ -272,7 +272,7 @@ def read_file(path: Union[str, Path], policy=None) -> Tuple[Dict[str, ReplySet],
             also_first=bool(spec.get("also_first", False)), file=file,
         )
         stage_names = HOLDING_STAGES if concern == HOLDING else STAGES
-        set_problems = _set_problems(rs, where, sample, stage_names)
+        set_problems = _set_problems(rs, where, sample, stage_names, rules)
         for stage, by_tone in rs.stages.items():
             for tone, variants in by_tone.items():
                 for i, v in enumerate(variants):
@@ -285,9 +285,10 @@ def read_file(path: Union[str, Path], policy=None) -> Tuple[Dict[str, ReplySet],
     return sets, sorted(problems, key=lambda p: p.line)
 
 
-def read_templates(directory: Union[str, Path, None] = None, policy=None) -> Tuple[Optional[ReplyBook], List[Problem]]:
+def read_templates(directory: Union[str, Path, None] = None, policy=None, rules=None) -> Tuple[Optional[ReplyBook], List[Problem]]:
     """(book, problems): the book of every set that loaded (None: no template files), and every
-    problem of shape. load_templates raises on any problem."""
+    problem of shape (`rules` gives the message length, default etiquette.yml's). load_templates
+    raises on any problem."""
     from assist.shop.policy import load_policy
 
     folder = Path(directory) if directory else DEFAULT_DIR
@@ -298,7 +299,7 @@ def read_templates(directory: Union[str, Path, None] = None, policy=None) -> Tup
     sets: Dict[str, ReplySet] = {}
     problems: List[Problem] = []
     for file in files:
-        found, file_problems = read_file(file, policy)
+        found, file_problems = read_file(file, policy, rules)
         problems += file_problems
         for concern, rs in found.items():
             if concern in sets:

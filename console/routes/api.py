@@ -76,10 +76,13 @@ async def edit(request: Request, case_id: str):
     text = _text_limit(request, body.text, "text")
     await run(request, request.app.ctx.cases.may_answer, case_id, request.ctx.agent)  # 404, 409 before 422
     findings = findings_of(text, request.app.ctx.policy)
-    if findings and not body.override:
+    # Only block findings hold an agent's text back; advice (no polite close, length) comes back
+    # with the decision and never needs an override.
+    blocks = [f for f in findings if f["severity"] == "block"]
+    if blocks and not body.override:
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "edit", text=text,
-                         draft_id=body.draft_id, findings_overridden=bool(findings), **_decision(body))
+                         draft_id=body.draft_id, findings_overridden=bool(blocks), **_decision(body))
     request.app.ctx.wake_outbox()
     return json({"decision": decision, "findings": findings}, status=201)
 

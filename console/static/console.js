@@ -327,20 +327,29 @@
     }
   }
 
+  // Block findings need a fix or an explicit override to send; advice (severity "advice": no polite
+  // close, length) is shown quietly, after them, and never stops sending.
   function renderFindings(findings) {
     const text = $("edit-text").value;
-    $("findings").replaceChildren(...findings.map((f) => el("li", { class: "finding", data: { rule: f.rule } },
+    const advice = (f) => f.severity === "advice";
+    const ordered = [...findings.filter((f) => !advice(f)), ...findings.filter(advice)];
+    $("findings").replaceChildren(...ordered.map((f) => el("li", { class: advice(f) ? "finding advice" : "finding", data: { rule: f.rule, severity: f.severity || "block" } },
+      advice(f) ? el("span", { class: "severity", text: "提示" }) : null,
       el("mark", { text: text.slice(f.span[0], f.span[1]) || "（整条）" }),
       el("span", { class: "why", text: f.why }),
       el("span", { class: "fix", text: `建议：${f.fix}` }),
       f.apply ? el("button", { type: "button", class: "apply", onclick: () => applyFix(f.apply) }, "一键修改") : null)));
     $("findings").dataset.count = String(findings.length);
+    $("findings").dataset.block = String(findings.length - findings.filter(advice).length);
   }
 
+  // A fix may leave a marked gap (【请填写原因】) only the agent can fill: select it, so typing replaces it.
   function applyFix(text) {
     const box = $("edit-text");
     box.value = text;
     box.focus();
+    const gap = text.match(/【请填写[^】]*】/);
+    if (gap) box.setSelectionRange(gap.index, gap.index + gap[0].length);
     checkNow();
   }
 

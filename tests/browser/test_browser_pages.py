@@ -259,11 +259,40 @@ def test_editing_shows_the_finding_and_its_fix_before_sending(stack, store, agen
     agent.wait_for_selector(".finding[data-rule='rule.shield']", state="detached")
     fixed = editor.input_value()
     assert "规定" not in fixed and fixed.startswith("非常抱歉让您不愉快了，") and fixed.endswith("您看可以吗？")
+    # the fix invents no reason: it leaves a marked gap, selected, which blocks until the agent fills it
+    assert "【请填写原因】" in fixed
+    agent.wait_for_selector(".finding[data-rule='gap.unfilled'][data-severity='block']")
+    agent.keyboard.type("拆封后会影响二次销售")
     agent.wait_for_selector("#findings[data-count='0']", state="attached")
+    sent = editor.input_value()
+    assert sent == fixed.replace("【请填写原因】", "拆封后会影响二次销售")
     editor.press("Enter")
-    wait_for_text(shopper, ".bubble .text", fixed)
+    wait_for_text(shopper, ".bubble .text", sent)
     decision = store.cases.get_case(case["id"])["decisions"][-1]
-    assert decision["action"] == "edit" and decision["final_text"] == fixed and decision["findings_overridden"] is False
+    assert decision["action"] == "edit" and decision["final_text"] == sent and decision["findings_overridden"] is False
+
+
+def test_advice_is_shown_quietly_and_never_blocks_sending(stack, store, agents, pages):
+    agent = signed_in(pages, stack, "xiaowang")
+    shopper = customer(pages, stack)
+    session = shopper.evaluate("kefuChat.sessionId")
+    say(shopper, "我的快递怎么还没到，都五天了")
+    case = wait_for_case(store, session)
+    open_case_in(agent, case["id"])
+
+    agent.keyboard.press("e")
+    editor = agent.locator("#edit-text")
+    editor.wait_for()
+    editor.press("Control+A")
+    agent.keyboard.type("好的，我这就去仓库核实。")  # mid-conversation: no polite close, which is advice
+    agent.wait_for_selector(".finding.advice[data-rule='close.polite'][data-severity='advice']")
+    agent.wait_for_selector("#findings[data-block='0']", state="attached")
+    editor.press("Enter")
+    wait_for_text(shopper, ".bubble .text", "好的，我这就去仓库核实。")
+    assert agent.locator("#send-anyway").is_hidden()
+    decision = store.cases.get_case(case["id"])["decisions"][-1]
+    assert decision["action"] == "edit" and decision["findings_overridden"] is False
+    assert agent.errors == [] and shopper.errors == []
 
 
 def test_a_second_agent_sees_the_case_as_claimed(stack, store, agents, pages):

@@ -131,7 +131,16 @@ def test_check_json_clean_and_dirty():
     findings = json.loads(out)["findings"]
     assert code == 1
     assert {f["rule"] for f in findings} >= {"address.nin", "refuse.cannot"}
-    assert all(set(f) == {"rule", "span", "why", "fix"} for f in findings)
+    assert all(set(f) == {"rule", "severity", "span", "why", "fix"} for f in findings)
+    severity = {f["rule"]: f["severity"] for f in findings}
+    assert severity["address.nin"] == "block" and severity["close.polite"] == "advice"
+
+
+def test_check_exit_code_follows_severity():
+    # An agent's text with advice only can be sent; as a draft (--concern) it must be clean.
+    code, out, _ = run(["check", "好的，我这就去仓库核实。"])
+    assert code == 0 and "close.polite" in out and "advice" in out
+    assert run(["check", "--concern", "complaint", "好的，我这就去仓库核实。"])[0] == 1
 
 
 def test_check_text_and_stdin(monkeypatch):
@@ -140,6 +149,51 @@ def test_check_text_and_stdin(monkeypatch):
     code, out, _ = run(["check", "-"], stdin="您好，请问有什么可以帮您？\n你好\n", monkeypatch=monkeypatch)
     lines = [json.loads(line) for line in out.strip().splitlines()]
     assert code == 1 and lines[0] == {"findings": []} and lines[1]["findings"]
+
+
+def _broken_copies(tmp_path):
+    """The shipped data files with one problem planted in each."""
+    import shutil
+
+    shutil.copytree(ROOT / "assist" / "shop" / "replies", tmp_path / "replies")
+    for name in ("etiquette.yml", "policy.yml", "cues.yml"):
+        shutil.copy(ROOT / "assist" / "shop" / name, tmp_path / name)
+
+    def plant(path, old, new):
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+    plant(tmp_path / "etiquette.yml", "kind: words", "kind: wordz")
+    plant(tmp_path / "etiquette.yml", "severity: advice", "severity: sometimes")
+    plant(tmp_path / "policy.yml", "coupon_ceiling: 20", 'coupon_ceiling: "x"')
+    plant(tmp_path / "replies" / "complaint.yml", "shape:", "shap:")
+    return ["--rules", str(tmp_path / "etiquette.yml"), "--policy", str(tmp_path / "policy.yml"),
+            "--replies", str(tmp_path / "replies"), "--cues", str(tmp_path / "cues.yml")]
+
+
+def test_lint_reports_every_problem_in_one_pass(tmp_path):
+    code, out, err = run(["lint", *_broken_copies(tmp_path)])
+    assert code == 1
+    lines = err.strip().splitlines()
+    assert lines[-1] == "lint: 5 problem(s)"
+    assert any("etiquette.yml:" in line and "'wordz' is not one of" in line for line in lines)
+    assert any("etiquette.yml:" in line and "'sometimes' is not one of" in line for line in lines)
+    assert any("policy.yml:" in line and "coupon_ceiling" in line for line in lines)
+    assert sum("complaint.yml:" in line for line in lines) == 2
+    assert "does not load" in out
+
+
+def test_lint_names_project_files_relative_to_the_project(tmp_path):
+    from assist.drafting.lint import relative
+
+    assert relative(str(ROOT / "assist" / "shop" / "etiquette.yml")) == "assist/shop/etiquette.yml"
+    assert relative(str(tmp_path / "x.yml")) == str(tmp_path / "x.yml")
+    # from any working directory
+    done = subprocess.run([sys.executable, "-m", "assist", "lint"], cwd=tmp_path, capture_output=True, text=True,
+                          env={**__import__("os").environ, "PYTHONPATH": str(ROOT)}, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "rules     assist/shop/etiquette.yml:" in done.stdout and str(ROOT) not in done.stdout
 
 
 def test_lint_and_bad_arguments():

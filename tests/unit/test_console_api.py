@@ -86,6 +86,21 @@ def test_an_edit_with_findings_needs_an_explicit_override(app, token, case):
     assert sent.status == 201 and sent.json["decision"]["findings_overridden"] is True
 
 
+def test_advice_never_blocks_an_edit(app, token, case):
+    text = "好的，我这就去仓库核实。"  # a mid-conversation reply: no polite close, which is only advice
+    sent = call(app, "post", f"/api/cases/{case['id']}/edit", token, {"text": text})
+    assert sent.status == 201, sent.json
+    assert [(f["rule"], f["severity"]) for f in sent.json["findings"]] == [("close.polite", "advice")]
+    assert sent.json["decision"]["findings_overridden"] is False
+
+
+def test_a_block_finding_refuses_and_lists_every_finding_with_its_severity(app, token, case):
+    refused = call(app, "post", f"/api/cases/{case['id']}/edit", token, {"text": "这是公司规定"})
+    assert refused.status == 422
+    severities = {f["rule"]: f["severity"] for f in refused.json["error"]["findings"]}
+    assert severities == {"rule.shield": "block", "close.polite": "advice"}
+
+
 def test_a_clean_edit_goes_through(app, token, store, case):
     draft = store.cases.get_case(case["id"])["drafts"][0]
     text = "非常抱歉给您添麻烦了，我马上帮您核实处理，今天18点前给您回复，您看可以吗？"

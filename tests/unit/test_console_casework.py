@@ -217,8 +217,13 @@ def test_check_offers_one_click_fixes(app, tokens):
     text = "非常抱歉，这是公司规定，您看可以吗？"
     findings = call(app, "post", "/api/check", tokens["xiaowang"], {"text": text}).json["findings"]
     shield = next(f for f in findings if f["rule"] == "rule.shield")
+    assert shield["severity"] == "block"
     assert "规定" not in shield["apply"] and shield["apply"].endswith("您看可以吗？")
-    assert call(app, "post", "/api/check", tokens["xiaowang"], {"text": shield["apply"]}).json["findings"] == []
+    # the fix leaves the reason to the agent: a marked gap, itself a block finding until filled
+    gap = call(app, "post", "/api/check", tokens["xiaowang"], {"text": shield["apply"]}).json["findings"]
+    assert [(f["rule"], f["severity"], f["apply"]) for f in gap] == [("gap.unfilled", "block", None)]
+    filled = shield["apply"].replace("【请填写原因】", "拆封后会影响二次销售")
+    assert call(app, "post", "/api/check", tokens["xiaowang"], {"text": filled}).json["findings"] == []
     fixes = {f["rule"]: f["apply"] for f in call(app, "post", "/api/check", tokens["xiaowang"], {"text": "你好，我保证明天到"}).json["findings"]}
     assert fixes["address.nin"].startswith("您好") and "会尽量明天到" in fixes["promise.over"] and fixes["close.polite"].endswith("？")
 
