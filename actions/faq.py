@@ -1,4 +1,4 @@
-"""product_inquiry: answer from the shop's FAQ in assist/policy.yml, else offer a colleague."""
+"""product_inquiry: answer from the shop's FAQ in assist/shop/policy.yml, else offer a colleague."""
 from __future__ import annotations
 
 from typing import Any, Dict, List, Text

@@ -37,7 +37,7 @@ class Settings(BaseSettings):
     # The shop's orders: sqlite:///path (the demo store) or the http(s) URL of the shop's order API.
     orders_url: str = Field("", env="KEFU_ORDERS")
     orders_token: str = Field("", env="KEFU_ORDERS_TOKEN")
-    policy_path: Optional[Path] = Field(None, env="KEFU_POLICY")  # empty: assist/policy.yml
+    policy_path: Optional[Path] = Field(None, env="KEFU_POLICY")  # empty: assist/shop/policy.yml
     # Real customer messages for evaluation only, read in place (never copied into the project).
     eval_dir: Path = Field(ROOT.parent / "shared" / "eval", env="KEFU_EVAL_DIR")
 

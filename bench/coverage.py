@@ -1,4 +1,4 @@
-"""Draft coverage: every reply template composed over the situation grid (assist/coverage.py).
+"""Draft coverage: every reply template composed over the situation grid (assist/builders/coverage.py).
 
 Etiquette findings (must be 0), drafts per situation, length distribution, and which
 concern × temperament combinations have no variant written for their tone.

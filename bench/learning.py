@@ -1,6 +1,6 @@
 """Do the drafts learn from agents' decisions? A scripted agent decides on generated cases.
 
-Three runs over the same generated cases (assist/simulation.py: 小林, fixed preferences):
+Three runs over the same generated cases (assist/builders/simulation.py: 小林, fixed preferences):
 1. rule-based ranking only (no learning);
 2. ranking by the acceptance record, reloaded from the store every 20 cases, as the action
    server does;
@@ -110,7 +110,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
           f"({len(mined.variants) - len(clean)} more failed the template checks); approved and added:")
     for v in clean:
         print(f"- `{v.concern}.{v.stage}.{v.tone}` ×{v.support}: {v.text}")
-    print(f"\n({len(applied)} added to a copy of assist/replies; the project's templates are unchanged.)")
+    print(f"\n({len(applied)} added to a copy of assist/shop/replies; the project's templates are unchanged.)")
     started = time.perf_counter()
     record = Acceptance.from_store(store)
     load_ms = (time.perf_counter() - started) * 1000

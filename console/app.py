@@ -47,7 +47,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
     async def health(request: Request):
         return json({"status": "ok"})
 
-    # Agents sign in (cookie + CSRF) or send their bearer token; see console/auth.py.
+    # Agents sign in (cookie + CSRF) or send their bearer token; see console/routes/auth.py.
     app.middleware("request")(identify)
 
     @app.before_server_start

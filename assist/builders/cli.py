@@ -21,8 +21,9 @@ import sys
 from typing import Any, Dict, Iterable, List, Optional, TextIO
 
 from assist.shop.errors import DataError
+from assist.builders.cli_learning import cmd_acceptance, cmd_mine, cmd_simulate
 from assist.integrations.rasa import RasaClient, RasaUnavailable
-from assist.settings import ROOT, get_settings
+from assist.settings import get_settings
 
 
 def _json_arg(value: Optional[str], name: str, kind: type) -> Any:
@@ -163,86 +164,6 @@ def _cmd_lint(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     return 0
 
 
-def _store(args: argparse.Namespace):
-    from assist.store import SuggestionStore
-
-    return SuggestionStore(args.store) if args.store else SuggestionStore()
-
-
-def _since(days: Optional[float]):
-    from datetime import datetime, timedelta, timezone
-
-    return datetime.now(timezone.utc) - timedelta(days=days) if days else None
-
-
-def _cmd_acceptance(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from assist.drafting.acceptance import Acceptance
-    from assist.builders.learning_report import render
-    from assist.shop.policy import load_policy
-
-    records = _store(args).learning.learning_records(since=_since(args.days))
-    if args.json:
-        acceptance = Acceptance.from_records(records)
-        cells = [{"key": k, "concern": c, "temperament": t, "score": round(acceptance.mean(k, c, t), 4),
-                  "shown": v.shown, "approved": v.approved, "edited": v.edited, "rejected": v.rejected,
-                  "passed_over": v.passed_over} for (k, c, t), v in sorted(acceptance.tallies.items())]
-        out.write(_dump({"decisions": acceptance.decisions, "scores": cells}) + "\n")
-        return 0
-    out.write(render(records, policy=load_policy(args.policy)))
-    return 0
-
-
-def _cmd_mine(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from pathlib import Path
-
-    from assist.builders.mining import mine
-    from assist.builders.review_files import apply_approved
-    from assist.builders.trainingdata import HeldOut
-
-    if args.apply:
-        try:
-            lines = apply_approved(Path(args.apply), Path(args.data), Path(args.replies) if args.replies else None)
-        except (OSError, ValueError) as exc:
-            err.write(f"{args.apply}: {exc}\n")
-            return 2
-        for line in lines or ["nothing marked approve: true"]:
-            out.write(line + "\n")
-        if any(": added to " in line for line in lines):
-            out.write("next: make validate, then make train (NLU) and make evaluate\n")
-        return 0
-    held_out = HeldOut.load(Path(args.eval) if args.eval else get_settings().eval_dir, ROOT / "tests" / "nlu_dev" / "dev.tsv")
-    result = mine(_store(args), Path(args.out), Path(args.data), held_out=held_out, min_support=args.min_support,
-                  unsure_below=args.unsure_below, since=_since(args.days))
-    clean = sum(1 for v in result.variants if v.clean)
-    out.write(f"mined {result.decisions} decisions: {clean} reply variant(s) proposed"
-              f"{f' (+{len(result.variants) - clean} failing the checks, listed with why)' if len(result.variants) > clean else ''}, "
-              f"{len(result.examples)} NLU example(s) proposed\n")
-    for v in result.variants[:5]:
-        out.write(f"  {v.concern}.{v.stage}.{v.tone} ×{v.support}{'' if v.clean else ' (fails checks)'}: {v.text}\n")
-    for e in result.examples[:5]:
-        out.write(f"  {e.intent}: {e.text}   [{e.why}]\n")
-    for path in result.files:
-        out.write(f"wrote {path}\n")
-    out.write("review them, set approve: true on what you keep, then: python -m assist mine --apply FILE\n")
-    return 0
-
-
-def _cmd_simulate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
-    from pathlib import Path
-
-    from assist.builders.simulation import simulate
-
-    if args.store.startswith("sqlite:///"):
-        Path(args.store[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
-    run, _ = simulate(args.cases, args.seed, learning=not args.no_learning, store_url=args.store)
-    out.write(f"{args.cases} simulated decisions written to {args.store}; top-ranked draft sent unchanged:\n")
-    for start in range(0, args.cases, 100):
-        w = run.window(start, start + 100)
-        out.write(f"  cases {start + 1}-{min(args.cases, start + 100)}: {w['top1']:.0%}\n")
-    out.write(f"try: python -m assist acceptance --store {args.store}\n     python -m assist mine --store {args.store}\n")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m assist", description="kefu-assist reply drafting core")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -260,7 +181,7 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--no-rasa", action="store_true", help="do not ask Rasa; use the core's cue words")
     draft.add_argument("--seed", type=int, default=0, help="varies the wording, deterministically")
     draft.add_argument("--channel", help="output channel (emoji rules), e.g. socketio")
-    draft.add_argument("--policy", help="policy file (default: $KEFU_POLICY or assist/policy.yml)")
+    draft.add_argument("--policy", help="policy file (default: $KEFU_POLICY or assist/shop/policy.yml)")
     draft.set_defaults(run=_cmd_draft)
 
     chk = sub.add_parser("check", help="etiquette and shop-policy findings (block or advice) for a text")
@@ -273,7 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     lint = sub.add_parser("lint", help="validate templates, policy, rules and cues; non-zero on a problem")
     lint.add_argument("--policy", help="policy file")
-    lint.add_argument("--replies", help="folder of reply templates (default assist/replies)")
+    lint.add_argument("--replies", help="folder of reply templates (default assist/shop/replies)")
     lint.add_argument("--rules", help="etiquette rules file")
     lint.add_argument("--cues", help="cue words file")
     lint.set_defaults(run=_cmd_lint)
@@ -283,7 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     acc.add_argument("--days", type=float, help="only decisions of the last N days")
     acc.add_argument("--json", action="store_true", help="the learned scores as JSON")
     acc.add_argument("--policy", help="policy file")
-    acc.set_defaults(run=_cmd_acceptance)
+    acc.set_defaults(run=cmd_acceptance)
 
     mine = sub.add_parser("mine", help="propose reply variants and NLU examples from agents' decisions, for review")
     mine.add_argument("--store", help="suggestion store URL (default: $KEFU_STORE_URL or .kefu/suggestions.db)")
@@ -293,17 +214,17 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--days", type=float, help="only decisions of the last N days")
     mine.add_argument("--min-support", type=int, default=3, help="edits needed before a variant is proposed (default 3)")
     mine.add_argument("--unsure-below", type=float, default=0.6, help="NLU confidence below which a message is proposed (default 0.6)")
-    mine.add_argument("--apply", metavar="FILE", help="merge the entries of FILE marked approve: true into data/ or assist/replies/")
-    mine.add_argument("--replies", help="reply templates folder for --apply (default assist/replies)")
-    mine.set_defaults(run=_cmd_mine)
+    mine.add_argument("--apply", metavar="FILE", help="merge the entries of FILE marked approve: true into data/ or assist/shop/replies/")
+    mine.add_argument("--replies", help="reply templates folder for --apply (default assist/shop/replies)")
+    mine.set_defaults(run=cmd_mine)
 
-    sim = sub.add_parser("simulate", help="a scripted agent decides on generated cases (assist/simulation.py), to try the loop")
+    sim = sub.add_parser("simulate", help="a scripted agent decides on generated cases (assist/builders/simulation.py), to try the loop")
     sim.add_argument("--store", default="sqlite:///reports/simulation.db", help="where to write the decisions (default reports/simulation.db; "
                      "never point it at the live store)")
     sim.add_argument("--cases", type=int, default=400)
     sim.add_argument("--seed", type=int, default=11)
     sim.add_argument("--no-learning", action="store_true", help="rank drafts by the rules only")
-    sim.set_defaults(run=_cmd_simulate)
+    sim.set_defaults(run=cmd_simulate)
     return parser
 
 

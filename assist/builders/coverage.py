@@ -21,7 +21,8 @@ from assist.drafting.composer import compose
 from assist.shop.intents import PERSON_CONCERNS
 from assist.shop.policy import Policy, load_policy
 from assist.drafting.situation import TONE_BY_TEMPERAMENT, Situation
-from assist.shop.templates import GENERAL, HOLDING, ReplyBook, load_templates
+from assist.shop.template_shape import GENERAL, HOLDING, ReplyBook
+from assist.shop.templates import load_templates
 
 TEMPERAMENTS = ("reasoning", "persistent", "agitated", "unreasonable")
 MOODS = {"reasoning": ("calm", "anxious"), "persistent": ("anxious", "calm"),

@@ -58,13 +58,13 @@ def _check_variant(text: str, base, policy) -> List[str]:
     """The template checks a bot builder's own variant gets (its shape, then the etiquette rules)."""
     from assist.drafting.shop_checks import variant_problems
     from assist.shop.datafile import Locator
-    from assist.shop.templates import Variant, _variant_problems, sample_values
+    from assist.shop.template_shape import Variant, sample_values, variant_problems as shape_problems
 
     candidate = Variant(id=f"{base.concern}.{base.stage}.{base.tone}.new", concern=base.concern, stage=base.stage,
                         tone=base.tone, text=text, slots=slots_in(text), asks=base.asks if base.asks not in slots_in(text) else None,
                         when=base.when, file=base.file, line=0)
     sample = sample_values(policy)
-    problems = _variant_problems(candidate, Locator(base.file, None), [], sample) or variant_problems(candidate, policy, sample)
+    problems = shape_problems(candidate, Locator(base.file, None), [], sample) or variant_problems(candidate, policy, sample)
     return [p.message for p in problems]
 
 

@@ -175,7 +175,7 @@ def simulate(n: int = 400, seed: int = 11, learning: bool = True, refresh: int =
              replies: Optional[Path] = None) -> Tuple[Run, SuggestionStore]:
     """`n` generated cases decided by 小林; with `learning`, drafts are ranked by the
     acceptance record reloaded from the store every `refresh` cases. `replies`: another
-    templates folder (default assist/replies)."""
+    templates folder (default assist/shop/replies)."""
     from assist.shop.versions import template_version
 
     policy = load_policy()

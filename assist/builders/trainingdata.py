@@ -1,6 +1,6 @@
 """Rasa NLU training files read as plain data, every example with its file and line.
 
-Used by the data checks (kefu_rasa/validate.py) and by mining (never propose what the data
+Used by the data checks (kefu_rasa/dev/validate.py) and by mining (never propose what the data
 already has); no Rasa import, so it is cheap and works on any bot's data folder.
 
     - intent: delivery_delay

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Dict, FrozenSet, List, Mapping, Optional, Sequ
 
 from assist.drafting.checker import check
 from assist.drafting.reasons import FACT_SLOTS, reason_for, uses
+from assist.drafting.render import also_set, render
 from assist.shop.cues import Cues, load_cues
 from assist.text.placeholders import fill
 from assist.shop.policy import Policy, load_policy
@@ -28,7 +29,7 @@ from assist.drafting.situation import Situation
 from assist.drafting.slot_values import derived_values, fact_values, flags
 from assist.shop.slots import ASKABLE
 from assist.drafting.shop_checks import load_checked_templates
-from assist.shop.templates import ReplyBook, ReplySet, Variant
+from assist.shop.template_shape import ReplyBook, ReplySet, Variant
 
 if TYPE_CHECKING:
     from assist.drafting.acceptance import Acceptance
@@ -158,33 +159,10 @@ def _plan(ctx: _Context, kind: str, turn: int, avoid: Optional[str] = None, retr
     return chosen
 
 
-def _also(ctx: _Context, book: ReplyBook) -> Optional[ReplySet]:
-    for concern in ctx.situation.concerns:
-        if concern != ctx.situation.topic and concern in book.sets and book.sets[concern].also:
-            return book.sets[concern]
-    return None
-
-
-def _render(ctx: _Context, pieces: Sequence[Variant], also: Optional[ReplySet], emoji: Optional[str]) -> str:
-    texts = [fill(v.text, ctx.values) or "" for v in pieces]
-    if also is not None:
-        if also.also_first:
-            texts.insert(0, also.also)
-        else:
-            at = next((i + 1 for i, v in enumerate(pieces) if v.stage == "resolve"), len(texts) - 1)
-            texts.insert(at, also.also)
-    text = "".join(texts)
-    if ctx.situation.address:
-        text = f"{ctx.situation.address}，{text}"
-    if emoji:
-        text += emoji
-    return text
-
-
 def _fit(ctx: _Context, pieces: List[Variant], also: Optional[ReplySet], emoji: Optional[str]) -> Optional[Tuple[str, List[Variant]]]:
     """Render; if too long, drop the extras, then swap in the shortest variant stage by stage."""
     for extra_also, extra_emoji in ((also, emoji), (None, emoji), (None, None)):
-        text = _render(ctx, pieces, extra_also, extra_emoji)
+        text = render(pieces, ctx.values, ctx.situation.address, extra_also, extra_emoji)
         if len(text) <= ctx.max_chars:
             return text, pieces
     pieces = list(pieces)
@@ -193,7 +171,7 @@ def _fit(ctx: _Context, pieces: List[Variant], also: Optional[ReplySet], emoji: 
             continue  # the resolve variant is what this draft is about
         options = _ranked(ctx, piece.stage)
         pieces[i] = min(options, key=lambda v: len(fill(v.text, ctx.values) or ""), default=piece)
-        text = _render(ctx, pieces, None, None)
+        text = render(pieces, ctx.values, ctx.situation.address, None, None)
         if len(text) <= ctx.max_chars:
             return text, pieces
     return None
@@ -257,7 +235,7 @@ def compose(
     policy = policy or load_policy()
     book = templates or load_checked_templates(policy=policy)
     ctx = _context(situation, policy, book, seed, cues or load_cues(), acceptance)
-    also = _also(ctx, book)
+    also = also_set(ctx.situation, book)
     emoji = policy.emoji_for(channel) if situation.mood in ("calm", "anxious") and situation.topic not in (
         "complaint", "delivery_delay") else None
 

@@ -1,5 +1,5 @@
 """One-click fixes for etiquette findings while an agent edits: the finding says what is wrong
-and how to say it better (assist/checker.py); this module turns that advice into a concrete
+and how to say it better (assist/drafting/checker.py); this module turns that advice into a concrete
 rewrite of the text the agent can apply with one click, or None where only a person can fix
 it (too long, a promise the policy does not allow, a missing fact).
 

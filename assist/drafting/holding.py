@@ -15,7 +15,7 @@ from assist.drafting.checker import check
 from assist.text.placeholders import fill
 from assist.shop.policy import Policy, load_policy
 from assist.drafting.shop_checks import load_checked_templates
-from assist.shop.templates import ReplyBook
+from assist.shop.template_shape import ReplyBook
 
 _WEEKDAYS = "一二三四五六日"
 

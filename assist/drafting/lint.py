@@ -27,7 +27,8 @@ def relative(path: str) -> str:
 def _template_shapes(replies: Pathish) -> List[Problem]:
     """Without a policy the templates cannot be filled and checked; their YAML and shape still can."""
     from assist.shop.datafile import load_yaml, schema_problems
-    from assist.shop.templates import DEFAULT_DIR, SCHEMA
+    from assist.shop.template_shape import SCHEMA
+    from assist.shop.templates import DEFAULT_DIR
 
     folder = Path(replies) if replies else DEFAULT_DIR
     problems: List[Problem] = []

@@ -7,7 +7,7 @@ from typing import Mapping, Sequence
 from assist.drafting.situation import Situation
 from assist.shop.labels import LABELS, label
 from assist.shop.policy import Policy
-from assist.shop.templates import Variant
+from assist.shop.template_shape import Variant
 
 FACT_SLOTS = frozenset({"order_id", "carrier", "last_location", "tracking_no", "days_late", "status_text", "product"})
 

@@ -16,8 +16,8 @@ from assist.drafting.checker import check
 from assist.shop.errors import DataError, Problem
 from assist.shop.policy import Policy, load_policy, policy_path
 from assist.shop.rules import RuleBook, load_rules
-from assist.shop.templates import (DEFAULT_DIR, HOLDING, REQUIRED_STAGES, STAGE_RULE, ReplyBook, Variant,
-                                   load_templates, sample_values)
+from assist.shop.template_shape import HOLDING, REQUIRED_STAGES, STAGE_RULE, ReplyBook, Variant, sample_values
+from assist.shop.templates import DEFAULT_DIR, load_templates
 from assist.text.placeholders import fill
 
 Pathish = Union[str, Path, None]

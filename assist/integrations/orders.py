@@ -2,7 +2,7 @@
 HTTP client that a shop points at its own order API.
 
 `open_order_store()` reads KEFU_ORDERS: `sqlite:///path` (default `.kefu/orders.db`, seeded
-with assist/demo_orders.yml) or an `http(s)://` base URL answering GET {base}/orders/{id}
+with assist/integrations/demo_orders.yml) or an `http(s)://` base URL answering GET {base}/orders/{id}
 with the Order fields as JSON (404 when unknown).
 """
 from __future__ import annotations

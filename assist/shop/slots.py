@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Dict, FrozenSet, Tuple
 
-from assist.shop.policy import POLICY_SLOTS
+from assist.shop.policy_schema import POLICY_SLOTS
 
 FACT_SLOTS: Tuple[str, ...] = ("order_id", "carrier", "product", "days_late", "days_waited", "tracking_no",
                                "last_location", "status_text")

@@ -1,10 +1,10 @@
 """Which model and which templates produced a batch of drafts, so acceptance can be
 compared release against release.
 
-- templates: a short hash of the reply templates (assist/replies/*.yml) and the shop
+- templates: a short hash of the reply templates (assist/shop/replies/*.yml) and the shop
   policy they are filled from: any edit a bot builder makes gives a new version.
-- model: the Rasa model's file stem (kefu-<hash of its inputs>, see kefu_rasa/model_cache.py),
-  handed to the action server and the console as KEFU_MODEL_VERSION by kefu_rasa/servers.py.
+- model: the Rasa model's file stem (kefu-<hash of its inputs>, see kefu_rasa/dev/model_cache.py),
+  handed to the action server and the console as KEFU_MODEL_VERSION by kefu_rasa/dev/servers.py.
 """
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """Agents: their API tokens, password hashes and signed-in browser sessions.
-(Hashing passwords is console/auth.py's job; only hashes reach the store.)"""
+(Hashing passwords is console/routes/auth.py's job; only hashes reach the store.)"""
 from __future__ import annotations
 
 import hashlib

@@ -2,7 +2,7 @@
 
 Each record says which plan and template pieces every draft was made of, the NLU reading and
 the model and template versions, so acceptance can be compared release against release
-(assist/learning.py scores it; `assist mine` proposes from it). Also the agents' concern
+(assist/drafting/acceptance.py scores it; `assist mine` proposes from it). Also the agents' concern
 corrections ("this is a refund, not a complaint"), which bot builders relabel.
 """
 from __future__ import annotations

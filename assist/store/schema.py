@@ -147,7 +147,7 @@ follower_state = sa.Table(
     sa.Column("last_event_id", sa.Integer, nullable=False, default=0),
 )
 
-# What the learning loop reads: one row per batch of drafts (assist/learning.py) — which plan and
+# What the learning loop reads: one row per batch of drafts (assist/drafting/acceptance.py) — which plan and
 # template pieces each draft was made of, the NLU reading and the model and template versions.
 batch_records = sa.Table(
     "kefu_batches", metadata,
@@ -169,7 +169,7 @@ batch_records = sa.Table(
 agent_passwords = sa.Table(
     "kefu_agent_passwords", metadata,
     sa.Column("name", sa.String(64), primary_key=True),
-    sa.Column("password_hash", sa.String(255), nullable=False),  # Argon2id, hashed by console/auth.py
+    sa.Column("password_hash", sa.String(255), nullable=False),  # Argon2id, hashed by console/routes/auth.py
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
 

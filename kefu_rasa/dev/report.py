@@ -8,8 +8,8 @@
            ../shared/eval/nlu_eval.tsv (read in place; its wrong messages stay in reports/,
            which git ignores); with --folds N, N-fold cross-validation of the training data
 3. stories `rasa test core` on tests/stories
-4. drafts  every template composed over a grid of situations (assist/coverage.py)
-5. in use  what agents did with the drafts, from the suggestion store (assist/learning_report.py)
+4. drafts  every template composed over a grid of situations (assist/builders/coverage.py)
+5. in use  what agents did with the drafts, from the suggestion store (assist/builders/learning_report.py)
 
 Writes reports/README.md and reports/index.html (the summary) with reports/nlu/ and
 reports/core/ beside them. Exit code 1 when a test story fails or a draft breaks an

@@ -194,7 +194,7 @@ def start_stack(
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
         KEFU_DATA_DIR=str(data_dir),
         KEFU_RASA_URL=f"http://{HOST}:{rasa_port}",
-        # Recorded with every batch of drafts (assist/versions.py): acceptance per release.
+        # Recorded with every batch of drafts (assist/shop/versions.py): acceptance per release.
         KEFU_MODEL_VERSION=Path(model).name.split(".")[0],
     )
     if "event_broker" in urls:

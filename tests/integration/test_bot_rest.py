@@ -113,7 +113,7 @@ def test_http_api_needs_the_token(stack):
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("你们发什么快递，几天能到上海", "48小时"),  # shipping times, from assist/policy.yml
+        ("你们发什么快递，几天能到上海", "48小时"),  # shipping times, from assist/shop/policy.yml
         ("这个是正品吗", "品牌授权"),
         ("能开发票吗", "发票"),
     ],

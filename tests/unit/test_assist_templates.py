@@ -1,6 +1,6 @@
 """Reply templates: every variant, filled with representative facts, passes the checker.
 
-The cases are generated from assist/replies/*.yml, so a new template is tested the
+The cases are generated from assist/shop/replies/*.yml, so a new template is tested the
 moment it is written. Broken templates fail loading with file, line and problem.
 """
 import re
@@ -16,7 +16,8 @@ from assist.drafting.lint import lint
 from assist.text.placeholders import fill
 from assist.shop.policy import load_policy
 from assist.shop.slots import SAMPLE_FACTS
-from assist.shop.templates import DEFAULT_DIR, HOLDING, PERSON_TONES, load_templates, read_templates
+from assist.shop.template_shape import HOLDING, PERSON_TONES
+from assist.shop.templates import DEFAULT_DIR, load_templates, read_templates
 
 POLICY = load_policy()
 BOOK = load_templates(policy=POLICY)

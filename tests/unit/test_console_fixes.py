@@ -1,4 +1,4 @@
-"""One-click fixes (console/fixes.py): they fix what they can and invent no reason or fact."""
+"""One-click fixes (assist/drafting/fixes.py): they fix what they can and invent no reason or fact."""
 import pytest
 
 from assist.drafting.checker import blocking, check

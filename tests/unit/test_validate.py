@@ -1,4 +1,4 @@
-"""`make validate`'s data checks (kefu_rasa/validate.py): every finding names file and line."""
+"""`make validate`'s data checks (kefu_rasa/dev/validate.py): every finding names file and line."""
 from __future__ import annotations
 
 import subprocess
