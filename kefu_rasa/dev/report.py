@@ -11,9 +11,8 @@
 4. drafts  every template composed over a grid of situations (assist/builders/coverage.py)
 5. in use  what agents did with the drafts, from the suggestion store (assist/builders/learning_report.py)
 
-Writes reports/README.md and reports/index.html (the summary) with reports/nlu/ and
-reports/core/ beside them. Exit code 1 when a test story fails or a draft breaks an
-etiquette rule.
+Writes reports/README.md and reports/index.html (the summary), reports/nlu/ and reports/core/.
+Exit code 1 when a test story fails or a draft breaks an etiquette rule.
 """
 from __future__ import annotations
 
