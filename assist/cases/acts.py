@@ -1,17 +1,144 @@
-"""What a customer's message does to an open case (its dialogue act). For now: cancelling the
-wait for a person (算了/不用了, or a short no); every other message joins the case and is answered."""
+"""What a message does inside a case — its dialogue act — read against the conversation state.
+
+A customer's message: opens the case, answers what the shop asked, asks a new question, raises a
+new problem, pushes (催, 在吗, ？？, the same words again), acknowledges (好的; 好吧 grudgingly),
+declines a proposal, thanks, closes, cancels the wait, or informs (tells more). The shop's own
+message (the agent's sent text, the bot's): what it asked for, did or promised.
+Cue words are data: assist/shop/acts.yml.
+"""
 from __future__ import annotations
 
 import re
-from typing import Optional
+from typing import Any, Mapping, Optional, Sequence, Tuple
 
+from assist.cases.state import ConversationState, CustomerReading, ShopReading
+from assist.drafting.temperament import near_duplicate
+from assist.shop.acts import ActCues, load_acts
+from assist.shop.intents import PERSON_CONCERNS
+from assist.shop.labels import label
 from assist.text.normalize import normalize
 
 CANCEL = re.compile(r"(算了|不用了|不需要了|取消(人工|转人工)?|没事了|不麻烦了)")
 CANCEL_REPLY = "好的，已经为您取消人工服务啦～ 如果还有需要，随时找我哦。"
+# A transcript's masks ([订单x], [数字x]): a value the customer gave, in a form nobody can look up.
+MASK = re.compile(r"\[([^\[\]\sx]{1,6})x\]")
+MASK_FACT = {"订单": "order_id", "运单": "waybill", "单号": "waybill", "电话": "phone", "手机": "phone", "地址": "address",
+             "姓名": "name", "链接": "product", "商品": "product", "图片": "photo"}
+FACT_ANSWERS = ("order_id", "waybill", "phone", "address", "product")
+SHORT = 8           # characters: a reply this short is an acknowledgement, not a statement
+UNSURE_BELOW = 0.45  # NLU confidence under which the reading is called unsure
 
 
 def is_cancel(text: str, intent: Optional[str]) -> bool:
     """A short 算了/不用了, or a plain deny, while waiting for a person."""
     norm = normalize(text)
     return (len(norm) <= 12 and bool(CANCEL.search(norm))) or (intent == "deny" and len(norm) <= 6)
+
+
+def masked_facts(text: str, waiting_for: Optional[str]) -> Mapping[str, str]:
+    """Facts the customer gave in masked form. A bare number mask answers what was asked for."""
+    found = {}
+    for match in MASK.finditer(text or ""):
+        kind = match.group(1)
+        fact = MASK_FACT.get(kind)
+        if fact is None and kind in ("数字", "号码"):
+            fact = waiting_for if waiting_for in ("order_id", "waybill", "phone") else "order_id"
+        if fact and fact not in found:
+            found[fact] = match.group(0)
+    return found
+
+
+def _answered(waiting_for: Optional[str], norm: str, before: Mapping[str, Any], after: Mapping[str, Any],
+              cues: ActCues) -> bool:
+    if waiting_for in FACT_ANSWERS:
+        return bool(after.get(waiting_for)) and after.get(waiting_for) != before.get(waiting_for)
+    if waiting_for == "photo":
+        return "[图片]" in norm or bool(re.search(r"(照片|图片|图|视频).{0,4}(发|传|拍)|(发|传|拍)(了|好了).{0,4}(照片|图片|图)", norm))
+    if waiting_for in ("detail", "choice"):
+        return len(norm) >= 2 and not cues.customer["pushes"].matches(norm)
+    return False
+
+
+def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any], concerns: Sequence[str],
+                  mood: str, facts_before: Mapping[str, Any], facts_after: Mapping[str, Any],
+                  earlier: Sequence[str] = (), question: Optional[str] = None,
+                  cues: Optional[ActCues] = None) -> CustomerReading:
+    """The message's act and what it brings. `concerns` and `mood` are this message's own reading
+    (build_situation over it alone); `question` the FAQ entry it asks about, if any."""
+    cues = cues or load_acts()
+    said = cues.customer
+    norm = normalize(text or "")
+    intent = (parse.get("intent") or {}).get("name")
+    confidence = (parse.get("intent") or {}).get("confidence")
+    raised = tuple(c for c in concerns if c in PERSON_CONCERNS)
+    new = [c for c in raised if c not in state.concerns and c != "request_human"]
+    asks = bool(said["question"].matches(norm))
+    repeat = any(near_duplicate(normalize(e), norm) for e in earlier[-4:] if e)
+    irritation = tuple(s for s, on in (("pushes", said["pushes"].matches(norm)), ("repeats", repeat and len(norm) >= 3),
+                                       ("？？", "??" in norm)) if on)
+    waiting_for = state.waiting_for
+    answered = _answered(waiting_for, norm, facts_before, facts_after, cues)
+    short = len(norm) <= SHORT
+    reluctant = bool(said["reluctant"].matches(norm)) and short
+
+    if not state.customer_turns:
+        act = "opens"
+    elif said["cancels"].matches(norm) or (not state.agent_turns and is_cancel(text, intent)):
+        act = "cancels"
+    elif answered and waiting_for in FACT_ANSWERS + ("photo",):
+        act = "answers"
+    elif asks and question:
+        act = "new_question"  # a rules question (退款多久到账？) is answered, not made the case's concern
+    elif new and (confidence is None or confidence >= 0.6 or len(norm) > SHORT):
+        act = "new_problem"
+    elif said["closes"].matches(norm) and not asks:
+        act = "closes"
+    elif said["thanks"].matches(norm) and len(norm) <= 12 and not asks:
+        act = "thanks"
+    elif irritation and (short or said["pushes"].matches(norm)):
+        act = "pushes"
+    elif answered:
+        act = "answers"
+    elif asks:
+        act = "new_question"
+    elif short and said["declines"].matches(norm) and not reluctant and not raised:
+        act = "declines"
+    elif short and (said["acknowledges"].matches(norm) or reluctant):
+        act = "acknowledges"
+    else:
+        act = "informs"
+
+    unclear = []
+    if isinstance(confidence, (int, float)) and confidence < UNSURE_BELOW and act in ("informs", "new_question", "new_problem"):
+        unclear.append(f"没读准这句话（意图把握{confidence:.0%}）")
+    ranking = [r for r in parse.get("intent_ranking") or () if r.get("name") in PERSON_CONCERNS]
+    if len(ranking) >= 2 and act in ("opens", "new_problem", "informs"):
+        first, second = ranking[0], ranking[1]
+        if (first.get("confidence") or 0) - (second.get("confidence") or 0) < 0.1:
+            unclear.append(f"拿不准是{label('concerns', first['name'])}还是{label('concerns', second['name'])}")
+    if act == "informs" and short and not raised and dict(facts_after) == dict(facts_before):
+        unclear.append("这句话和当前问题的关系不清楚")
+    return CustomerReading(
+        act=act, concerns=raised, mood=mood, facts=facts_after, irritation=irritation,
+        question=(question or "question") if asks and act in ("new_question", "informs", "opens", "new_problem") else None,
+        answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines")),
+        reluctant=reluctant, unclear=tuple(unclear),
+    )
+
+
+def read_shop(text: str, cues: Optional[ActCues] = None) -> ShopReading:
+    """What the agent's (or the bot's) message asked for, did and promised."""
+    cues = cues or load_acts()
+    norm = normalize(text or "")
+    asked = [fact for fact, cue in cues.asks if cue.matches(norm)]
+    asks = next((f for f in asked if f != "confirm"), asked[0] if asked else None)
+    did = tuple(name for name, cue in cues.did.items() if cue.matches(norm))
+    promise = next((hit.word for hit in cues.promises.find(norm)), None)
+    waits_only = bool(cues.waits.matches(norm)) and set(did) <= {"checking"} and asks in (None, "confirm") and len(norm) <= 30
+    return ShopReading(asks=asks, did=did, promise=promise, apology=bool(re.search(r"抱歉|对不起|不好意思|致歉", norm)),
+                       waits_only=waits_only)
+
+
+def shop_words(state: ConversationState) -> Tuple[str, ...]:
+    """What the state says the shop did, in the words agents read (the panel, the drafts)."""
+    return tuple(label("done", d) for d in state.done)

@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
-from assist.cases.acts import CANCEL_REPLY, is_cancel
+from assist.cases.acts import CANCEL_REPLY, read_shop
+from assist.cases.conversation import Reading, read_again, read_message, with_masks
 from assist.cases.facts import gather
+from assist.cases.state import ConversationState, after_correction, after_customer, after_shop, state_of
 from assist.drafting.acceptance import Acceptance, nlu_reading
 from assist.drafting.acceptance_cache import acceptance_cache
 from assist.drafting.handoff import Handoff, draft_for, needs_person, read_situation
@@ -92,17 +94,20 @@ class CaseService:
         case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
             return self._join(case, message)
-        facts = gather({}, message.parse.get("entities") or (), message.remembered,
-                       self.store.customers.chat_context(message.conversation_id), self.find_order)
+        facts = with_masks(gather({}, message.parse.get("entities") or (), message.remembered,
+                                  self.store.customers.chat_context(message.conversation_id), self.find_order),
+                           message.text, None)
+        earlier = message.earlier_words()
         situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
-                                   message.parse.get("entities"), message.earlier_words(), facts)
+                                   message.parse.get("entities"), earlier, facts)
         if not (hand_over or needs_person(message.intent, situation)):
             return Outcome("none")
-        handoff = self._draft(situation)
+        read = read_message(ConversationState(), message.text, message.parse, situation, {}, earlier, self._policy())
+        handoff = self._draft(read)
         opened = self.store.cases.open_case(
             message.conversation_id, self._stored(handoff, message.parse), handoff.drafts, message.text,
             channel=message.channel, source_key=message.key, created_by="follower" if hold_through_outbox else "action",
-            versions=current_versions(),
+            versions=current_versions(), conversation=read.state.to_dict(),
         )
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])
@@ -114,26 +119,46 @@ class CaseService:
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
         if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key):
             return Outcome("duplicate", case["id"], case["batch"])
-        if is_cancel(message.text, message.intent):
+        read = self._read(case["id"], message.parse)
+        if read.customer.act == "cancels":
             self.store.cases.close_case(case["id"], state=CANCELLED, notify_text=CANCEL_REPLY)
+            self.store.cases.update_conversation(case["id"], lambda current: read.state.to_dict())
             return Outcome("cancelled", case["id"], reply_text=CANCEL_REPLY)
-        batch = self._redraft(case["id"], message.intent, message.parse)
-        return Outcome("joined", case["id"], batch)
+        return Outcome("joined", case["id"], self._redraft(case["id"], message.parse, read))
 
-    def _redraft(self, case_id: str, intent: Optional[str], parse: Mapping[str, Any]) -> int:
-        """Fresh drafts for the customer's latest words, with everything the case knows."""
+    def _read(self, case_id: str, parse: Mapping[str, Any], corrected: Optional[ConversationState] = None) -> Reading:
+        """The customer's latest message (already in the transcript) read in its conversation;
+        with `corrected`, read again after an agent's correction (no new act)."""
         detail = self.store.cases.get_case(case_id)
+        state = corrected or state_of(detail)
         said = [m["text"] for m in detail["messages"] if m["sender"] == "customer"]
-        known = (detail.get("situation") or {}).get("facts") or {}
-        facts = gather(known, parse.get("entities") or (), {}, self.store.customers.chat_context(detail["conversation_id"]),
-                       self.find_order)
-        situation = read_situation(said[-1] if said else "", intent, parse.get("intent_ranking"), parse.get("entities"),
-                                   said[:-1], facts)
-        handoff = self._draft(situation)
-        return self.store.cases.redraft(case_id, self._stored(handoff, parse), handoff.drafts, versions=current_versions())
+        text, earlier = (said[-1] if said else ""), said[:-1]
+        facts = with_masks(gather(state.facts, parse.get("entities") or (), {},
+                                  self.store.customers.chat_context(detail["conversation_id"]), self.find_order),
+                           text, state.waiting_for)
+        intent = (parse.get("intent") or {}).get("name")
+        situation = read_situation(text, intent, parse.get("intent_ranking"), parse.get("entities"), earlier, facts)
+        agent_texts = [m["text"] for m in detail["messages"] if m["sender"] == "agent"]
+        if corrected is not None:
+            return read_again(corrected, situation, agent_texts)
+        return read_message(state, text, parse, situation, state.facts, earlier, self._policy(), agent_texts)
 
-    def _draft(self, situation) -> Handoff:
-        return draft_for(situation, policy=self._policy(), acceptance=self._acceptance())
+    def _redraft(self, case_id: str, parse: Mapping[str, Any], read: Reading, change_state: bool = True) -> int:
+        """Fresh drafts for the customer's latest words, against the conversation state."""
+        handoff = self._draft(read)
+
+        def with_this_message(current: Dict[str, Any]) -> Dict[str, Any]:
+            # Applied to the stored state under its lock: an agent's send that landed meanwhile stays.
+            stored = ConversationState.from_dict(current)
+            if stored.customer_turns == read.state.customer_turns - 1:
+                return after_customer(stored, read.customer).to_dict()
+            return read.state.to_dict()
+
+        return self.store.cases.redraft(case_id, self._stored(handoff, parse), handoff.drafts, versions=current_versions(),
+                                        conversation_change=with_this_message if change_state else None)
+
+    def _draft(self, read: Reading) -> Handoff:
+        return draft_for(read.situation, policy=self._policy(), acceptance=self._acceptance(), turn=read.turn)
 
     @staticmethod
     def _stored(handoff: Handoff, parse: Mapping[str, Any]) -> Dict[str, Any]:
@@ -147,9 +172,15 @@ class CaseService:
             raise Claimed(f"{holder} is answering this case; take it over first", holder)
 
     def decide(self, case_id: str, agent: str, action: str, **decision: Any) -> Dict[str, Any]:
-        """approve / edit / reject the current drafts (assist/store/decisions.py), once per batch."""
+        """approve / edit / reject the current drafts (assist/store/decisions.py), once per batch;
+        what the agent sent joins the conversation state (what they asked, did, promised)."""
         self.may_answer(case_id, agent)
-        return self.store.decisions.decide(case_id, agent, action, **decision)
+        made = self.store.decisions.decide(case_id, agent, action, **decision)
+        if made.get("final_text"):
+            sent = read_shop(made["final_text"])
+            self.store.cases.update_conversation(
+                case_id, lambda current: after_shop(ConversationState.from_dict(current), sent, "agent").to_dict())
+        return made
 
     def resolve(self, case_id: str, agent: str) -> Dict[str, Any]:
         self.may_answer(case_id, agent)
@@ -165,7 +196,9 @@ class CaseService:
             nlu = (case.get("situation") or {}).get("nlu") or {}
             if nlu.get("ranking"):
                 parse["intent_ranking"] = nlu["ranking"]
-            self._redraft(case_id, concern, parse)
+            corrected = ConversationState.from_dict(self.store.cases.update_conversation(
+                case_id, lambda current: after_correction(state_of({**case, "conversation": current}), concern).to_dict()))
+            self._redraft(case_id, parse, self._read(case_id, parse, corrected), change_state=False)
         return correction
 
     def claim(self, case_id: str, agent: str, takeover: bool = False) -> Dict[str, Any]:

@@ -16,9 +16,10 @@ from __future__ import annotations
 
 import zlib
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Dict, FrozenSet, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, FrozenSet, List, Mapping, Optional, Sequence, Tuple
 
 from assist.drafting.checker import check
+from assist.drafting.drafts import MAX_DRAFTS, MIN_DRAFTS, Draft
 from assist.drafting.reasons import FACT_SLOTS, reason_for, uses
 from assist.drafting.render import also_set, render
 from assist.shop.cues import Cues, load_cues
@@ -27,6 +28,7 @@ from assist.shop.policy import Policy, load_policy
 from assist.shop.rules import load_rules
 from assist.drafting.situation import Situation
 from assist.drafting.slot_values import derived_values, fact_values, flags
+from assist.drafting.turn import Turn, finish, is_turn_set, turn_set
 from assist.shop.slots import ASKABLE
 from assist.drafting.shop_checks import load_checked_templates
 from assist.shop.template_shape import ReplyBook, ReplySet, Variant
@@ -34,22 +36,6 @@ from assist.shop.template_shape import ReplyBook, ReplySet, Variant
 if TYPE_CHECKING:
     from assist.drafting.acceptance import Acceptance
 
-MAX_DRAFTS = 3
-MIN_DRAFTS = 2
-
-
-@dataclass(frozen=True)
-class Draft:
-    text: str
-    score: float
-    reason: str
-    variant_id: str                 # the resolve variant: what sets this draft apart
-    pieces: Tuple[str, ...] = ()    # every variant used, in order
-    kind: str = "resolve"           # resolve | ask | alternative | short
-
-    def to_dict(self) -> Dict[str, object]:
-        return {"text": self.text, "score": self.score, "reason": self.reason, "variant_id": self.variant_id,
-                "kind": self.kind, "pieces": list(self.pieces)}
 
 
 @dataclass(frozen=True)
@@ -207,12 +193,13 @@ def _learned_score(ctx: _Context, kind: str, score: float, pieces: Sequence[Vari
 
 
 def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, cues: Cues,
-             acceptance: Optional["Acceptance"] = None) -> _Context:
+             acceptance: Optional["Acceptance"] = None, turn: Optional[Turn] = None) -> _Context:
     topic = situation.topic
-    reply_set = book.for_concern(topic)
-    on = flags(situation, policy)
+    reply_set = turn_set(book, turn) or book.for_concern(topic)
+    on = flags(situation, policy) | (turn.flags if turn is not None else frozenset())
     values = {**policy.slots(), **fact_values(situation.facts),
-              **derived_values(situation, policy, cues.default_causes.get(topic, "这件事"))}
+              **derived_values(situation, policy, cues.default_causes.get(topic, "这件事")),
+              **(turn.values if turn is not None else {})}
     # Optional stages (an apology to a calm customer asking how to return) only when due.
     due = situation.mood != "calm" or bool(on & {"product_fault", "repeat", "threat"})
     stages = tuple(s for s in reply_set.shape if s not in reply_set.optional or due)
@@ -229,13 +216,19 @@ def compose(
     channel: Optional[str] = None,
     cues: Optional[Cues] = None,
     acceptance: Optional["Acceptance"] = None,
+    turn: Optional[Turn] = None,
 ) -> List[Draft]:
     """2–3 distinct, checker-clean drafts, best first. `acceptance`: agents' records
-    (learning.Acceptance); None keeps the rule-based ranking."""
+    (learning.Acceptance); None keeps the rule-based ranking. `turn`: where the conversation is
+    (assist/drafting/turn.py) — a later message of a case is answered by its dialogue act."""
     policy = policy or load_policy()
     book = templates or load_checked_templates(policy=policy)
-    ctx = _context(situation, policy, book, seed, cues or load_cues(), acceptance)
-    also = also_set(ctx.situation, book)
+    conversation_turn = turn  # (`turn` below counts the drafting attempts)
+    ctx = _context(situation, policy, book, seed, cues or load_cues(), acceptance, conversation_turn)
+    # A turn reply is one message in a running conversation: the concern's required stages
+    # (acknowledge, apologize …) belong to the case's first reply, not to every later one.
+    concern = None if is_turn_set(ctx.reply_set) else situation.topic
+    also = None if concern is None else also_set(ctx.situation, book)
     emoji = policy.emoji_for(channel) if situation.mood in ("calm", "anxious") and situation.topic not in (
         "complaint", "delivery_delay") else None
 
@@ -260,7 +253,7 @@ def compose(
         if fitted is None:
             return
         text, pieces = fitted
-        if text in seen or check(text, policy=policy, concern=situation.topic, channel=channel):
+        if text in seen or check(text, policy=policy, concern=concern, channel=channel):
             return
         seen.add(text)
         resolve = next((v for v in pieces if v.stage == "resolve"), pieces[0])
@@ -281,4 +274,8 @@ def compose(
             break
         attempt("alternative", turn, retry=turn - len(kinds) + 1)
     order = sorted(range(len(drafts)), key=lambda i: (-rank_by[i], i))
-    return [drafts[i] for i in order][:MAX_DRAFTS]
+    ranked = [drafts[i] for i in order]
+    if conversation_turn is not None:
+        return finish(ranked, conversation_turn, lambda act: compose(
+            situation, policy, book, seed, channel, cues, acceptance, Turn(act=act, values=conversation_turn.values)))
+    return ranked[:MAX_DRAFTS]

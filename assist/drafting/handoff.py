@@ -15,6 +15,7 @@ from assist.drafting.acceptance import Acceptance
 from assist.shop.intents import PERSON_CONCERNS
 from assist.shop.policy import Policy, load_policy
 from assist.drafting.situation import Situation, build_situation
+from assist.drafting.turn import Turn
 
 
 
@@ -54,10 +55,12 @@ def draft_for(
     policy: Optional[Policy] = None,
     now: Optional[datetime] = None,
     acceptance: Optional[Acceptance] = None,
+    turn: Optional[Turn] = None,
 ) -> Handoff:
-    """The ranked drafts and the holding message for a situation that goes to a person."""
+    """The ranked drafts and the holding message for a situation that goes to a person;
+    `turn`: where the case's conversation is (a later message is answered by its act)."""
     policy = policy or load_policy()
-    drafts = [draft.to_dict() for draft in compose(situation, policy=policy, acceptance=acceptance)]
+    drafts = [draft.to_dict() for draft in compose(situation, policy=policy, acceptance=acceptance, turn=turn)]
     return Handoff(situation, drafts, holding_message(situation, policy, now=now))
 
 

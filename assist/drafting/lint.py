@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import List, Tuple, Union
 
-from assist.drafting.shop_checks import cause_problems, faq_problems, template_problems
+from assist.drafting.shop_checks import cause_problems, faq_problems, phrase_problems, template_problems
 from assist.settings import ROOT
 from assist.shop.errors import Problem
 
@@ -41,6 +41,7 @@ def _template_shapes(replies: Pathish) -> List[Problem]:
 def lint(policy_path: Pathish = None, replies: Pathish = None, rules_path: Pathish = None,
          cues_path: Pathish = None) -> Tuple[List[Problem], List[str]]:
     """(problems, summary lines), every file checked; problems sorted by file and line."""
+    from assist.shop.acts import read_acts
     from assist.shop.cues import read_cues
     from assist.shop.policy import policy_path as resolve_policy, read_policy
     from assist.shop.rules import DEFAULT_PATH as RULES_PATH, RuleBook, read_rules
@@ -68,6 +69,12 @@ def lint(policy_path: Pathish = None, replies: Pathish = None, rules_path: Pathi
         summary.append(f"cues      {relative(cues.source)}: {len(cues.intents)} intents")
         if policy is not None:
             problems += cause_problems(cues, policy, rules=book)
+    acts, found = read_acts()
+    problems += found
+    if acts is not None:
+        summary.append(f"acts      {relative(acts.source)}: {len(acts.customer)} customer acts, {len(acts.asks)} kinds of question")
+        if policy is not None:
+            problems += phrase_problems(acts, policy, rules=book)
     if policy is not None:
         problems += faq_problems(policy, rules=book)
         replies_book, found = read_templates(replies, policy, rules=book)

@@ -81,6 +81,16 @@ def cause_problems(cues, policy: Policy, rules: Optional[RuleBook] = None) -> Li
     return problems
 
 
+def phrase_problems(acts, policy: Policy, rules: Optional[RuleBook] = None) -> List[Problem]:
+    """The state phrases (acts.yml) are pasted into drafts as they are: they must pass the checker."""
+    problems = []
+    for kind, words in acts.phrases.items():
+        for key, phrase in words.items():
+            for finding in check(phrase, policy=policy, whole_message=False, rules=rules):
+                problems.append(Problem(acts.source, 1, f"phrases.{kind}.{key}", f"rule {finding.rule}: {finding.why} ({phrase!r})"))
+    return problems
+
+
 def load_checked_policy(path: Pathish = None) -> Policy:
     """The policy, refused (DataError with file:line) when an FAQ answer breaks a rule."""
     file = policy_path(path).resolve()

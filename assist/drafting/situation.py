@@ -8,7 +8,7 @@ facts we have and lack. It never raises on odd input: shoppers type anything.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
@@ -225,3 +225,22 @@ def build_situation(
         address=address,
         vip=vip,
     )
+
+
+def in_conversation(situation: Situation, concerns: Sequence[str], mood: str, mood_trend: str,
+                    cues: Optional[Cues] = None) -> Situation:
+    """The latest message's situation, read in its conversation: the case's concerns (primary
+    first) and its mood over the whole case replace the message's own; what is still missing
+    follows; the tone follows the mood (an irritated case is answered calmly, whatever the
+    latest words were)."""
+    cues = cues or load_cues()
+    concerns = tuple(concerns) or situation.concerns
+    needed = [f for c in concerns for f in cues.needs.get(c, ())]
+    missing = tuple(f for f in dict.fromkeys(needed) if f not in situation.facts)
+    temperament = situation.temperament
+    if mood in ("angry", "abusive") and temperament != "unreasonable":
+        temperament = "agitated"
+    elif mood == "anxious" and temperament == "reasoning":
+        temperament = "persistent"
+    return replace(situation, intent=concerns[0] if concerns else situation.intent, concerns=concerns, mood=mood,
+                   mood_trend=mood_trend, missing=missing, temperament=temperament)

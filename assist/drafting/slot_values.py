@@ -127,4 +127,9 @@ def flags(situation, policy: Policy) -> FrozenSet[str]:
         on.add("vip")
     if PRODUCT_FAULTS & set(situation.problems):
         on.add("product_fault")
+    days_late = _count(situation.facts.get("days_late"))
+    if "product_fault" in on or (days_late and situation.facts.get("status")):  # late by the order, not by hearsay
+        on.add("our_fault")
+    if any(s.startswith("argues:") for s in situation.temperament_signals):
+        on.add("argues")
     return frozenset(on)

@@ -12,11 +12,21 @@ FACT_SLOTS: Tuple[str, ...] = ("order_id", "carrier", "product", "days_late", "d
                                "last_location", "status_text")
 DERIVED_SLOTS: Tuple[str, ...] = ("cause", "follow_up", "compensation", "coupon", "coupon_min_spend",
                                   "floor_coupon", "floor_min_spend", "open_day")
-ALL_SLOTS: FrozenSet[str] = frozenset(FACT_SLOTS + DERIVED_SLOTS + POLICY_SLOTS)
+# From the case's conversation state (the phrases are in acts.yml): what the customer just gave,
+# what the shop has done so far, what comes next for the case's concern.
+STATE_SLOTS: Tuple[str, ...] = ("fact_ack", "progress", "next_step")
+ALL_SLOTS: FrozenSet[str] = frozenset(FACT_SLOTS + DERIVED_SLOTS + STATE_SLOTS + POLICY_SLOTS)
 # Facts a draft may ask the customer for (a template's `asks:`).
 ASKABLE: Tuple[str, ...] = ("order_id", "product")
 # Conditions a template may require with `when:`.
-FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_fault")
+FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_fault",
+                          # the fault is plainly ours (damage, wrong or missing item, a parcel the order says is late)
+                          "our_fault",
+                          # the customer argues their case (因为, 按理说, 说好的): "您说得在理" only then
+                          "argues",
+                          # from the conversation state: the shop still owes the customer something, or delivered it;
+                          # the customer accepted grudgingly (好吧)
+                          "work_open", "work_done", "reluctant")
 
 # Representative values at their longest allowed length: lint fills every template with
 # these, so a template that fits and passes the checker here fits and passes for real.
@@ -25,6 +35,7 @@ SAMPLE_FACTS: Dict[str, str] = {
     "days_late": "12", "days_waited": "15", "tracking_no": "YT2231908876521004", "last_location": "杭州萧山转运中心",
     "status_text": "运输中", "cause": "收到的东西和您买的不一样", "follow_up": "24小时内", "compensation": "20",
     "coupon": "10", "coupon_min_spend": "199", "floor_coupon": "20", "floor_min_spend": "199", "open_day": "明天",
+    "fact_ack": "您说的情况我记下了", "progress": "退款已经帮您提交给财务了", "next_step": "把情况登记给售后专员核实",
 }
 
 MAX_CHARS = {"order_id": 20, "tracking_no": 20, "carrier": 6, "product": 12, "last_location": 10}

@@ -24,6 +24,9 @@ REQUIRED_STAGES = {"complaint": ("acknowledge", "apologize", "follow_up", "consu
 STAGE_RULE = {"acknowledge": "require.acknowledge", "apologize": "require.apology",
               "follow_up": "require.follow_up", "consult": "close.polite"}
 GENERAL = "general"
+# Reply sets for the messages inside a running case, by dialogue act (replies/turns.yml).
+TURN_SETS = tuple(f"turn.{act}" for act in ("answers", "pushes", "acknowledges", "declines", "thanks", "closes",
+                                            "new_question", "informs", "unsure"))
 HOLDING = "holding"
 MAX_VARIANT_CHARS = 60
 # Room a composed draft keeps for an honorific ("欧阳女士，") and an emoji.

@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 from assist.shop.datafile import Locator, load_yaml, schema_problems
 from assist.shop.errors import DataError, Problem
 from assist.shop.intents import INTENTS
-from assist.shop.template_shape import (GENERAL, HOLDING, HOLDING_STAGES, SCHEMA, STAGES, ReplyBook, ReplySet, Variant,
+from assist.shop.template_shape import (GENERAL, HOLDING, HOLDING_STAGES, SCHEMA, STAGES, TURN_SETS, ReplyBook, ReplySet, Variant,
                                         sample_values, set_problems, variant_problems)
 from assist.text.placeholders import slots_in
 
@@ -67,8 +67,8 @@ def read_file(path: Union[str, Path], policy=None, rules=None) -> Tuple[Dict[str
     sets: Dict[str, ReplySet] = {}
     sample = sample_values(policy)
     for concern, spec in data.items():
-        if concern not in INTENTS and concern not in (GENERAL, HOLDING):
-            problems.append(where.problem([concern], f"unknown concern {concern!r}; known: {', '.join(INTENTS + (GENERAL, HOLDING))}"))
+        if concern not in INTENTS and concern not in (GENERAL, HOLDING) + TURN_SETS:
+            problems.append(where.problem([concern], f"unknown concern {concern!r}; known: {', '.join(INTENTS + (GENERAL, HOLDING) + TURN_SETS)}"))
             continue
         rs = ReplySet(
             concern=concern, shape=tuple(spec["shape"]), optional=tuple(spec.get("optional", ())),

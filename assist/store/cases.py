@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import datetime
-from typing import Any, Dict, Iterable, List, Optional
+from typing import Any, Callable, Dict, Iterable, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 
 from . import learning, outbox
 from .transcript import add_message, last_customer_text
-from .db import as_dict, dumps, now, require_case
+from .db import NotFound, as_dict, dumps, now, require_case
 from .schema import OPEN, RESOLVED, cases, decisions, deliveries, drafts, messages
 
 
 def new_batch(db: Connection, case_id: str, situation: Dict[str, Any], drafts_: List[Dict[str, Any]], at: datetime,
-              channel: Optional[str] = None, versions: Optional[Dict[str, str]] = None) -> int:
+              channel: Optional[str] = None, versions: Optional[Dict[str, str]] = None,
+              conversation: Optional[Dict[str, Any]] = None) -> int:
     case = db.execute(sa.select(cases.c.batch, cases.c.urgency, cases.c.versions).where(cases.c.id == case_id)).one()
     batch = case.batch + 1
     versions = versions if versions is not None else json.loads(case.versions or "{}")
@@ -41,8 +42,16 @@ def new_batch(db: Connection, case_id: str, situation: Dict[str, Any], drafts_: 
     )
     if channel:
         values["channel"] = channel
+    if conversation is not None:
+        values["conversation"] = dumps(conversation)
     db.execute(cases.update().where(cases.c.id == case_id).values(**values))
     return batch
+
+
+def _lock(db: Connection, case_id: str) -> None:
+    """Take the case row's write lock before reading it (SQLite locks on the first write;
+    PostgreSQL on this no-op update too), so read-modify-write is safe across processes."""
+    db.execute(cases.update().where(cases.c.id == case_id).values(conversation=cases.c.conversation))
 
 
 class Cases:
@@ -52,16 +61,18 @@ class Cases:
     def open_case(self, conversation_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]],
                   customer_text: str, channel: Optional[str] = None, source_key: Optional[str] = None,
                   created_by: str = "action", versions: Optional[Dict[str, str]] = None,
-                  at: Optional[datetime] = None) -> Dict[str, Any]:
+                  at: Optional[datetime] = None, conversation: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
         """Open a case for the conversation, or join the open one; store a new batch of drafts.
         The same message (its source key) joins once: again, it changes nothing ("duplicate")."""
-        args = (conversation_id, situation, list(drafts_), customer_text, channel, source_key, created_by, versions, at or now())
+        args = (conversation_id, situation, list(drafts_), customer_text, channel, source_key, created_by, versions,
+                at or now(), conversation)
         try:
             return self._open_case(*args)
         except IntegrityError:
             return self._open_case(*args)  # someone opened it a moment ago: join theirs
 
-    def _open_case(self, conversation_id, situation, drafts_, customer_text, channel, source_key, created_by, versions, at):
+    def _open_case(self, conversation_id, situation, drafts_, customer_text, channel, source_key, created_by, versions, at,
+                   conversation):
         with self.engine.begin() as db:
             case = db.execute(
                 sa.select(cases).where(cases.c.conversation_id == conversation_id, cases.c.state == OPEN)
@@ -80,7 +91,7 @@ class Cases:
             if not add_message(db, case_id, "customer", customer_text, at, source_key):
                 # This very message joined already (the action and the follower both saw it).
                 return {"id": case_id, "batch": case.batch, "joined": True, "duplicate": True}
-            batch = new_batch(db, case_id, situation, drafts_, at, channel, versions)
+            batch = new_batch(db, case_id, situation, drafts_, at, channel, versions, conversation)
         return {"id": case_id, "batch": batch, "joined": case is not None}
 
     def add_message(self, case_id: str, sender: str, text: str, source_key: Optional[str] = None,
@@ -90,12 +101,28 @@ class Cases:
             return add_message(db, case_id, sender, text, at or now(), source_key)
 
     def redraft(self, case_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]],
-                versions: Optional[Dict[str, str]] = None) -> int:
+                versions: Optional[Dict[str, str]] = None,
+                conversation_change: Optional[Callable[[Dict[str, Any]], Dict[str, Any]]] = None) -> int:
         """A new batch of drafts for the customer's latest words (the old batch is superseded).
-        `versions` (model, templates) default to the case's."""
+        `versions` (model, templates) default to the case's; `conversation_change` turns the stored
+        conversation state into the new one, in the same transaction."""
         with self.engine.begin() as db:
-            require_case(db, case_id, state=OPEN)
-            return new_batch(db, case_id, situation, list(drafts_), now(), versions=versions)
+            _lock(db, case_id)
+            case = require_case(db, case_id, state=OPEN)
+            conversation = conversation_change(json.loads(case.conversation or "{}")) if conversation_change else None
+            return new_batch(db, case_id, situation, list(drafts_), now(), versions=versions, conversation=conversation)
+
+    def update_conversation(self, case_id: str, change: Callable[[Dict[str, Any]], Dict[str, Any]]) -> Dict[str, Any]:
+        """Read-modify-write of the conversation state under the row's lock, so an agent's send
+        and a customer's message arriving together both land."""
+        with self.engine.begin() as db:
+            _lock(db, case_id)
+            row = db.execute(sa.select(cases.c.conversation).where(cases.c.id == case_id).with_for_update()).first()
+            if row is None:
+                raise NotFound(f"no case {case_id}")
+            changed = change(json.loads(row.conversation or "{}"))
+            db.execute(cases.update().where(cases.c.id == case_id).values(conversation=dumps(changed)))
+        return changed
 
     def open_case_for(self, conversation_id: str) -> Optional[Dict[str, Any]]:
         with self.engine.connect() as db:

@@ -11,7 +11,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from .schema import OPEN, cases
 
-JSON_COLUMNS = ("concerns", "situation", "versions")
+JSON_COLUMNS = ("concerns", "situation", "versions", "conversation")
 
 
 class StoreError(Exception):

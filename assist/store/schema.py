@@ -62,6 +62,8 @@ cases = sa.Table(
     sa.Column("created_by", sa.String(32), nullable=False, default="action"),
     sa.Column("rating", sa.Integer),
     sa.Column("versions", sa.Text, nullable=False, default="{}"),
+    # The conversation state (assist/cases/state.py) as JSON: what the whole conversation says.
+    sa.Column("conversation", sa.Text, nullable=False, default="{}", server_default="{}"),
 )
 # At most one open case per conversation (a partial unique index, on SQLite and PostgreSQL):
 # when the action and the event follower open one at the same moment, the second joins the first.

@@ -62,7 +62,7 @@ def test_every_ride_along_line_is_clean(concern):
 def test_variant_ids_are_unique_and_well_formed():
     ids = [v.id for v in VARIANTS]
     assert len(ids) == len(set(ids))
-    assert all(re.fullmatch(r"[a-z_]+\.[a-z_]+\.(any|warm|patient|calming|boundary)\.\d+", i) for i in ids)
+    assert all(re.fullmatch(r"(turn\.)?[a-z_]+\.[a-z_]+\.(any|warm|patient|calming|boundary)\.\d+", i) for i in ids)
     assert BOOK.variant("delivery_delay.resolve.any.1").text.startswith("我这就联系快递")
 
 

@@ -1,0 +1,222 @@
+"""The conversation state and the dialogue acts: a case read as a conversation, not message by
+message. Conversations here are written for the tests (never evaluation text)."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from assist.cases.acts import read_shop
+from assist.cases.service import CaseService, CustomerMessage
+from assist.cases.state import Asked, ConversationState, after_shop, state_of
+from assist.integrations.orders import Order
+from assist.store import SuggestionStore
+
+LATE = Order("1234567890", "in_transit", product="羽绒服", carrier="中通", last_location="杭州转运中心",
+             promised_by=datetime.now() - timedelta(days=3))
+
+
+class Shop:
+    """A case service on a temporary store, with a tiny order store; says and sends in turn."""
+
+    def __init__(self, tmp_path, conversation="c1"):
+        self.store = SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
+        self.service = CaseService(self.store, find_order={LATE.order_id: LATE}.get, acceptance=lambda: None)
+        self.conversation, self.count = conversation, 0
+
+    def says(self, text, intent, confidence=0.9, entities=()):
+        self.count += 1
+        parse = {"intent": {"name": intent, "confidence": confidence}, "entities": list(entities),
+                 "intent_ranking": [{"name": intent, "confidence": confidence}]}
+        return self.service.on_customer_message(
+            CustomerMessage(self.conversation, text, f"m{self.count}", "socketio", parse), hand_over=self.count == 1)
+
+    def sends(self, text):
+        case = self.case()
+        self.service.decide(case["id"], "xiaowang", "edit", text=text, batch=case["batch"])
+
+    def case(self):
+        return self.store.cases.get_case(self.store.cases.open_case_for(self.conversation)["id"])
+
+    @property
+    def state(self):
+        return state_of(self.case())
+
+    @property
+    def drafts(self):
+        return [d["text"] for d in self.case()["drafts"]]
+
+
+@pytest.fixture
+def shop(tmp_path):
+    return Shop(tmp_path)
+
+
+def order(value):
+    return [{"entity": "order_id", "value": value}]
+
+
+def test_a_bare_number_answers_the_question_we_asked(shop):
+    shop.says("快递一个星期了还没到", "delivery_delay")
+    shop.sends("麻烦您提供一下订单号，我帮您查一下")
+    assert shop.state.waiting_for == "order_id"
+    shop.says("1234567890", "goodbye", 0.51, order("1234567890"))  # NLU misreads a bare number
+    state = shop.state
+    assert state.last_act == "answers" and state.asked.answered and state.primary == "delivery_delay"
+    assert state.facts["carrier"] == "中通"
+    assert "订单号收到了" in shop.drafts[0] or "1234567890" in shop.drafts[0]
+    assert not any("订单号" in d and ("提供" in d or "发一下" in d) for d in shop.drafts)
+
+
+def test_a_masked_number_counts_as_given_and_is_never_asked_for_again(shop):
+    shop.says("我要退货", "refund_return")
+    shop.sends("您好，请提供一下订单号")
+    shop.says("[数字x]", "out_of_scope", 0.3)
+    assert shop.state.facts["order_id"] == "[数字x]" and shop.state.last_act == "answers"
+    shop.says("东西质量太差了", "complaint")
+    assert not any("订单号" in d and ("发" in d or "提供" in d) for d in shop.drafts)
+
+
+def test_the_primary_concern_sticks_through_greetings_and_pings(shop):
+    shop.says("你们卖的是假货吧，太过分了", "complaint")
+    shop.says("在吗？", "greet")
+    shop.says("你好", "greet")
+    state = shop.state
+    assert state.primary == "complaint" and state.concerns[0] == "complaint"
+    assert shop.case()["concerns"][0] == "complaint" and shop.case()["mood"] != "calm"
+
+
+def test_a_new_problem_adds_a_concern_and_becomes_primary(shop):
+    shop.says("快递怎么还没到", "delivery_delay")
+    shop.says("东西收到了但是是坏的，我要退款", "refund_return")
+    state = shop.state
+    assert state.last_act == "new_problem" and state.primary == "refund_return"
+    assert set(state.concerns) >= {"delivery_delay", "refund_return"}
+
+
+def test_an_agents_correction_sticks_until_the_customer_raises_another_problem(shop):
+    shop.says("这个东西怎么回事", "complaint", 0.5)
+    opened = shop.case()
+    shop.service.correct(opened["id"], "xiaowang", "refund_return")
+    shop.says("在吗", "greet")
+    assert shop.state.primary == "refund_return" and shop.case()["concerns"][0] == "refund_return"
+
+
+def test_irritation_without_swear_words_raises_the_mood_and_thanks_calm_it(shop):
+    shop.says("我的快递到哪了，一直没更新", "delivery_delay")
+    first = shop.state.mood
+    shop.says("在吗", "greet")
+    assert shop.state.mood in ("anxious", "angry") and shop.state.last_act == "pushes"
+    shop.says("到底什么时候能到？？", "delivery_delay")
+    assert shop.state.mood == "angry" and shop.state.mood_trend in ("rising", "steady")
+    assert "pushes" in shop.state.irritation
+    shop.sends("实在抱歉，已经帮您催了快递，今天下午5点前给您回复")
+    shop.says("好的谢谢", "thanks")
+    assert shop.state.mood != "angry" and shop.state.mood_trend == "falling"
+    assert first in ("calm", "anxious")
+
+
+def test_abuse_stays_on_the_case(shop):
+    shop.says("你们这群骗子，垃圾店", "complaint")
+    shop.says("好的", "affirm")
+    assert shop.state.mood == "abusive"
+
+
+def test_what_the_agent_did_and_promised_is_kept_and_drafted_from(shop):
+    shop.says("快递五天了还没到", "delivery_delay")
+    shop.sends("我已经帮您联系快递加急了，今天下午3点前给您回复")
+    state = shop.state
+    assert "chased_courier" in state.done and state.promised and state.agent_turns == 1
+    shop.says("在吗", "greet")
+    assert shop.state.last_act == "pushes"
+    assert any("已经帮您催过快递了" in d for d in shop.drafts)
+    assert not any("祝您购物愉快" in d for d in shop.drafts)  # the work is still open
+
+
+def test_a_rules_question_inside_a_case_is_answered_from_the_policy_first(shop):
+    shop.says("东西有问题，我要退货", "refund_return")
+    shop.says("退款多久能到账啊", "refund_return")
+    state, case = shop.state, shop.case()
+    assert state.last_act == "new_question" and state.primary == "refund_return"
+    assert case["drafts"][0]["variant_id"] == "faq.refund_arrival" and "工作日" in case["drafts"][0]["text"]
+    assert state.open_questions == ("refund_arrival",)
+    shop.sends("退款审核通过后1-3个工作日到账哦")
+    assert shop.state.open_questions == ()
+
+
+def test_please_wait_keeps_the_question_open(shop):
+    shop.says("买的衣服尺码不对，怎么换货？", "refund_return")
+    shop.sends("您稍等，我查一下")
+    assert shop.state.open_questions
+
+
+def test_an_unsure_reading_puts_a_short_safe_reply_first(shop):
+    shop.says("东西坏了", "complaint")
+    shop.says("那个啥", "out_of_scope", 0.2)
+    case = shop.case()
+    assert shop.state.unclear and case["drafts"][0]["variant_id"].startswith("turn.unsure.")
+    assert len(case["drafts"][0]["text"]) <= 40 and case["drafts"][0]["reason"].startswith("读得不准")
+
+
+def test_no_to_a_proposal_is_not_a_cancellation(shop):
+    shop.says("东西坏了我要投诉", "complaint")
+    shop.sends("给您补偿10元优惠券，您看可以吗？")
+    shop.says("不行", "deny", 0.8)
+    assert shop.case()["state"] == "open" and shop.state.last_act == "declines"
+
+
+def test_cancelling_before_anyone_answered_closes_the_case(shop):
+    shop.says("我要找人工", "request_human")
+    outcome = shop.says("算了不用了", "deny")
+    assert outcome.kind == "cancelled"
+
+
+def test_a_grudging_yes_is_not_met_with_cheer(shop):
+    shop.says("快递怎么还不到", "delivery_delay")
+    shop.sends("已经帮您催了快递，预计明天送到，您看可以吗？")
+    shop.says("好吧", "affirm", 0.7)
+    assert shop.state.last_act == "acknowledges" and shop.state.reluctant
+    assert not any(d.startswith(("好嘞", "好的好的")) for d in shop.drafts)
+    assert any("理解" in d or "尽量" in d for d in shop.drafts)
+
+
+def test_the_drafts_never_repeat_what_an_agent_already_sent(shop):
+    shop.says("快递还没到", "delivery_delay")
+    sent = shop.drafts[0]
+    shop.sends(sent)
+    shop.says("哦", "affirm", 0.6)
+    assert sent not in shop.drafts
+
+
+def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
+    def run(folder):
+        folder.mkdir()
+        shop = Shop(folder)
+        shop.says("订单1234567890到现在还没到", "delivery_delay", 0.9, order("1234567890"))
+        shop.sends("抱歉，已经帮您催了，4小时内回复您")
+        shop.says("到底什么时候到？？", "delivery_delay")
+        shop.says("退款多久到账", "refund_return")
+        return shop.state.to_dict(), shop.drafts
+
+    assert run(tmp_path / "a") == run(tmp_path / "b")
+
+
+def test_the_state_round_trips_through_json():
+    state = after_shop(ConversationState(primary="complaint", concerns=("complaint",), customer_turns=1),
+                       read_shop("麻烦您拍张照片发给我，我帮您登记"), "agent")
+    assert state.asked == Asked("photo", "agent") and "recorded" in state.done
+    assert ConversationState.from_dict(state.to_dict()) == state
+    assert state.to_dict()["stage"] == "in_progress"
+
+
+@pytest.mark.parametrize("text, asks, did", [
+    ("麻烦您提供一下订单号，我帮您查询", "order_id", {"checking"}),
+    ("请您拍张照片发给我看一下", "photo", {"checking"}),
+    ("已经为您提交退款申请了，1-3个工作日到账", None, {"refund_submitted"}),
+    ("您看这样处理可以吗？", "confirm", set()),
+    ("好的，我这边帮您催一下快递", None, {"chased_courier"}),
+    ("请问您是想退货还是换货呢", "choice", set()),
+])
+def test_what_the_shop_asked_and_did(text, asks, did):
+    reading = read_shop(text)
+    assert reading.asks == asks and set(reading.did) == did
