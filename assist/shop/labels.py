@@ -19,7 +19,28 @@ LABELS: Dict[str, Dict[str, str]] = {
     "facts": {
         "order_id": "订单号", "carrier": "快递", "days_late": "晚到天数", "product": "商品", "tracking_no": "运单号",
         "last_location": "最新位置", "duration": "顾客说等了", "status": "订单状态", "promised_by": "承诺送达",
+        "days_waited": "顾客说等了几天", "status_zh": "订单状态", "waybill": "快递单号", "phone": "联系电话",
+        "address": "地址", "photo": "照片", "order_id_from_shop": "订单号来自", "shipped_at": "发货时间",
+        "ordered_at": "下单时间", "last_update_at": "物流更新", "customer_id": "顾客编号",
     },
+    # The conversation state (assist/cases/state.py), in the words the case panel shows.
+    "acts": {
+        "opens": "开始反映问题", "answers": "回答了我们的问题", "new_question": "问了新问题", "new_problem": "提出了新问题",
+        "pushes": "在催", "acknowledges": "表示接受", "declines": "不接受方案", "thanks": "道谢", "closes": "要结束对话",
+        "cancels": "取消等人工", "informs": "补充了情况",
+    },
+    "asked": {
+        "order_id": "订单号", "waybill": "快递单号", "phone": "联系电话", "address": "地址", "photo": "照片",
+        "product": "哪件商品", "detail": "具体情况", "choice": "想怎么处理", "confirm": "是否同意方案",
+    },
+    "done": {
+        "checking": "正在核实", "chased_courier": "已催快递", "refund_submitted": "已提交退款", "return_accepted": "售后已通过",
+        "coupon_offered": "给过优惠券", "compensated": "已申请补偿", "recorded": "已登记", "escalated": "已转专员",
+        "resent": "已安排补发",
+    },
+    "stages": {"open": "还没人接待", "in_progress": "处理中", "done": "已给出处理"},
+    "trends": {"rising": "在升级", "steady": "平稳", "falling": "在缓和"},
+    "irritation": {"pushes": "催问", "repeats": "重复问", "？？": "连打问号"},
 }
 
 
