@@ -17,6 +17,7 @@ from assist.shop.acts import ActCues, load_acts
 from assist.shop.intents import PERSON_CONCERNS
 from assist.shop.labels import label
 from assist.text.normalize import normalize
+from assist.text.quantities import waited_days
 
 CANCEL = re.compile(r"(算了|不用了|不需要了|取消(人工|转人工)?|没事了|不麻烦了)")
 CANCEL_REPLY = "好的，已经为您取消人工服务啦～ 如果还有需要，随时找我哦。"
@@ -27,6 +28,7 @@ MASK_FACT = {"订单": "order_id", "运单": "waybill", "单号": "waybill", "�
 FACT_ANSWERS = ("order_id", "waybill", "phone", "address", "product")
 SHORT = 8           # characters: a reply this short is an acknowledgement, not a statement
 UNSURE_BELOW = 0.45  # NLU confidence under which the reading is called unsure
+SIDE_QUESTIONS = ("product_inquiry", "order_status")
 
 
 def is_cancel(text: str, intent: Optional[str]) -> bool:
@@ -71,25 +73,40 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     intent = (parse.get("intent") or {}).get("name")
     confidence = (parse.get("intent") or {}).get("confidence")
     raised = tuple(c for c in concerns if c in PERSON_CONCERNS)
-    new = [c for c in raised if c not in state.concerns and c != "request_human"]
+    sure = confidence is None or confidence >= 0.8
+    # Another problem: one not raised before, or an earlier one the customer now insists on.
+    # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.
+    words = re.sub(r"[\s\d\W]", "", MASK.sub("", norm))
+    shift = next((c for c in raised[:1] if c != state.primary and c != "request_human"
+                  and (c not in state.concerns or sure) and len(words) >= 2), None)
     asks = bool(said["question"].matches(norm))
     repeat = any(near_duplicate(normalize(e), norm) for e in earlier[-4:] if e)
+    waited = waited_days(norm) or 0
     irritation = tuple(s for s, on in (("pushes", said["pushes"].matches(norm)), ("repeats", repeat and len(norm) >= 3),
-                                       ("？？", "??" in norm)) if on)
+                                       ("？？", "??" in norm), ("waited", waited >= 3)) if on)
     waiting_for = state.waiting_for
     answered = _answered(waiting_for, norm, facts_before, facts_after, cues)
     short = len(norm) <= SHORT
     reluctant = bool(said["reluctant"].matches(norm)) and short
 
+    greets = bool(said["greets"].matches(norm)) and len(norm) <= 12
+    ends = said["closes"].matches(norm) or said["cancels"].matches(norm) or said["thanks"].matches(norm) or (
+        short and said["declines"].matches(norm))
     if not state.customer_turns:
         act = "opens"
+    elif waiting_for == "more" and ends and not asks and not shift:
+        act = "closes"  # 还有别的需要吗 — 不用了/没有了/谢谢: the customer is done
     elif said["cancels"].matches(norm) or (not state.agent_turns and is_cancel(text, intent)):
         act = "cancels"
-    elif answered and waiting_for in FACT_ANSWERS + ("photo",):
+    elif answered and (waiting_for in FACT_ANSWERS + ("photo",) or len(norm) > 12):
         act = "answers"
-    elif asks and question:
-        act = "new_question"  # a rules question (退款多久到账？) is answered, not made the case's concern
-    elif new and (confidence is None or confidence >= 0.6 or len(norm) > SHORT):
+    elif greets and not shift:
+        act = "greets" if state.agent_turns else "pushes"  # 您好 before anyone answered is a push
+    elif said["pushes"].matches(norm) and (short or len(irritation) >= 2 or not asks):
+        act = "pushes"
+    elif asks and (question or len(norm) <= 12):
+        act = "new_question"  # a question (退款多久到账？补发的不会这样吧？) is answered, not made the concern
+    elif shift and shift not in state.concerns and (confidence is None or confidence >= 0.6 or len(norm) > SHORT):
         act = "new_problem"
     elif said["closes"].matches(norm) and not asks:
         act = "closes"
@@ -105,24 +122,32 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         act = "declines"
     elif short and (said["acknowledges"].matches(norm) or reluctant):
         act = "acknowledges"
+    elif intent in SIDE_QUESTIONS and sure and not raised:
+        act = "new_question"  # 这款有几种颜色: a question about the goods or the order, said without a question mark
     else:
         act = "informs"
+    if act == "pushes" and "pushes" not in irritation:
+        irritation = ("pushes",) + irritation
 
     unclear = []
-    if isinstance(confidence, (int, float)) and confidence < UNSURE_BELOW and act in ("informs", "new_question", "new_problem"):
+    if isinstance(confidence, (int, float)) and confidence < UNSURE_BELOW and act in ("opens", "informs", "new_question", "new_problem"):
         unclear.append(f"没读准这句话（意图把握{confidence:.0%}）")
-    ranking = [r for r in parse.get("intent_ranking") or () if r.get("name") in PERSON_CONCERNS]
+    ranking = list(parse.get("intent_ranking") or ())
     if len(ranking) >= 2 and act in ("opens", "new_problem", "informs"):
         first, second = ranking[0], ranking[1]
-        if (first.get("confidence") or 0) - (second.get("confidence") or 0) < 0.1:
+        both = first.get("name") in PERSON_CONCERNS and second.get("name") in PERSON_CONCERNS
+        if both and (second.get("confidence") or 0) >= 0.3 and (first.get("confidence") or 0) - (second.get("confidence") or 0) < 0.1:
             unclear.append(f"拿不准是{label('concerns', first['name'])}还是{label('concerns', second['name'])}")
     if act == "informs" and short and not raised and dict(facts_after) == dict(facts_before):
         unclear.append("这句话和当前问题的关系不清楚")
     return CustomerReading(
         act=act, concerns=raised, mood=mood, facts=facts_after, irritation=irritation,
-        question=(question or "question") if asks and act in ("new_question", "informs", "opens", "new_problem") else None,
-        answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines")),
-        reluctant=reluctant, unclear=tuple(unclear),
+        question=(question or "question") if (asks or act == "new_question") and act in ("new_question", "informs", "opens", "new_problem") else None,
+        answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines"))
+        or (waiting_for == "more" and act == "closes"),
+        reluctant=reluctant, unclear=tuple(unclear), intent=intent,
+        # The customer puts an earlier or a new concern first: it becomes the case's primary one.
+        shift=shift if act in ("new_problem", "informs", "answers") else None,
     )
 
 

@@ -4,8 +4,9 @@ the composer needs (slot values and flags from the state, the shop's answer to a
 agents already sent). Pure: the case service stores what comes out."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from typing import Any, Dict, Mapping, Optional, Sequence
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from assist.cases.acts import masked_facts, read_customer
 from assist.cases.state import ConversationState, CustomerReading, after_customer
@@ -14,6 +15,10 @@ from assist.drafting.situation import Situation, in_conversation
 from assist.drafting.turn import Turn
 from assist.shop.acts import ActCues, load_acts
 from assist.shop.policy import Policy
+from assist.text.normalize import normalize
+
+# An order number as customers type it: 10–24 digits, not a mobile number.
+ORDER_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?!1[3-9]\d{9}(?![0-9]))(\d{10,24})(?![0-9])")
 
 
 @dataclass(frozen=True)
@@ -31,6 +36,19 @@ def with_masks(facts: Mapping[str, Any], text: str, waiting_for: Optional[str]) 
         if not out.get(fact) or fact == waiting_for:
             out[fact] = value
     return out
+
+
+def earlier_facts(earlier: Sequence[str]) -> Dict[str, Any]:
+    """Facts in the customer's words before the case opened (what they told the bot): masked
+    values and order numbers, the latest first."""
+    found: Dict[str, Any] = {}
+    for text in reversed(earlier):
+        for fact, value in with_masks({}, text, None).items():
+            found.setdefault(fact, value)
+        number = ORDER_NUMBER.search(normalize(text))
+        if number:
+            found.setdefault("order_id", number.group(1))
+    return found
 
 
 def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], message: Situation,
@@ -60,19 +78,39 @@ def read_again(state: ConversationState, message: Situation, agent_texts: Sequen
 
 def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_texts: Sequence[str],
              cues: ActCues) -> Turn:
-    progress_key = next((key for key in cues.phrases["progress"] if key in state.done), None)
+    # The latest thing the shop did (checking only when nothing else was done).
+    done = [key for key in state.done if key in cues.phrases["progress"]]
+    progress_key = next((key for key in reversed(done) if key != "checking"), done[-1] if done else None)
     received = state.asked.what if state.asked is not None and customer.answered else None
     flags = set()
     if state.stage == "done":
         flags.add("work_done")
-    elif state.primary:
-        flags.add("work_open")
+    elif state.primary and state.primary != "request_human":
+        flags.add("work_open")  # the shop still owes the customer something (a wish to talk to a person is met)
     if customer.reluctant:
         flags.add("reluctant")
+    if done:
+        flags.add("progressed")
     values = {
         "fact_ack": cues.phrase("received", received),
         "progress": cues.phrase("progress", progress_key),
         "next_step": cues.phrase("next_step", state.primary),
     }
-    return Turn(act=customer.act, values=values, flags=frozenset(flags), answer=answer, unsure=customer.unclear,
-                avoid=tuple(agent_texts))
+    act, concern = drafting_act(state, customer, answer)
+    return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=customer.unclear,
+                avoid=tuple(agent_texts), concern=concern)
+
+
+def drafting_act(state: ConversationState, customer: CustomerReading, answer) -> Tuple[str, Optional[str]]:
+    """Which reply set answers the act (and the concern whose set does, when not the act's own). A
+    question the policy has no answer for: about price, the haggling replies (they offer what the
+    ladder allows); about the order or when it comes, where things stand (or the order number)."""
+    if customer.act == "new_question" and answer is None:
+        topics = set(customer.concerns) | {customer.intent}
+        if "price_haggle" in topics:
+            return customer.act, "price_haggle"
+        if topics & {"delivery_delay", "order_status"}:
+            if state.primary == "delivery_delay" and state.done:
+                return "pushes", None
+            return customer.act, "order_status"
+    return customer.act, None

@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from assist.cases.acts import CANCEL_REPLY, read_shop
-from assist.cases.conversation import Reading, read_again, read_message, with_masks
+from assist.cases.conversation import Reading, earlier_facts, read_again, read_message, with_masks
 from assist.cases.facts import gather
 from assist.cases.state import ConversationState, after_correction, after_customer, after_shop, state_of
 from assist.drafting.acceptance import Acceptance, nlu_reading
@@ -94,10 +94,11 @@ class CaseService:
         case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
             return self._join(case, message)
-        facts = with_masks(gather({}, message.parse.get("entities") or (), message.remembered,
+        earlier = message.earlier_words()
+        said_before = earlier_facts(earlier)  # an order number given to the bot before the case counts too
+        facts = with_masks(gather({}, message.parse.get("entities") or (), {**said_before, **message.remembered},
                                   self.store.customers.chat_context(message.conversation_id), self.find_order),
                            message.text, None)
-        earlier = message.earlier_words()
         situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
                                    message.parse.get("entities"), earlier, facts)
         if not (hand_over or needs_person(message.intent, situation)):

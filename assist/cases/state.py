@@ -32,7 +32,7 @@ CALMING_ACTS = ("thanks", "acknowledges", "closes")
 
 @dataclass(frozen=True)
 class Asked:
-    what: str                  # order_id, waybill, phone, address, photo, product, detail, choice, confirm
+    what: str                  # order_id, waybill, phone, address, photo, product, more, detail, choice, confirm
     by: str                    # agent | bot
     answered: bool = False
 
@@ -101,6 +101,8 @@ class CustomerReading:
     answered: bool = False             # it answers what the shop asked
     reluctant: bool = False
     unclear: Tuple[str, ...] = ()
+    shift: Optional[str] = None        # the concern the customer now puts first
+    intent: Optional[str] = None       # what NLU read in this message alone (a side question's topic)
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:
@@ -129,12 +131,9 @@ def after_customer(state: ConversationState, reading: CustomerReading) -> Conver
     if not state.customer_turns:
         concerns = list(dict.fromkeys(raised))
         primary = next((c for c in concerns if c != "request_human"), concerns[0] if concerns else None)
-    elif reading.act == "new_problem":
-        new = [c for c in raised if c not in concerns]
-        concerns += new
-        substantive = [c for c in new if c != "request_human"]
-        if substantive:
-            primary = substantive[0]
+    elif reading.shift:
+        concerns += [c for c in raised if c not in concerns]
+        primary = reading.shift
     if primary and primary in concerns:
         concerns.remove(primary)
         concerns.insert(0, primary)

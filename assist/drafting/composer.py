@@ -227,7 +227,7 @@ def compose(
     ctx = _context(situation, policy, book, seed, cues or load_cues(), acceptance, conversation_turn)
     # A turn reply is one message in a running conversation: the concern's required stages
     # (acknowledge, apologize …) belong to the case's first reply, not to every later one.
-    concern = None if is_turn_set(ctx.reply_set) else situation.topic
+    concern = None if is_turn_set(ctx.reply_set) else ctx.reply_set.concern
     also = None if concern is None else also_set(ctx.situation, book)
     emoji = policy.emoji_for(channel) if situation.mood in ("calm", "anxious") and situation.topic not in (
         "complaint", "delivery_delay") else None

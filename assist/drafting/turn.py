@@ -28,11 +28,16 @@ class Turn:
     answer: Optional[Tuple[str, str]] = None                  # (FAQ id, the shop's answer) to the customer's question
     unsure: Tuple[str, ...] = ()                              # why the reading is unsure (the agent reads it)
     avoid: Tuple[str, ...] = ()                               # what agents already sent in this case
+    concern: Optional[str] = None                             # answer with this concern's reply set instead
 
 
 def turn_set(book: ReplyBook, turn: Optional[Turn]) -> Optional[ReplySet]:
     """The reply set for a later message of a case (None: the concern's own set answers)."""
-    if turn is None or turn.act in FIRST_ACTS:
+    if turn is None:
+        return None
+    if turn.concern:
+        return book.for_concern(turn.concern)
+    if turn.act in FIRST_ACTS:
         return None
     return book.sets.get(TURN_PREFIX + turn.act) or book.sets.get(TURN_PREFIX + "informs")
 

@@ -12,9 +12,10 @@ from assist.shop.errors import DataError, Problem
 from assist.text.wordlist import WordList, regex_problems
 
 DEFAULT_PATH = Path(__file__).with_name("acts.yml")
-CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "pushes", "cancels", "question", "informs")
+CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "question",
+                 "informs")
 # What the shop can ask a customer for (the keys of agent.asks), in the order they are looked for.
-ASKABLE_FACTS = ("order_id", "waybill", "phone", "address", "photo", "product", "detail", "choice", "confirm")
+ASKABLE_FACTS = ("order_id", "waybill", "phone", "address", "photo", "product", "more", "detail", "choice", "confirm")
 
 _STRS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _CUE = {"type": "object", "additionalProperties": False, "minProperties": 1,

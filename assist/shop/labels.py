@@ -31,7 +31,7 @@ LABELS: Dict[str, Dict[str, str]] = {
     },
     "asked": {
         "order_id": "订单号", "waybill": "快递单号", "phone": "联系电话", "address": "地址", "photo": "照片",
-        "product": "哪件商品", "detail": "具体情况", "choice": "想怎么处理", "confirm": "是否同意方案",
+        "product": "哪件商品", "more": "还有没有别的需要", "detail": "具体情况", "choice": "想怎么处理", "confirm": "是否同意方案",
     },
     "done": {
         "checking": "正在核实", "chased_courier": "已催快递", "refund_submitted": "已提交退款", "return_accepted": "售后已通过",
@@ -40,7 +40,7 @@ LABELS: Dict[str, Dict[str, str]] = {
     },
     "stages": {"open": "还没人接待", "in_progress": "处理中", "done": "已给出处理"},
     "trends": {"rising": "在升级", "steady": "平稳", "falling": "在缓和"},
-    "irritation": {"pushes": "催问", "repeats": "重复问", "？？": "连打问号"},
+    "irritation": {"pushes": "催问", "repeats": "重复问", "？？": "连打问号", "waited": "说等了好几天"},
 }
 
 

@@ -25,8 +25,8 @@ FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_f
                           # the customer argues their case (因为, 按理说, 说好的): "您说得在理" only then
                           "argues",
                           # from the conversation state: the shop still owes the customer something, or delivered it;
-                          # the customer accepted grudgingly (好吧)
-                          "work_open", "work_done", "reluctant")
+                          # the customer accepted grudgingly (好吧); the shop already did something ({progress} says what)
+                          "work_open", "work_done", "reluctant", "progressed")
 
 # Representative values at their longest allowed length: lint fills every template with
 # these, so a template that fits and passes the checker here fits and passes for real.

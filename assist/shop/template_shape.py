@@ -25,7 +25,7 @@ STAGE_RULE = {"acknowledge": "require.acknowledge", "apologize": "require.apolog
               "follow_up": "require.follow_up", "consult": "close.polite"}
 GENERAL = "general"
 # Reply sets for the messages inside a running case, by dialogue act (replies/turns.yml).
-TURN_SETS = tuple(f"turn.{act}" for act in ("answers", "pushes", "acknowledges", "declines", "thanks", "closes",
+TURN_SETS = tuple(f"turn.{act}" for act in ("answers", "pushes", "greets", "acknowledges", "declines", "thanks", "closes",
                                             "new_question", "informs", "unsure"))
 HOLDING = "holding"
 MAX_VARIANT_CHARS = 60

@@ -188,6 +188,32 @@ def test_the_drafts_never_repeat_what_an_agent_already_sent(shop):
     assert sent not in shop.drafts
 
 
+def test_no_more_to_anything_else_closes_the_conversation(shop):
+    shop.says("衣服有个洞，我要退货", "refund_return")
+    shop.sends("已经帮您提交退款了，您还有其他需要吗？")
+    assert shop.state.waiting_for == "more"
+    shop.says("不需要了", "deny", 0.7)
+    assert shop.state.last_act == "closes" and shop.state.waiting_for is None
+    assert shop.case()["state"] == "open"  # an agent still sends the goodbye
+
+
+def test_a_lone_mask_does_not_move_the_case_to_another_concern(shop):
+    shop.says("快递五天了还没到", "delivery_delay")
+    shop.sends("麻烦提供一下您的收货地址，我帮您查")
+    shop.says("[地址x]", "refund_return", 0.45)
+    assert shop.state.primary == "delivery_delay" and shop.state.last_act == "answers"
+
+
+def test_progress_speaks_of_the_latest_thing_done_and_only_when_something_was(shop):
+    shop.says("说好的退款呢，东西早寄回去了", "refund_return")
+    shop.says("在吗", "greet")
+    assert not any("一直在跟进" in d and "一并跟进" in d for d in shop.drafts)
+    shop.sends("我联系快递确认过了，包裹已经签收，已经帮您提交退款了")
+    shop.says("在吗", "greet")
+    assert any("退款已经帮您提交了" in d for d in shop.drafts)
+    assert not any("催过快递" in d for d in shop.drafts)
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
