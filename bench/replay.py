@@ -159,16 +159,15 @@ def pushed_since(client: StackClient, case_id: str, seen: set) -> List[Dict]:
     return [{"kind": d.get("kind"), "text": d["text"], "state": d["state"]} for d in fresh if d["text"]]
 
 
-def send_as_agent(client: StackClient, case_id: str, text: str, batch: int, limit: int) -> str:
+def send_as_agent(client: StackClient, sender: str, case_id: str, text: str, batch: int, limit: int) -> str:
     """The real agent's text as this case's edit (override), retried once on 409 with the reloaded
     batch; then waits for its delivery. Returns delivered, or what went wrong."""
     body = {"text": text[:limit], "override": True, "batch": batch}
     response = client.api("POST", f"/api/cases/{case_id}/edit", body)
     if response.status_code == 409:
-        detail = client.case(case_id)
-        if detail["state"] != "open":
-            return f"case {detail['state']}"
-        response = client.api("POST", f"/api/cases/{case_id}/edit", dict(body, batch=detail["batch"]))
+        if (client.open_case(sender) or {}).get("id") != case_id:  # the open list, not a field whose shape may change
+            return "case closed"
+        response = client.api("POST", f"/api/cases/{case_id}/edit", dict(body, batch=client.case(case_id)["batch"]))
     if response.status_code != 201:
         code = (response.json().get("error") or {}).get("code") if response.headers.get("content-type", "").startswith("application/json") else ""
         return f"failed: {response.status_code} {code}".strip()
@@ -196,7 +195,7 @@ def replay_dialogue(client: StackClient, dialogue: Dict, products: Sequence[str]
                 outcome = "merged" if merged else None  # no case: the bot answered instead, skipped
             else:
                 run = [t.get("text") or "" for t in checks.agent_run(turns, i)]
-                outcome = send_as_agent(client, case["id"], "\n".join(r for r in run if r.strip()), case["batch"], edit_limit)
+                outcome = send_as_agent(client, sender, case["id"], "\n".join(r for r in run if r.strip()), case["batch"], edit_limit)
             records.append(dict(base, case_open=case is not None, sent=outcome, gold_response=bool(turn.get("gold_response"))))
             continue
         if role != "customer" or not text.strip():
@@ -213,6 +212,7 @@ def replay_dialogue(client: StackClient, dialogue: Dict, products: Sequence[str]
         if case:
             pushed += pushed_since(client, case["id"], seen_deliveries)
         known = checks.given(said + [text], products)
+        readable = checks.given(said + [text], products, masks=False)  # not through a corpus mask only
         said.append(text)
         drafts = [{k: d.get(k) for k in ("rank", "text", "reason", "score", "variant_id")} for d in (case or {}).get("drafts", [])]
         parse = checks.event_parse(result["event"])
@@ -222,10 +222,12 @@ def replay_dialogue(client: StackClient, dialogue: Dict, products: Sequence[str]
             agent_next="\n".join(t.get("text") or "" for t in checks.agent_run(turns, i + 1)),
             heldout_labels=turn.get("heldout_labels") or [], seconds=round(time.monotonic() - started, 3),
         )
+        asked_by_bot = checks.asks_for("\n".join(bot + [p["text"] for p in pushed]))
         record["flags"] = {
-            "processed": result["status"], "given": sorted(known),
-            "drafts_repeat": [{"rank": d["rank"], "repeated": sorted(checks.asks_for(d["text"]) & known)} for d in drafts],
-            "bot_repeat": sorted(checks.asks_for("\n".join(bot + [p["text"] for p in pushed])) & known),
+            "processed": result["status"], "given": sorted(known), "given_readable": sorted(readable),
+            "drafts_repeat": [{"rank": d["rank"], "repeated": sorted(checks.asks_for(d["text"]) & known),
+                               "readable": sorted(checks.asks_for(d["text"]) & readable)} for d in drafts],
+            "bot_repeat": sorted(asked_by_bot & known), "bot_repeat_readable": sorted(asked_by_bot & readable),
             "silent": checks.is_silent(dict(base, bot=bot, pushed=pushed, case_open=case is not None)),
         }
         records.append(record)
@@ -255,9 +257,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     model = ensure_model(log=lambda m: print(m, file=sys.stderr))
     workdir = Path(tempfile.mkdtemp(prefix="kefu-replay-"))
     print(f"starting Rasa, the action server and the console (logs in {workdir})…", file=sys.stderr)
+    began = time.monotonic()
     stack = start_stack(model, workdir / "run", data_dir=workdir / "data", rasa_port=free_port(), actions_port=free_port(),
                         console_port=free_port(), token=uuid.uuid4().hex, timeout=300,
                         extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"})  # the real agents answer, not the timer
+    started = time.monotonic() - began
     try:
         records, seconds = run_replay(stack, dialogues, args.out / "turns.jsonl", args.turn_timeout)
     finally:
@@ -265,7 +269,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     shutil.rmtree(workdir, ignore_errors=True)
     command = " ".join(["bench/replay.py"] + [a for a in (argv if argv is not None else sys.argv[1:])])
     print(f"command: `.venv/bin/python {command}` · {time.strftime('%Y-%m-%d %H:%M')} · model {model.name.split('.')[0]} · "
-          f"{len(dialogues)} dialogues of {args.dialogues.name}, read in place · turns in {args.out / 'turns.jsonl'}\n")
+          f"{len(dialogues)} dialogues of {args.dialogues.name}, read in place · stack started in {started:.0f} s · "
+          f"turns in {args.out / 'turns.jsonl'}\n")
     print("\n".join(checks.tables(checks.figures(records, dialogues, seconds))))
     return 0
 

@@ -29,18 +29,23 @@ _WAYBILL_WORD = re.compile(r"(运单|快递单|物流单|快递)号?(是|为)?[�
 _CARRIER_CODE = re.compile(r"(?<![A-Za-z])(SF|JD|JDV|YT|ZTO|STO|YD|EMS|JT|DPK)\d{8,}", re.I)
 _ADDRESS = re.compile(r"[\u4e00-\u9fff]{2,}(省|市|区|县)[\u4e00-\u9fff\d]{0,20}(路|街|道|村|镇|小区|号|栋|楼|室)"
                       r"|(收货)?地址[是为：:]\s*\S{4,}")
-_COUNTED_GOODS = re.compile(r"(\d+|[两三四五六七八九十几]+)(个|件|罐|份|支|套|双|瓶|盒|箱|袋|台|部|条|包|斤)(?=[\u4e00-\u9fff])")
+# 3盒茶叶, 2双袜子: a count and a measure word before a noun (not before 了/的/是/好 …: 这是第三个了)
+_COUNTED_GOODS = re.compile(r"(\d+|[两三四五六七八九十几]+)(个|件|罐|份|支|套|双|瓶|盒|箱|袋|台|部|条|包|斤)"
+                            r"(?=[\u4e00-\u9fff])(?![了的是好也都就还吗呢吧啊呀有我你他她这那开送一不没用要能可会再才又在给让被把和跟说多])")
+# A number mask before a unit is a time, a date or a quantity, not an order number: [数字x]点, [数字x]天
+_MASK_UNIT = re.compile(r"\s*(点|号|日|月|年|天|分|秒|小时|个|元|块|岁|斤|件|份|次|楼|%|％)")
 
 
-def given(texts: Iterable[str], products: Sequence[str] = ()) -> Set[str]:
+def given(texts: Iterable[str], products: Sequence[str] = (), masks: bool = True) -> Set[str]:
     """The facts present in the customer's texts. The corpus' masks count as given ([订单x] is an
-    order number the corpus hid); `products` are the shop's product words (the NLU lookup)."""
+    order number the corpus hid; [数字x] too, unless a unit follows); `masks=False`: only what the
+    stack could read itself. `products` are the shop's product words (the NLU lookup)."""
     found: Set[str] = set()
     for text in texts:
         text = text or ""
-        for label in _MASK.findall(text):
-            fact = next((f for word, f in _MASK_FACT.items() if word in label), None)
-            if fact:
+        for mask in _MASK.finditer(text) if masks else ():
+            fact = next((f for word, f in _MASK_FACT.items() if word in mask.group(1)), None)
+            if fact and not (mask.group(1) == "数字" and _MASK_UNIT.match(text, mask.end())):
                 found.add(fact)
         for match in _DIGITS.finditer(text):
             number, before = match.group(), text[max(0, match.start() - 8):match.start()]
@@ -170,11 +175,14 @@ def figures(turns: Sequence[Mapping], dialogues: Sequence[Mapping], seconds: flo
     for t in customer:
         by_dialogue.setdefault(t["dialogue"], []).append(t)
     cases = {(t["dialogue"], (t.get("reading") or {}).get("id")) for t in handed}
+    closed = sum(not b.get("case_open") and a.get("case_open") for ts in by_dialogue.values() for a, b in zip(ts, ts[1:]))
     need = [d for d in dialogues if needs_person(d.get("intents_present"))]
-    angry = [d for d in dialogues if "angry_abusive" in (d.get("intents_present") or ())]
+    angry = [d for d in dialogues if "angry_abusive" in (d.get("intents_present") or ()) and d not in need]
+    neither = [d for d in dialogues if d not in need and d not in angry]
     with_case = lambda ds: sum(any(t.get("case_open") for t in by_dialogue.get(d["id"], ())) for d in ds)  # noqa: E731
-    rep_any = [t for t in handed if any(d.get("repeated") for d in (t.get("flags") or {}).get("drafts_repeat", []))]
-    rep_top = [t for t in handed if any(d.get("rank") == 1 and d.get("repeated") for d in (t.get("flags") or {}).get("drafts_repeat", []))]
+    repeats = lambda t, key="repeated", top=False: any(  # noqa: E731
+        d.get(key) and (not top or d.get("rank") == 1) for d in (t.get("flags") or {}).get("drafts_repeat", []))
+    rep_any, rep_top = [t for t in handed if repeats(t)], [t for t in handed if repeats(t, top=True)]
     bot_turns = [t for t in customer if not t.get("case_open")]
     bot_said = [t for t in customer if any((x or "").strip() for x in t.get("bot") or ()) or t.get("pushed")]
     rep_bot = [t for t in bot_said if (t.get("flags") or {}).get("bot_repeat")]
@@ -195,15 +203,16 @@ def figures(turns: Sequence[Mapping], dialogues: Sequence[Mapping], seconds: flo
     return {
         "dialogues": len(dialogues), "customer_turns": len(customer), "bot_turns": len(bot_turns),
         "handed_turns": len(handed), "cases": len(cases),
-        "unprocessed": sum(1 for t in customer if (t.get("flags") or {}).get("processed") != "ok"),
+        "closed": closed, "unprocessed": sum(1 for t in customer if (t.get("flags") or {}).get("processed") != "ok"),
         "silent": sum(is_silent(t) for t in customer),
         "agent_sends": sum(1 for t in turns if t.get("role") == "agent" and t.get("sent") == "delivered"),
         "agent_send_failed": sum(1 for t in turns if t.get("role") == "agent" and t.get("sent") not in (None, "delivered", "merged")),
         "repeat_any": len(rep_any), "repeat_top": len(rep_top), "repeat_bot": len(rep_bot), "bot_said": len(bot_said),
+        "repeat_any_readable": sum(repeats(t, "readable") for t in handed),
+        "repeat_bot_readable": sum(bool((t.get("flags") or {}).get("bot_repeat_readable")) for t in bot_said),
         "repeat_facts": Counter(f for t in handed for d in t["flags"].get("drafts_repeat", []) for f in d.get("repeated", ())),
         "need": len(need), "need_case": with_case(need), "angry": len(angry), "angry_case": with_case(angry),
-        "no_need_case": with_case([d for d in dialogues if not needs_person(d.get("intents_present"))]),
-        "no_need": len(dialogues) - len(need),
+        "no_need_case": with_case(neither), "no_need": len(neither),
         "labels": len(intent_rows), "labels_case": sum(r["case"] for r in intent_rows),
         "labels_held": sum(bool(r["held"]) for r in intent_rows), "labels_primary": sum(bool(r["primary"]) for r in intent_rows),
         "labels_no_case": len(no_case_rows), "labels_no_case_nlu": sum(r["nlu"] == r["label"] for r in no_case_rows),
@@ -227,15 +236,18 @@ def tables(f: Mapping) -> List[str]:
         f"| silent turns (no bot reply, no case open) | {f['silent']} |",
         f"| handed-over turns whose drafts ask for a fact already given: any draft | {_share(f['repeat_any'], f['handed_turns'])} |",
         f"| … the top draft | {_share(f['repeat_top'], f['handed_turns'])} |",
+        f"| … any draft, the fact given in words or digits the stack could read (not only a corpus mask) | {_share(f['repeat_any_readable'], f['handed_turns'])} |",
         f"| turns where the bot's reply asks for a fact already given (of turns with a bot reply) | {_share(f['repeat_bot'], f['bot_said'])} |",
-        f"| facts asked again (drafts) | {', '.join(f'{k} {v}' for k, v in sorted(f['repeat_facts'].items())) or '–'} |",
+        f"| … the fact given in words or digits the stack could read | {_share(f['repeat_bot_readable'], f['bot_said'])} |",
+        f"| facts asked again, counted per draft (all ranks) | {', '.join(f'{k} {v}' for k, v in sorted(f['repeat_facts'].items())) or '–'} |",
+        f"| customer turns that closed the open case (the wait was cancelled) | {f['closed']} |",
         f"| customer turns not confirmed processed within the timeout | {f['unprocessed']} |",
         "",
         "| dialogues | n | got a case |",
         "|---|---:|---:|",
         f"| need a person (complaint, delivery_delay, price_haggle, refund_return, request_human) | {f['need']} | {_share(f['need_case'], f['need'])} |",
         f"| angry/abusive only (not in the list above) | {f['angry']} | {_share(f['angry_case'], f['angry'])} |",
-        f"| need no person by that list | {f['no_need']} | {_share(f['no_need_case'], f['no_need'])} |",
+        f"| neither (e.g. order status only) | {f['no_need']} | {_share(f['no_need_case'], f['no_need'])} |",
         "",
         "| held-out labels on customer turns | count |",
         "|---|---:|",

@@ -51,7 +51,7 @@ def test_asks_for(text, facts):
 @pytest.mark.parametrize("texts, facts", [
     (["我的订单1234567890到哪了"], {"order_id"}),
     (["单号是[订单x]"], {"order_id"}),
-    (["[数字x]这个"], {"order_id"}),
+    (["订单是[数字x]"], {"order_id"}),
     (["电话13812345678"], {"phone"}),
     (["运单号：YT12345678901"], {"waybill"}),
     (["快递单号 432112345678"], {"waybill"}),
@@ -61,9 +61,17 @@ def test_asks_for(text, facts):
     (["耳机坏了"], {"product"}),
     (["你好", "在吗", "还要等12345吗"], set()),  # 5 digits are no order number
     (["你好", "订单9876543210"], {"order_id"}),
+    (["昨天[数字x]点下的单", "等了[数字x]天了"], set()),  # a number mask before a unit is a time or a span
+    (["这已经是第三个了", "买了两份也不够"], set()),  # a count without the goods named
 ])
 def test_given(texts, facts):
     assert checks.given(texts, products=["耳机"]) == facts
+
+
+def test_masks_count_as_given_unless_asked_not_to():
+    assert checks.given(["[订单x]", "寄到[地址x]"]) == {"order_id", "address"}
+    assert checks.given(["[订单x]", "寄到[地址x]", "订单1234567890"], masks=False) == {"order_id"}
+    assert checks.given(["[订单x]"], masks=False) == set()
 
 
 def test_repeated_asks_need_the_fact_given_before():
@@ -88,12 +96,14 @@ def test_agent_runs_and_event_parse():
     assert checks.event_parse(None) == {"intent": None, "confidence": None}
 
 
-def _turn(dialogue, text, case=None, bot=(), pushed=(), labels=(), drafts=(), agent_next="", nlu=None, given=()):
+def _turn(dialogue, text, case=None, bot=(), pushed=(), labels=(), drafts=(), agent_next="", nlu=None, given=(), readable=()):
     reading = dict(case, id=f"case-{dialogue}") if case else None
     drafts = [{"rank": r, "text": t} for r, t in enumerate(drafts, 1)]
     flags = {"processed": "ok",
-             "drafts_repeat": [{"rank": d["rank"], "repeated": sorted(checks.asks_for(d["text"]) & set(given))} for d in drafts],
-             "bot_repeat": sorted(checks.asks_for(" ".join(bot)) & set(given))}
+             "drafts_repeat": [{"rank": d["rank"], "repeated": sorted(checks.asks_for(d["text"]) & set(given)),
+                                "readable": sorted(checks.asks_for(d["text"]) & set(readable))} for d in drafts],
+             "bot_repeat": sorted(checks.asks_for(" ".join(bot)) & set(given)),
+             "bot_repeat_readable": sorted(checks.asks_for(" ".join(bot)) & set(readable))}
     return {"dialogue": dialogue, "role": "customer", "text": text, "bot": list(bot), "pushed": list(pushed),
             "case_open": case is not None, "reading": reading, "drafts": drafts, "agent_next": agent_next,
             "heldout_labels": [{"intent": label} for label in labels], "nlu": {"intent": nlu}, "flags": flags}
@@ -104,7 +114,7 @@ SYNTHETIC = [
     _turn("d1", "你好", bot=["您好"], nlu="greet", labels=["greet"]),
     _turn("d1", "订单1234567890五天了还没到", case={"concerns": ["delivery_delay"], "mood": "anxious"}, bot=["已为您转人工"],
           labels=["delivery_delay"], drafts=["麻烦您发一下订单号", "非常抱歉，我马上去催"], agent_next="好的马上催",
-          given=["order_id"]),
+          given=["order_id"], readable=["order_id"]),
     {"dialogue": "d1", "role": "agent", "text": "好的马上催", "sent": "delivered"},
     _turn("d1", "快点", case={"concerns": ["delivery_delay", "complaint"], "mood": "angry"}, labels=["complaint"],
           drafts=["抱歉让您久等了"], given=["order_id"]),
@@ -127,10 +137,11 @@ def test_silent_turns():
 def test_figures_on_synthetic_turns():
     f = checks.figures(SYNTHETIC, DIALOGUES, seconds=12.5)
     assert (f["dialogues"], f["customer_turns"], f["bot_turns"], f["handed_turns"], f["cases"]) == (4, 7, 4, 3, 2)
-    assert f["silent"] == 1 and f["unprocessed"] == 0 and f["agent_sends"] == 1
+    assert f["silent"] == 1 and f["unprocessed"] == 0 and f["agent_sends"] == 1 and f["closed"] == 1
     assert (f["repeat_any"], f["repeat_top"], f["repeat_bot"], f["bot_said"]) == (1, 1, 1, 4)
+    assert (f["repeat_any_readable"], f["repeat_bot_readable"]) == (1, 0)
     assert f["repeat_facts"] == {"order_id": 1}
-    assert (f["need"], f["need_case"], f["angry"], f["angry_case"], f["no_need"], f["no_need_case"]) == (2, 1, 1, 1, 2, 1)
+    assert (f["need"], f["need_case"], f["angry"], f["angry_case"], f["no_need"], f["no_need_case"]) == (2, 1, 1, 1, 1, 0)
     # labels: greet (no case, NLU right), delivery_delay (primary), complaint (held, not primary), price_haggle (no case, NLU wrong)
     assert (f["labels"], f["labels_case"], f["labels_held"], f["labels_primary"]) == (4, 2, 2, 1)
     assert (f["labels_no_case"], f["labels_no_case_nlu"], f["mood_labels"], f["mood_held"]) == (2, 1, 1, 1)
@@ -151,6 +162,70 @@ def test_only_the_stack_mode_exists(capsys, tmp_path):
     assert replay.main(["--no-stack"]) == 2
     assert replay.main(["--dialogues", str(tmp_path / "absent.jsonl")]) == 0
     assert "replay skipped" in capsys.readouterr().out
+
+
+class FakeResponse:
+    def __init__(self, status, body):
+        self.status_code, self.body, self.headers = status, body, {"content-type": "application/json"}
+
+    def json(self):
+        return self.body
+
+
+class FakeStack:
+    """What bench/replay.py asks of the running stack, scripted: no servers."""
+
+    def __init__(self, events=(), position=0, case=None, edits=()):
+        self.events, self.position, self.detail, self.edits, self.posted = list(events), position, case, list(edits), []
+
+    def user_events(self, sender):
+        return self.events
+
+    def follower_position(self):
+        return self.position
+
+    def open_case(self, sender):
+        return {"id": self.detail["id"]} if self.detail and self.detail.get("open", True) else None
+
+    def case(self, case_id):
+        return self.detail
+
+    def api(self, method, path, payload=None):
+        self.posted.append(payload)
+        return self.edits.pop(0)
+
+
+def _case(batch, keys, deliveries=()):
+    return {"id": "c1", "batch": batch, "drafts": [{"rank": 1, "text": "x"}] if batch else [],
+            "messages": [{"sender": "customer", "text": "t", "source_key": k} for k in keys], "deliveries": list(deliveries)}
+
+
+def test_a_turn_counts_as_processed_once_the_follower_passed_it():
+    event = (5, {"event": "user", "message_id": "m2"})
+    none = replay.wait_processed(FakeStack([(1, {}), event], position=5), "s", 2, "t", None, timeout=1)
+    assert (none["status"], none["case"]) == ("ok", None)
+    joined = replay.wait_processed(FakeStack([(1, {}), event], 5, _case(3, ["msg:m1", "msg:m2"])), "s", 2, "t", {"id": "c1", "batch": 2}, 1)
+    assert joined["status"] == "ok" and joined["case"]["batch"] == 3
+    behind = replay.wait_processed(FakeStack([(1, {}), event], position=4), "s", 2, "t", None, timeout=0.2)
+    assert behind["status"] == "follower_timeout"
+
+
+def test_a_case_without_drafts_for_the_message_is_flagged(monkeypatch):
+    monkeypatch.setattr(replay, "SETTLE_TIMEOUT", 0.2)
+    event = (5, {"event": "user", "message_id": "m2"})
+    stale = replay.wait_processed(FakeStack([(1, {}), event], 5, _case(2, ["msg:m1", "msg:m2"])), "s", 2, "t", {"id": "c1", "batch": 2}, 1)
+    assert stale["status"] == "case_without_drafts_for_it" and stale["case"]["batch"] == 2
+
+
+def test_the_agent_send_retries_once_on_409_with_the_reloaded_batch():
+    delivered = _case(3, [], [{"decision_id": 7, "state": "delivered"}])
+    fake = FakeStack(case=delivered, edits=[FakeResponse(409, {"error": {"code": "already_handled"}}),
+                                            FakeResponse(201, {"decision": {"id": 7}})])
+    assert replay.send_as_agent(fake, "s", "c1", "好的" * 600, 2, limit=1000) == "delivered"
+    assert [p["batch"] for p in fake.posted] == [2, 3] and len(fake.posted[0]["text"]) == 1000
+    assert all(p["override"] for p in fake.posted)
+    closed = FakeStack(case=dict(delivered, open=False), edits=[FakeResponse(409, {"error": {"code": "wrong_state"}})])
+    assert replay.send_as_agent(closed, "s", "c1", "好的", 2, limit=1000) == "case closed"
 
 
 DIALOGUES_PATH = get_settings().eval_dialogues
