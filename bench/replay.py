@@ -1,243 +1,298 @@
-"""Replay real dialogues through the bot and the drafting core, next to what real agents sent.
+"""Replay real dialogues through the running stack, turn by turn (../shared/JUDGING.md §The replay).
 
-For each customer turn of ../shared/eval/dialogues.jsonl (read in place, never copied) the bot's
-NLU reads it; a turn the bot hands over (a handoff intent, or a mood that needs a person) and
-every later turn of that conversation (the bot stays paused; the console's follower redrafts)
-gets drafts from assist.drafting.handoff (read_situation, then draft_for), exactly as in production. Where a real agent answered
-that turn, we measure how close our drafts come to the agent's words — character bigram F1
-(ROUGE-2 on characters) of the top draft and the best of the top three — against the chance
-level (the same agent reply against an agent reply from another dialogue). Then the etiquette
-checker runs over every real agent reply, to show how often real replies break the rules our
-drafts never break. Only figures are printed, never the dialogues' text.
+Starts the real Rasa, action server and console (kefu_rasa.dev.servers.start_stack, free loopback
+ports, a temporary data directory, the trained model). Each dialogue of ../shared/eval/dialogues.jsonl
+(read in place, never copied) gets a fresh sender id; each customer turn goes over Rasa's REST
+channel, and the replay waits until the console has processed it: the event follower's bookmark
+has passed the message's event, and either an open case holds the message with a batch of drafts
+made for it, or there is no case. While a case is open, each real agent turn is sent as the agent's
+edit (override), so the customer's next words make sense; without a case the real agent's turns are
+skipped (the bot answered instead).
 
-    .venv/bin/python bench/replay.py [--no-rasa] [--dialogues PATH]
+Every turn goes to reports/replay/turns.jsonl (git-ignored: it holds the eval text; what a grader
+reads). The tables (bench/replay_checks.py) hold counts and shares only, never a dialogue's text.
+
+    .venv/bin/python bench/replay.py [--dialogues PATH] [--limit N] [--out DIR]
 """
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import random
-import re
+import shutil
 import sys
+import tempfile
 import time
-from collections import Counter
-from dataclasses import dataclass, field
+import uuid
 from pathlib import Path
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence
+
+import requests
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path[:0] = [str(ROOT), str(Path(__file__).resolve().parent)]
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from assist.drafting.checker import check  # noqa: E402
-from assist.drafting.handoff import draft_for, needs_person, read_situation  # noqa: E402
-from assist.shop.policy import load_policy  # noqa: E402
-from assist.settings import get_settings  # noqa: E402
-from assist.text.normalize import normalize  # noqa: E402
+import replay_checks as checks  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from assist.settings import get_settings, settings_from  # noqa: E402
+from assist.store import SuggestionStore  # noqa: E402
+from assist.store.db import make_engine  # noqa: E402
 
-DIALOGUES = get_settings().eval_dialogues
-_NOT_TEXT = re.compile(r"[\s\W_]+", re.UNICODE)
-# The corpora's own masks ([订单x], [数字x]) are not words the agent wrote.
-_CORPUS_MASK = re.compile(r"\[[^\[\]]{1,8}x\]")
-
-Parse = Callable[[str], Dict]
-
-
-def _chars(text: str) -> str:
-    return _NOT_TEXT.sub("", _CORPUS_MASK.sub("", normalize(text or "")))
+HTTP_TIMEOUT = 120.0      # s, one HTTP call (Rasa runs NLU and the action inside the webhook call)
+TURN_TIMEOUT = 180.0      # s, a customer turn processed by the console (2 shared cores)
+SETTLE_TIMEOUT = 20.0     # s, once the follower passed the message: the case and its drafts readable
+DELIVERY_TIMEOUT = 60.0   # s, an agent's text or a holding message delivered through Rasa
+NOT_READING = ("messages", "drafts", "decisions", "deliveries")  # the case JSON's other keys are its reading
 
 
-def ngram_f1(a: str, b: str, n: int = 2) -> float:
-    """F1 of character n-gram overlap (ROUGE-n on characters), punctuation and spaces ignored."""
-    x, y = _chars(a), _chars(b)
-    ga = Counter(x[i:i + n] for i in range(len(x) - n + 1))
-    gb = Counter(y[i:i + n] for i in range(len(y) - n + 1))
-    if not ga or not gb:
-        return 0.0
-    overlap = sum((ga & gb).values())
-    if not overlap:
-        return 0.0
-    precision, recall = overlap / sum(ga.values()), overlap / sum(gb.values())
-    return 2 * precision * recall / (precision + recall)
-
-
-@dataclass
-class Turn:
-    dialogue: int
-    first: bool                 # the turn that handed over (else a later turn while paused)
-    topic: str
-    drafts: List[str]
-    agent: str                  # the real agent's answer to this turn
-
-
-@dataclass
-class Replay:
-    dialogues: int = 0
-    customer_turns: int = 0
-    handed_over: int = 0
-    turns: List[Turn] = field(default_factory=list)
-    agent_replies: List[str] = field(default_factory=list)
-    agent_replies_to_handoffs: List[Tuple[str, str]] = field(default_factory=list)  # (topic, text)
-    seconds: float = 0.0
+def poll(predicate: Callable, timeout: float, interval: float = 0.05, cap: float = 0.5):
+    """`predicate()`'s first truthy value, or None after `timeout` s (the interval grows to `cap`)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value or time.monotonic() >= deadline:
+            return value or None
+        time.sleep(interval)
+        interval = min(cap, interval * 1.5)
 
 
 def load_dialogues(path: Path) -> List[Dict]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def replay(dialogues: Sequence[Dict], parse: Parse, policy=None) -> Replay:
-    policy = policy or load_policy()
-    result = Replay(dialogues=len(dialogues))
-    started = time.perf_counter()
-    for number, dialogue in enumerate(dialogues):
-        turns = dialogue.get("turns") or []
-        paused = False
-        history: List[str] = []
-        for i, turn in enumerate(turns):
-            text = turn.get("text") or ""
-            if turn.get("role") == "agent":
-                result.agent_replies.append(text)
-                continue
-            if turn.get("role") != "customer" or not text.strip():
-                continue
-            result.customer_turns += 1
-            parsed = parse(text)
-            intent = (parsed.get("intent") or {}).get("name")
-            situation = read_situation(text, intent, parsed.get("intent_ranking"), parsed.get("entities"), history)
-            history.append(text)
-            first = False
-            if not paused:
-                if not needs_person(intent, situation):
-                    continue  # the bot answers this one itself
-                paused = first = True
-            handoff = draft_for(situation, policy=policy)
-            result.handed_over += 1
-            answer = []
-            for later in turns[i + 1:]:
-                if later.get("role") != "agent":
-                    break
-                answer.append(later.get("text") or "")
-            if answer:
-                reply = " ".join(answer)
-                result.turns.append(Turn(number, first, handoff.situation.topic, [d["text"] for d in handoff.drafts], reply))
-                result.agent_replies_to_handoffs.append((handoff.situation.topic, reply))
-    result.seconds = time.perf_counter() - started
-    return result
+def shop_products(path: Path = ROOT / "data" / "nlu" / "entity_patterns.yml") -> List[str]:
+    """The product words of the NLU lookup: naming one counts as giving the product."""
+    items = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []
+    found = [i.get("examples", "") for i in items if i.get("lookup") == "product"]
+    return [line.lstrip("- ").strip() for text in found for line in text.splitlines() if line.strip()]
 
 
-def rasa_parser() -> Tuple[Parse, str]:
-    import asyncio
-    import logging
-    import warnings
+class StackClient:
+    """The customer (Rasa's REST channel), the agent (the console's JSON API) and two read-only looks
+    into the stack: Rasa's event stream and the console follower's bookmark in it."""
 
-    warnings.filterwarnings("ignore")  # library deprecation chatter, not our figures
-    logging.getLogger("jieba").setLevel(logging.WARNING)
+    def __init__(self, rasa_url: str, console_url: str, agent_token: str, store_url: str, events_url: str):
+        self.rasa_url, self.console_url = rasa_url, console_url
+        self.http = requests.Session()
+        self.headers = {"Authorization": f"Bearer {agent_token}"}
+        self.store = SuggestionStore(store_url)
+        self.events_engine = make_engine(events_url)
+        self.events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("data"))
 
-    from kefu_rasa.dev.evaluation import load_agent
-    from kefu_rasa.dev.model_cache import ensure_model
+    def say(self, sender: str, text: str) -> List[str]:
+        response = self.http.post(f"{self.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
+                                  timeout=HTTP_TIMEOUT)
+        response.raise_for_status()
+        return [m.get("text") or json.dumps({k: v for k, v in m.items() if k != "recipient_id"}, ensure_ascii=False)
+                for m in response.json()]
 
-    import jieba  # the model loads it: keep its start-up log out of the table
+    def user_events(self, sender: str) -> List[tuple]:
+        """(event id, event) of the sender's customer messages, oldest first."""
+        try:
+            with self.events_engine.connect() as db:
+                rows = db.execute(sa.select(self.events.c.id, self.events.c.data)
+                                  .where(self.events.c.sender_id == sender).order_by(self.events.c.id)).all()
+        except sa.exc.OperationalError:
+            return []  # Rasa has not written its first event yet
+        parsed = [(row.id, json.loads(row.data)) for row in rows]
+        return [(i, e) for i, e in parsed if e.get("event") == "user"]
 
-    jieba.setLogLevel(logging.WARNING)
-    model = ensure_model(log=lambda m: print(m, file=sys.stderr))
-    agent = load_agent(model)
-    return (lambda text: asyncio.run(agent.parse_message(text))), model.name
+    def follower_position(self) -> int:
+        return self.store.follower.position("console")
+
+    def api(self, method: str, path: str, payload: Optional[Dict] = None) -> requests.Response:
+        return self.http.request(method, f"{self.console_url}{path}", json=payload, headers=self.headers, timeout=HTTP_TIMEOUT)
+
+    def open_case(self, sender: str) -> Optional[Dict]:
+        response = self.api("GET", "/api/cases?state=open")
+        response.raise_for_status()
+        return next((c for c in response.json()["cases"] if c["conversation_id"] == sender), None)
+
+    def case(self, case_id: str) -> Dict:
+        response = self.api("GET", f"/api/cases/{case_id}")
+        response.raise_for_status()
+        return response.json()
 
 
-def cue_parser() -> Tuple[Parse, str]:
-    return (lambda text: {"intent": {"name": None}}), "no NLU model: the core's cue words"
+def wait_processed(client: StackClient, sender: str, count: int, text: str, before: Optional[Dict], timeout: float) -> Dict:
+    """Wait until the console has processed the sender's `count`-th message: the follower's bookmark
+    is past its event, and an open case holds it with a newer batch of drafts, or there is no case."""
+    def followed():
+        users = client.user_events(sender)
+        if len(users) >= count and client.follower_position() >= users[count - 1][0]:
+            return users[count - 1]
+        return None
+
+    seen = poll(followed, timeout)
+    event = seen[1] if seen else ((client.user_events(sender) or [(0, {})])[-1][1])
+    key = f"msg:{event.get('message_id')}" if event.get("message_id") else None
+    last: Dict = {}
+
+    def settled():
+        summary = client.open_case(sender)
+        if summary is None:
+            return {"case": None}
+        detail = last["case"] = client.case(summary["id"])
+        mine = any(m["sender"] == "customer" and ((key and m.get("source_key") == key) or m["text"] == text)
+                   for m in detail["messages"])
+        earlier = before["batch"] if before and before["id"] == detail["id"] else 0
+        return {"case": detail} if mine and detail["batch"] > earlier and detail["drafts"] else None
+
+    done = poll(settled, SETTLE_TIMEOUT if seen else 1.0)
+    status = "ok" if seen and done else ("follower_timeout" if not seen else "case_without_drafts_for_it")
+    return {"status": status, "event": event, "case": (done or last).get("case")}
 
 
-# ---- figures -----------------------------------------------------------------------------------
+def pushed_since(client: StackClient, case_id: str, seen: set) -> List[Dict]:
+    """Texts the console pushed to the customer (holding message, cancel reply …) not seen yet,
+    once delivered; an agent's sends are not counted here."""
+    def deliveries():
+        detail = client.case(case_id)
+        fresh = [d for d in detail["deliveries"] if d["id"] not in seen and d.get("kind") != "agent"]
+        return (fresh,) if all(d["state"] != "pending" for d in fresh) else None
 
-def closeness(result: Replay, seed: int = 7, n: int = 2) -> List[Tuple[str, int, float, float, float]]:
-    """(rows, n, top-1 F1, best-of-3 F1, chance F1) for all turns, handover turns, later turns;
-    character n-grams of size `n`."""
-    rng = random.Random(seed)
-    others = [(t.dialogue, t.agent) for t in result.turns]
-    rows = []
-    for name, pick in (("every turn handed to a person", lambda t: True), ("the turn that hands over", lambda t: t.first),
-                       ("later turns while the bot is paused", lambda t: not t.first)):
-        chosen = [t for t in result.turns if pick(t)]
-        if not chosen:
-            rows.append((name, 0, 0.0, 0.0, 0.0))
+    fresh = (poll(deliveries, DELIVERY_TIMEOUT) or ([],))[0]
+    seen.update(d["id"] for d in fresh)
+    return [{"kind": d.get("kind"), "text": d["text"], "state": d["state"]} for d in fresh if d["text"]]
+
+
+def send_as_agent(client: StackClient, sender: str, case_id: str, text: str, batch: int, limit: int) -> str:
+    """The real agent's text as this case's edit (override), retried once on 409 with the reloaded
+    batch; then waits for its delivery. Returns delivered, or what went wrong."""
+    body = {"text": text[:limit], "override": True, "batch": batch}
+    response = client.api("POST", f"/api/cases/{case_id}/edit", body)
+    if response.status_code == 409:
+        if (client.open_case(sender) or {}).get("id") != case_id:  # the open list, not a field whose shape may change
+            return "case closed"
+        response = client.api("POST", f"/api/cases/{case_id}/edit", dict(body, batch=client.case(case_id)["batch"]))
+    if response.status_code != 201:
+        code = (response.json().get("error") or {}).get("code") if response.headers.get("content-type", "").startswith("application/json") else ""
+        return f"failed: {response.status_code} {code}".strip()
+    decision = response.json()["decision"]["id"]
+    delivered = poll(lambda: any(d.get("decision_id") == decision and d["state"] == "delivered"
+                                 for d in client.case(case_id)["deliveries"]), DELIVERY_TIMEOUT)
+    return "delivered" if delivered else "not delivered in time"
+
+
+def replay_dialogue(client: StackClient, dialogue: Dict, products: Sequence[str], turn_timeout: float = TURN_TIMEOUT,
+                    edit_limit: int = 1000) -> List[Dict]:
+    """Every turn of one dialogue as a record for turns.jsonl."""
+    sender = f"replay-{uuid.uuid4().hex[:16]}"
+    turns = dialogue.get("turns") or []
+    records: List[Dict] = []
+    case: Optional[Dict] = None          # the open case after the latest customer turn
+    said: List[str] = []                 # the customer's words so far
+    sent, seen_deliveries = 0, set()
+    for i, turn in enumerate(turns):
+        role, text = turn.get("role"), turn.get("text") or ""
+        base = {"dialogue": dialogue["id"], "turn": i, "role": role, "text": text, "sender": sender}
+        if role == "agent":
+            merged = i > 0 and turns[i - 1].get("role") == "agent"
+            if merged or case is None:
+                outcome = "merged" if merged else None  # no case: the bot answered instead, skipped
+            else:
+                run = [t.get("text") or "" for t in checks.agent_run(turns, i)]
+                outcome = send_as_agent(client, sender, case["id"], "\n".join(r for r in run if r.strip()), case["batch"], edit_limit)
+            records.append(dict(base, case_open=case is not None, sent=outcome, gold_response=bool(turn.get("gold_response"))))
             continue
-        top1 = [ngram_f1(t.drafts[0], t.agent, n) if t.drafts else 0.0 for t in chosen]
-        top3 = [max((ngram_f1(d, t.agent, n) for d in t.drafts[:3]), default=0.0) for t in chosen]
-        chance = []
-        for t in chosen:
-            pool = [text for d, text in others if d != t.dialogue]
-            chance.append(ngram_f1(rng.choice(pool), t.agent, n) if pool else 0.0)
-        rows.append((name, len(chosen), sum(top1) / len(top1), sum(top3) / len(top3), sum(chance) / len(chance)))
-    return rows
-
-
-def etiquette(result: Replay, policy) -> Dict:
-    """How often real agents' replies break the rules: language rules on every reply; the full
-    rules for the concern (acknowledge, apologise, follow up, close) on replies to handed-over turns."""
-    replies = [r for r in result.agent_replies if r.strip()]
-    rules: Counter = Counter()
-    broken = 0
-    broken_not_close = 0
-    for text in replies:
-        found = check(text, policy=policy)
-        broken += bool(found)
-        broken_not_close += any(f.rule != "close.polite" for f in found)
-        rules.update({f.rule for f in found})
-    full_broken = 0
-    full_rules: Counter = Counter()
-    for topic, text in result.agent_replies_to_handoffs:
-        found = check(text, policy=policy, concern=topic)
-        full_broken += bool(found)
-        full_rules.update({f.rule for f in found})
-    drafts = [d for t in result.turns for d in t.drafts]
-    draft_broken = sum(bool(check(d, policy=policy, concern=t.topic)) for t in result.turns for d in t.drafts)
-    return {"replies": len(replies), "broken": broken, "broken_not_close": broken_not_close, "rules": rules, "handoff_replies": len(result.agent_replies_to_handoffs),
-            "full_broken": full_broken, "full_rules": full_rules, "drafts": len(drafts), "draft_broken": draft_broken}
-
-
-def print_tables(result: Replay, source: str, policy, out=sys.stdout) -> None:
-    p = lambda *a: print(*a, file=out)  # noqa: E731
-    p(f"Replay of {result.dialogues} real dialogues (../shared/eval/dialogues.jsonl, read in place); NLU: {source}\n")
-    p(f"{result.customer_turns} customer turns; {result.handed_over} handed to a person "
-      f"({result.handed_over / max(1, result.customer_turns):.0%}); {len(result.turns)} of them answered by a real agent next. "
-      f"Drafting took {1000 * result.seconds / max(1, result.customer_turns):.1f} ms per turn (NLU included).\n")
-    p("How close the drafts come to what the real agent sent: F1 of shared character n-grams (0–1, spaces and "
-      "punctuation ignored); chance = the real reply against an agent reply from another dialogue:\n")
-    p("| turns | n | top-1, bigrams | best of top 3, bigrams | chance, bigrams | top-1, characters | best of top 3, characters | chance, characters |")
-    p("|---|---:|---:|---:|---:|---:|---:|---:|")
-    for (name, n, top1, top3, chance), (_, _, u1, u3, uc) in zip(closeness(result), closeness(result, n=1)):
-        p(f"| {name} | {n} | {top1:.3f} | {top3:.3f} | {chance:.3f} | {u1:.3f} | {u3:.3f} | {uc:.3f} |")
-    e = etiquette(result, policy)
-    p("\nEtiquette (ETIQUETTE.md §2) — real agents' replies next to our drafts:\n")
-    p("| text | n | with at least one finding | most common rules |")
-    p("|---|---:|---:|---|")
-    top = lambda c: ", ".join(f"{r} {n}" for r, n in c.most_common(4)) or "–"  # noqa: E731
-    p(f"| real agent replies, language rules | {e['replies']} | {e['broken']} ({e['broken'] / max(1, e['replies']):.0%}) | {top(e['rules'])} |")
-    p(f"| real agent replies, language rules except the polite close | {e['replies']} | {e['broken_not_close']} "
-      f"({e['broken_not_close'] / max(1, e['replies']):.0%}) | {top(Counter({r: n for r, n in e['rules'].items() if r != 'close.polite'}))} |")
-    p(f"| real replies to handed-over turns, all rules for the concern | {e['handoff_replies']} | {e['full_broken']} "
-      f"({e['full_broken'] / max(1, e['handoff_replies']):.0%}) | {top(e['full_rules'])} |")
-    p(f"| our drafts for those turns, all rules for the concern | {e['drafts']} | {e['draft_broken']} "
-      f"({e['draft_broken'] / max(1, e['drafts']):.0%}) | – |")
+        if role != "customer" or not text.strip():
+            records.append(dict(base, skipped=True))
+            continue
+        started = time.monotonic()
+        bot = client.say(sender, text)
+        sent += 1
+        result = wait_processed(client, sender, sent, text, case, turn_timeout)
+        pushed = []
+        if case and (result["case"] is None or result["case"]["id"] != case["id"]):
+            pushed += pushed_since(client, case["id"], seen_deliveries)  # closed now: its last words
+        case = result["case"]
+        if case:
+            pushed += pushed_since(client, case["id"], seen_deliveries)
+        known = checks.given(said + [text], products)
+        readable = checks.given(said + [text], products, masks=False)  # not through a corpus mask only
+        said.append(text)
+        drafts = [{k: d.get(k) for k in ("rank", "text", "reason", "score", "variant_id")} for d in (case or {}).get("drafts", [])]
+        parse = checks.event_parse(result["event"])
+        record = dict(
+            base, bot=bot, pushed=pushed, nlu=parse, case_open=case is not None,
+            reading={k: v for k, v in case.items() if k not in NOT_READING} if case else None, drafts=drafts,
+            agent_next="\n".join(t.get("text") or "" for t in checks.agent_run(turns, i + 1)),
+            heldout_labels=turn.get("heldout_labels") or [], seconds=round(time.monotonic() - started, 3),
+        )
+        asked_by_bot = checks.asks_for("\n".join(bot + [p["text"] for p in pushed]))
+        record["flags"] = {
+            "processed": result["status"], "given": sorted(known), "given_readable": sorted(readable),
+            "drafts_repeat": [{"rank": d["rank"], "repeated": sorted(checks.asks_for(d["text"]) & known),
+                               "readable": sorted(checks.asks_for(d["text"]) & readable)} for d in drafts],
+            "bot_repeat": sorted(asked_by_bot & known), "bot_repeat_readable": sorted(asked_by_bot & readable),
+            "silent": checks.is_silent(dict(base, bot=bot, pushed=pushed, case_open=case is not None)),
+        }
+        records.append(record)
+    return records
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--dialogues", type=Path, default=DIALOGUES)
-    parser.add_argument("--no-rasa", action="store_true", help="use the core's cue words instead of the trained model")
+    parser.add_argument("--dialogues", type=Path, default=get_settings().eval_dialogues)
+    parser.add_argument("--limit", type=int, default=0, help="replay only the first N dialogues")
+    parser.add_argument("--out", type=Path, default=ROOT / "reports" / "replay", help="where turns.jsonl goes")
+    parser.add_argument("--stack", action=argparse.BooleanOptionalAction, default=True,
+                        help="replay through the running stack (the only mode)")
+    parser.add_argument("--turn-timeout", type=float, default=TURN_TIMEOUT)
     args = parser.parse_args(list(argv) if argv is not None else None)
+    if not args.stack:
+        print("replay: only the stack mode exists; the in-process replay skipped Rasa's rules, the action server "
+              "and the console, so its figures did not describe the product", file=sys.stderr)
+        return 2
     if not args.dialogues.is_file():
         print(f"replay skipped: {args.dialogues} not found (the evaluation data stays outside the project)")
         return 0
-    print(f"command: .venv/bin/python bench/replay.py{' --no-rasa' if args.no_rasa else ''} · {time.strftime('%Y-%m-%d %H:%M')}\n")
-    parse, source = cue_parser() if args.no_rasa else rasa_parser()
-    policy = load_policy()
-    result = replay(load_dialogues(args.dialogues), parse, policy)
-    print_tables(result, source, policy)
+    dialogues = load_dialogues(args.dialogues)[: args.limit or None]
+    from kefu_rasa.dev.model_cache import ensure_model
+    from kefu_rasa.dev.servers import free_port, start_stack
+
+    model = ensure_model(log=lambda m: print(m, file=sys.stderr))
+    workdir = Path(tempfile.mkdtemp(prefix="kefu-replay-"))
+    print(f"starting Rasa, the action server and the console (logs in {workdir})…", file=sys.stderr)
+    began = time.monotonic()
+    stack = start_stack(model, workdir / "run", data_dir=workdir / "data", rasa_port=free_port(), actions_port=free_port(),
+                        console_port=free_port(), token=uuid.uuid4().hex, timeout=300,
+                        extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"})  # the real agents answer, not the timer
+    started = time.monotonic() - began
+    try:
+        records, seconds = run_replay(stack, dialogues, args.out / "turns.jsonl", args.turn_timeout)
+    finally:
+        stack.stop()
+    shutil.rmtree(workdir, ignore_errors=True)
+    command = " ".join(["bench/replay.py"] + [a for a in (argv if argv is not None else sys.argv[1:])])
+    print(f"command: `.venv/bin/python {command}` · {time.strftime('%Y-%m-%d %H:%M')} · model {model.name.split('.')[0]} · "
+          f"{len(dialogues)} dialogues of {args.dialogues.name}, read in place · stack started in {started:.0f} s · "
+          f"turns in {args.out / 'turns.jsonl'}\n")
+    print("\n".join(checks.tables(checks.figures(records, dialogues, seconds))))
     return 0
+
+
+def run_replay(stack, dialogues: Sequence[Dict], out: Path, turn_timeout: float = TURN_TIMEOUT, agent: str = "replay-agent"):
+    """Replay `dialogues` through a running `stack`; write turns to `out`; (records, seconds)."""
+    token = SuggestionStore(stack.store_url).agents.create_agent(f"{agent}-{uuid.uuid4().hex[:6]}")
+    settings = settings_from(stack.env)
+    client = StackClient(stack.rasa_url, stack.console_url, token, stack.store_url, settings.events_url)
+    products, records = shop_products(), []
+    out.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    with out.open("w", encoding="utf-8") as sink:
+        for n, dialogue in enumerate(dialogues, 1):
+            turns = replay_dialogue(client, dialogue, products, turn_timeout, settings.max_edit_chars)
+            for record in turns:
+                sink.write(json.dumps(record, ensure_ascii=False) + "\n")
+            sink.flush()
+            records += turns
+            print(f"dialogue {n}/{len(dialogues)}: {sum(t['role'] == 'customer' for t in turns)} customer turns, "
+                  f"{sum(bool(t.get('case_open')) for t in turns if t['role'] == 'customer')} with a case", file=sys.stderr)
+    return records, time.monotonic() - started
 
 
 if __name__ == "__main__":
