@@ -130,7 +130,10 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         irritation = ("pushes",) + irritation
 
     unclear = []
-    if isinstance(confidence, (int, float)) and confidence < UNSURE_BELOW and act in ("opens", "informs", "new_question", "new_problem"):
+    # NLU unsure, and the shop's cue words did not name the problem either (催单 is plain without NLU).
+    by_cues = bool(raised) and intent not in raised
+    if isinstance(confidence, (int, float)) and confidence < UNSURE_BELOW and not by_cues and act in (
+            "opens", "informs", "new_question", "new_problem"):
         unclear.append(f"没读准这句话（意图把握{confidence:.0%}）")
     ranking = list(parse.get("intent_ranking") or ())
     if len(ranking) >= 2 and act in ("opens", "new_problem", "informs"):
@@ -147,7 +150,8 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         or (waiting_for == "more" and act == "closes"),
         reluctant=reluctant, unclear=tuple(unclear), intent=intent,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
-        shift=shift if act in ("new_problem", "informs", "answers") else None,
+        # A question counts only when NLU is sure of it (有什么优惠没 in a delivery case: now about price).
+        shift=shift if act in ("new_problem", "informs", "answers") or (act == "new_question" and sure) else None,
     )
 
 

@@ -16,6 +16,10 @@ FACT_ENTITIES = ("order_id", "carrier", "product", "tracking_no", "last_location
 _ORDER_ID = re.compile(r"(?<![0-9A-Za-z])(\d{10,24})(?![0-9])")
 _ORDER_ID_LABELLED = re.compile(r"(?:订单号?|单号)\s*(?:是|为|:)?\s*([A-Za-z0-9-]{6,32})")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
+# Goods named by count and measure (买10罐山核桃, 5个单套盒): the customer said which goods, in words
+# no template should echo; they count as given, so nobody asks "哪一款" again.
+_GOODS = re.compile(r"(?:\d+|[一二两三四五六七八九十几]+)\s*(?:个|件|罐|份|包|盒|瓶|箱|袋|套|双|条|支|斤|台|桶|只|片|块|盒装)"
+                    r"(?!星期|礼拜|小时|钟头|月|人|问题|地方)([^\s\d有送的了吧吗呢么是都也还就要能可在现我你这那一二两三四五六七八九十几，,。.！!？?~～]{2,6})")
 MAX_FACT_CHARS = 200
 
 
@@ -54,11 +58,19 @@ def read_facts(facts: Any, entities: Any, norm: str, cues: Cues) -> Dict[str, An
             known["order_id"] = labelled.group(1)
         elif numbers:
             known["order_id"] = numbers[0]
+    if "product" not in known and "goods_said" not in known:
+        goods = _GOODS.search(norm)
+        if goods:
+            known["goods_said"] = goods.group(0)
     if "carrier" not in known:
         found = cues.carriers.find(norm)
         if found:
             known["carrier"] = cues.carrier_names.get(found[0].word.lower(), found[0].word)
     return known
+
+def is_known(fact: str, facts: Mapping[str, Any]) -> bool:
+    """Whether the customer or the case gave this fact (goods named in words count as the product)."""
+    return fact in facts or (fact == "product" and "goods_said" in facts)
 
 def int_fact(facts: Mapping[str, Any], key: str) -> Optional[int]:
     value = facts.get(key)

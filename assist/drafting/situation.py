@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
-from assist.drafting.fact_reading import as_text, int_fact, read_facts
+from assist.drafting.fact_reading import as_text, int_fact, is_known, read_facts
 from assist.drafting.mood import LEVEL, mood_trend, read_mood
 from assist.drafting.temperament import form_of_address, near_duplicate, read_temperament, score_urgency
 from assist.shop.cues import Cues, guess_intents, load_cues
@@ -200,7 +200,7 @@ def build_situation(
     urgency, reasons = score_urgency(concerns, mood, trend, threats, days_late, waited, repeats, vip, cues)
 
     needed = [f for c in concerns for f in cues.needs.get(c, ())]
-    missing = tuple(f for f in dict.fromkeys(needed) if f not in known)
+    missing = tuple(f for f in dict.fromkeys(needed) if not is_known(f, known))
 
     return Situation(
         text=norm,
@@ -236,7 +236,7 @@ def in_conversation(situation: Situation, concerns: Sequence[str], mood: str, mo
     cues = cues or load_cues()
     concerns = tuple(concerns) or situation.concerns
     needed = [f for c in concerns for f in cues.needs.get(c, ())]
-    missing = tuple(f for f in dict.fromkeys(needed) if f not in situation.facts)
+    missing = tuple(f for f in dict.fromkeys(needed) if not is_known(f, situation.facts))
     temperament = situation.temperament
     if mood in ("angry", "abusive") and temperament != "unreasonable":
         temperament = "agitated"

@@ -214,6 +214,22 @@ def test_progress_speaks_of_the_latest_thing_done_and_only_when_something_was(sh
     assert not any("催过快递" in d for d in shop.drafts)
 
 
+def test_goods_named_by_count_are_not_asked_for_again(shop):
+    shop.says("我要买8盒绿茶能便宜点不", "price_haggle")
+    assert "product" not in shop.case()["situation"]["missing"]
+    assert not any("哪一款" in d or "哪款" in d for d in shop.drafts)
+    shop.says("有什么活动吗", "price_haggle")
+    assert not any("哪一款" in d or "哪款" in d for d in shop.drafts)
+
+
+def test_a_price_question_in_a_delivery_case_moves_the_case_to_price(shop):
+    shop.says("快递三天了还没到", "delivery_delay")
+    shop.says("那有什么优惠没", "price_haggle", 0.95)
+    state = shop.state
+    assert state.last_act == "new_question" and state.primary == "price_haggle"
+    assert "delivery_delay" in state.concerns
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()

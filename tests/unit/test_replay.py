@@ -1,15 +1,14 @@
 """bench/replay.py and bench/replay_checks.py: the detectors and the figures on turns written here
-(never the eval data's text), and one slow replay of two real dialogues through the running stack."""
+(never the eval data's text). The replay of real dialogues through the running stack is in
+tests/integration/test_replay_stack.py."""
 from __future__ import annotations
 
 import importlib.util
-import json
 import sys
 from pathlib import Path
 
 import pytest
 
-from assist.settings import get_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -226,23 +225,3 @@ def test_the_agent_send_retries_once_on_409_with_the_reloaded_batch():
     assert all(p["override"] for p in fake.posted)
     closed = FakeStack(case=dict(delivered, open=False), edits=[FakeResponse(409, {"error": {"code": "wrong_state"}})])
     assert replay.send_as_agent(closed, "s", "c1", "好的", 2, limit=1000) == "case closed"
-
-
-DIALOGUES_PATH = get_settings().eval_dialogues
-
-
-@pytest.mark.slow
-def test_two_real_dialogues_replay_through_the_stack(stack, tmp_path):
-    if not DIALOGUES_PATH.is_file():
-        pytest.skip(f"{DIALOGUES_PATH} not found: the evaluation data lives outside the project (../shared/eval)")
-    dialogues = replay.load_dialogues(DIALOGUES_PATH)[:2]
-    out = tmp_path / "turns.jsonl"
-    records, seconds = replay.run_replay(stack, dialogues, out)
-    assert len(records) == sum(len(d["turns"]) for d in dialogues)
-    assert [json.loads(line)["turn"] for line in out.read_text(encoding="utf-8").splitlines()] == [r["turn"] for r in records]
-    customer = [r for r in records if r["role"] == "customer"]
-    assert all(r["flags"]["processed"] == "ok" for r in customer)
-    for r in customer:
-        assert r["case_open"] == bool(r["reading"]) == bool(r["drafts"])
-    assert all(r["sent"] in ("delivered", "merged") for r in records if r["role"] == "agent" and r["case_open"])
-    assert checks.figures(records, dialogues, seconds)["customer_turns"] == len(customer)
