@@ -34,6 +34,7 @@ const KefuSituation = (() => {
     const shown = [];
     for (const key of keys) {
       if (key.startsWith("_")) continue;  // bookkeeping (_looked_up), not a fact
+      if (key === "days_waited" && facts.duration) continue;  // the customer's own words say it already
       const name = word(Kefu.FACTS, key), text = factText(key, facts[key], nowMs);
       if (name && text) shown.push([name, text]);
     }

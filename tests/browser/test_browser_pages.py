@@ -472,7 +472,7 @@ def test_keys_move_through_the_queue_reject_with_a_reason_and_correct_the_concer
 
 # What the situation panel must never show: the state's raw field names and JavaScript's empties.
 RAW_WORDS = ("status_zh", "days_waited", "null", "undefined", "_looked_up")
-ASK_ORDER = "非常抱歉给您带来不好的体验，麻烦您提供一下订单号，我马上帮您核实。"
+ASK_ORDER = "非常抱歉让您久等了，麻烦您提供一下订单号，我马上帮您联系快递核实，今天下午5点前回复您。"
 
 
 def panel_shows(page, *words):
@@ -486,7 +486,7 @@ def test_a_multi_turn_case_shows_the_conversation_state_in_words(stack, store, a
     agent = signed_in(pages, stack, "xiaowang")
     shopper = customer(pages, stack)
     session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我要投诉，你们客服态度太差了，东西也是坏的")
+    say(shopper, "我要投诉！买的羽绒服一个礼拜了还没到，问客服也没人管")
     case = wait_for_case(store, session)
     open_case_in(agent, case["id"])
     panel_shows(agent, "诉求", "投诉", "顾客刚才", "开始反映问题")
@@ -500,7 +500,7 @@ def test_a_multi_turn_case_shows_the_conversation_state_in_words(stack, store, a
     agent.keyboard.type(ASK_ORDER)
     editor.press("Enter")
     wait_for_text(shopper, ".bubble.agent .text", ASK_ORDER)
-    panel_shows(agent, "我们问过", "订单号 — 还在等", "已做", "正在核实")
+    panel_shows(agent, "我们问过", "订单号 — 还在等", "已做", "核实", "答应过", "今天下午5点前回复")
     assert agent.locator("#case-tags .state-open").inner_text() == "处理中"
 
     # The customer answers with a bare number: read as the answer to what we asked.
