@@ -21,7 +21,8 @@ LABELS: Dict[str, Dict[str, str]] = {
         "last_location": "最新位置", "duration": "顾客说等了", "status": "订单状态", "promised_by": "承诺送达",
         "days_waited": "顾客说等了几天", "status_zh": "订单状态", "waybill": "快递单号", "phone": "联系电话",
         "address": "地址", "photo": "照片", "order_id_from_shop": "订单号来自", "shipped_at": "发货时间",
-        "ordered_at": "下单时间", "last_update_at": "物流更新", "customer_id": "顾客编号", "goods_said": "顾客说的商品",
+        "ordered_at": "下单时间", "last_update_at": "物流更新", "customer_id": "顾客编号", "name": "姓名",
+        "goods_said": "顾客说的商品",
     },
     # The conversation state (assist/cases/state.py), in the words the case panel shows.
     "acts": {
@@ -38,9 +39,17 @@ LABELS: Dict[str, Dict[str, str]] = {
         "coupon_offered": "给过优惠券", "compensated": "已申请补偿", "recorded": "已登记", "escalated": "已转专员",
         "resent": "已安排补发",
     },
-    "stages": {"open": "还没人接待", "in_progress": "处理中", "done": "已给出处理"},
+    "stages": {"open": "客服还没回复", "in_progress": "处理中", "done": "已给出处理"},
     "trends": {"rising": "在升级", "steady": "平稳", "falling": "在缓和"},
     "irritation": {"pushes": "催问", "repeats": "重复问", "？？": "连打问号", "waited": "说等了好几天"},
+    # The customer's open questions, by FAQ id (policy.yml faq:); "question" is one no entry fits.
+    # An id without a word here is shown as "有一个问题还没答", never as the id.
+    "questions": {
+        "shipping_time": "几天能到", "free_shipping": "包不包邮", "return_policy": "能不能退货",
+        "refund_arrival": "退款多久到账", "return_shipping": "退货运费谁出", "payment_methods": "怎么付款",
+        "cash_on_delivery": "能不能货到付款", "invoice": "发票怎么开", "authenticity": "是不是正品",
+        "warranty": "怎么保修", "exchange": "怎么换货",
+    },
 }
 
 

@@ -179,7 +179,9 @@
     if (!c) return;
     $("case-body").dataset.caseId = c.id;
     const open = c.state === "open";
-    $("case-tags").replaceChildren(...tags(c.concerns), el("span", { class: `tag state-${c.state}`, text: open ? "处理中" : c.state === "resolved" ? "已结案" : "已取消" }));
+    // An open case's tag says how far it has come (the conversation state's stage).
+    const stage = open ? Kefu.word(Kefu.STAGES, (c.conversation || {}).stage) || "处理中" : c.state === "resolved" ? "已结案" : "已取消";
+    $("case-tags").replaceChildren(...tags(c.concerns), el("span", { class: `tag state-${c.state}`, text: stage }));
     $("case-timer").replaceChildren(open ? timer(c.waiting_since) : "");
     const claim = $("case-claim");
     if (takenByOther(c)) {
@@ -196,6 +198,16 @@
     renderDrafts(c);
     document.body.classList.toggle("locked", !open || !!takenByOther(c));
     tick();
+    latestInView(true);  // after the drafts: they decide how tall the transcript's box is
+  }
+
+  // The transcript shows its latest message, and keeps it in view when its box changes size (the
+  // editor opens, the window is resized) unless the agent scrolled up to read.
+  let transcriptAtEnd = true;
+  function latestInView(force) {
+    const box = $("transcript");
+    if (force) transcriptAtEnd = true;
+    if (transcriptAtEnd) box.scrollTop = box.scrollHeight;
   }
 
   function renderTranscript(c) {
@@ -206,35 +218,13 @@
       el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.clock(m.at) }),
         m.sender === "agent" && delivered[m.text] ? el("span", { class: `delivery ${delivered[m.text]}`, text: { pending: "发送中", delivered: "已送达", failed: "发送失败" }[delivered[m.text]] }) : null),
       el("div", { class: "text", text: m.text }))));
-    box.scrollTop = box.scrollHeight;
   }
 
+  // The situation panel (situation.js): the conversation state in words, and the concern chips.
   function renderSituation(c) {
-    const s = c.situation || {};
-    const facts = s.facts || {};
-    const rows = [
-      ["情绪", `${label(Kefu.MOODS, c.mood)}${s.mood_trend === "rising" ? "（在升级）" : ""}`],
-      ["性格", label(Kefu.TEMPERAMENTS, c.temperament)],
-      ["紧急度", `${Math.round(c.urgency || 0)}  ${(s.urgency_reasons || []).join(" ")}`],
-    ];
-    for (const [key, value] of Object.entries(facts)) {
-      if (value !== null && value !== undefined && value !== "") rows.push([label(Kefu.FACTS, key), String(value)]);
-    }
-    if ((s.missing || []).length) rows.push(["还缺", s.missing.map((m) => label(Kefu.FACTS, m)).join("、")]);
-    if (c.shop_context) {
-      const ctx = c.shop_context.context || {};
-      const parts = Object.entries(ctx).map(([k, v]) => `${k === "customer_id" ? "顾客ID" : label(Kefu.FACTS, k)} ${v}`);
-      rows.push(["店铺传入", `${parts.join("，")}${c.shop_context.verified ? "（已验证）" : "（页面提供，未验证）"}`]);
-    }
-    const current = (c.concerns || [])[0];
-    const correct = el("div", { class: "correct" }, el("span", { text: "识别有误？改为：" }),
-      PERSON_CONCERNS.filter((k) => k !== current).map((k) => el("button", {
-        type: "button", class: "chip", data: { concern: k }, onclick: () => correctConcern(k),
-      }, label(Kefu.CONCERNS, k))));
-    $("situation").replaceChildren(
-      el("dl", {}, rows.map(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])),
-      c.state === "open" ? correct : null,
-    );
+    $("situation").replaceChildren(...KefuSituation.panel(c, {
+      now: now(), concerns: PERSON_CONCERNS, onCorrect: correctConcern,
+    }));
   }
 
   function renderDrafts(c) {
@@ -447,6 +437,11 @@
     $("confirm-reject").addEventListener("click", confirmReject);
     $("edit-text").addEventListener("input", checkSoon);
     document.addEventListener("keydown", onKey);
+    const transcript = $("transcript");
+    transcript.addEventListener("scroll", () => {
+      transcriptAtEnd = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 24;
+    });
+    new ResizeObserver(() => latestInView(false)).observe(transcript);
     setInterval(tick, 1000);
     connectLive();
   }

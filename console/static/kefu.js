@@ -124,8 +124,18 @@ const Kefu = (() => {
   // The words for the core's names come from the server (assist/shop/labels.py, via /api/me),
   // so the pages and the drafts' reasons never disagree. Filled by me() before a page renders.
   const CONCERNS = {}, MOODS = {}, TEMPERAMENTS = {}, SENDERS = {}, ACTIONS = {}, FACTS = {};
-  const TABLES = { concerns: CONCERNS, moods: MOODS, temperaments: TEMPERAMENTS, senders: SENDERS, actions: ACTIONS, facts: FACTS };
+  // The conversation state's words (the case panel): acts, what was asked, done, stages, trends …
+  const ACTS = {}, ASKED = {}, DONE = {}, STAGES = {}, TRENDS = {}, IRRITATION = {}, QUESTIONS = {};
+  const TABLES = {
+    concerns: CONCERNS, moods: MOODS, temperaments: TEMPERAMENTS, senders: SENDERS, actions: ACTIONS, facts: FACTS,
+    acts: ACTS, asked: ASKED, done: DONE, stages: STAGES, trends: TRENDS, irritation: IRRITATION, questions: QUESTIONS,
+  };
   const label = (table, key) => table[key] || key;
+  // The word, or null when the table has none (where a raw key must never be shown).
+  const word = (table, key) => (typeof key === "string" && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null);
 
-  return { el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS };
+  return {
+    el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, word,
+    CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ACTS, ASKED, DONE, STAGES, TRENDS, IRRITATION, QUESTIONS,
+  };
 })();

@@ -468,3 +468,132 @@ def test_keys_move_through_the_queue_reject_with_a_reason_and_correct_the_concer
     agent.wait_for_selector("#case-tags .concern-refund_return")
     assert store.learning.corrections()[0]["corrected"] == "refund_return" and store.learning.corrections()[0]["case_id"] == seeded[1]
     assert agent.errors == []
+
+
+# What the situation panel must never show: the state's raw field names and JavaScript's empties.
+RAW_WORDS = ("status_zh", "days_waited", "null", "undefined", "_looked_up")
+ASK_ORDER = "非常抱歉让您久等了，麻烦您提供一下订单号，我马上帮您联系快递核实，今天下午5点前回复您。"
+
+
+def panel_shows(page, *words):
+    page.wait_for_function(
+        "words => { const text = document.querySelector('#situation').innerText; return words.every(w => text.includes(w)); }",
+        arg=list(words),
+    )
+
+
+def test_a_multi_turn_case_shows_the_conversation_state_in_words(stack, store, agents, pages):
+    agent = signed_in(pages, stack, "xiaowang")
+    shopper = customer(pages, stack)
+    session = shopper.evaluate("kefuChat.sessionId")
+    say(shopper, "我要投诉！买的羽绒服一个礼拜了还没到，问客服也没人管")
+    case = wait_for_case(store, session)
+    open_case_in(agent, case["id"])
+    panel_shows(agent, "诉求", "投诉", "顾客刚才", "开始反映问题")
+    assert agent.locator("#case-tags .state-open").inner_text() == "客服还没回复"
+
+    # The agent asks for the order number in an edit of their own.
+    agent.keyboard.press("e")
+    editor = agent.locator("#edit-text")
+    editor.wait_for()
+    editor.press("Control+A")
+    agent.keyboard.type(ASK_ORDER)
+    editor.press("Enter")
+    wait_for_text(shopper, ".bubble.agent .text", ASK_ORDER)
+    panel_shows(agent, "我们问过", "订单号 — 还在等", "已做", "核实", "答应过", "今天下午5点前回复")
+    assert agent.locator("#case-tags .state-open").inner_text() == "处理中"
+
+    # The customer answers with a bare number: read as the answer to what we asked.
+    say(shopper, "1234567890")
+    panel_shows(agent, "回答了我们的问题", "订单号 — 已回答", "订单号 1234567890")
+    panel = agent.inner_text("#situation")
+    # the order was looked up with it, and its facts are shown in words
+    assert "快递 中通" in panel and "订单状态 运输中" in panel and "晚到天数" in panel, panel
+    assert not [w for w in RAW_WORDS if w in panel], panel
+    assert "in_transit" not in panel and "T0" not in panel  # no raw status, no ISO times
+    state = store.cases.get_case(case["id"])["conversation"]
+    assert state["last_act"] == "answers" and state["asked"] == {"what": "order_id", "by": "agent", "answered": True}
+    assert agent.locator(".situation .answered").inner_text() == "已回答"
+    save_screenshot(agent, "console-case.png")
+    assert agent.errors == [] and shopper.errors == []
+
+
+def _long_case(store, marker):
+    """An open case of 40 messages whose state fills every row of the panel, with 3 long drafts."""
+    facts = {
+        "order_id": "1234567890", "carrier": "中通", "product": "羽绒服", "status": "in_transit", "status_zh": "运输中",
+        "tracking_no": "ZT7788123456", "days_late": 5, "days_waited": 8, "duration": "八天", "last_location": "郑州转运中心",
+        "promised_by": "2026-11-27T06:01:00+00:00", "customer_id": None, "phone": "", "_looked_up": "1234567890",
+        "mystery_key": "raw value", "nested": {"a": 1},
+    }
+    situation = {
+        "intent": "delivery_delay", "concerns": ["delivery_delay", "refund_return"], "mood": "angry", "temperament": "persistent",
+        "urgency": 80, "urgency_reasons": ["生气+25", "晚到5天+20", "催了3次+15"], "mood_trend": "rising", "facts": facts,
+        "missing": ["waybill"],
+    }
+    conversation = {
+        "primary": "delivery_delay", "concerns": ["delivery_delay", "refund_return"], "corrected": False, "facts": facts,
+        "mood": "angry", "mood_trend": "rising", "moods": ["anxious", "angry"], "irritation": ["pushes", "？？"],
+        "asked": {"what": "waybill", "by": "agent", "answered": False}, "done": ["checking", "chased_courier"],
+        "promised": "今天下午5点前回复", "apologized": True, "open_questions": ["refund_arrival", "question", "faq_nobody_labelled"],
+        "last_act": "pushes", "reluctant": False, "customer_turns": 20, "agent_turns": 19,
+        "unclear": ["拿不准是催件还是退换"], "stage": "in_progress",
+    }
+    drafts = [
+        {"text": f"非常抱歉让您久等了，快递单号我这边正在帮您核实，已经联系中通加急处理，今天下午5点前一定给您准确答复，您看可以吗？（{n}）"
+                 "如果今天还没有进展，我会直接为您申请退款，不会让您再多等。", "score": 1 - n / 10, "reason": "生气 + 晚到5天 → 优先；先承诺核实"}
+        for n in range(3)
+    ]
+    opened = store.cases.open_case(f"long-{uuid.uuid4()}", situation, drafts, f"快递到底什么时候到？？{marker}", conversation=conversation)
+    for n in range(39):
+        sender, text = (("agent", f"亲，我这边正在帮您核实物流信息，请您稍等一下，马上回复您。（{n}）") if n % 2
+                        else ("customer", f"都等了八天了，到底什么时候能到？？我明天就要用的，你们能不能快一点（{n}）"))
+        store.cases.add_message(opened["id"], sender, text)
+    return opened["id"]
+
+
+def test_drafts_stay_in_view_at_1280x800_with_a_long_transcript(stack, store, agents, pages):
+    case_id = _long_case(store, uuid.uuid4().hex[:6])
+    agent = signed_in(pages, stack, "xiaowang")  # 1280×800
+    assert agent.viewport_size == {"width": 1280, "height": 800}
+    open_case_in(agent, case_id)
+    agent.wait_for_selector("#transcript .msg:nth-child(40)")
+    agent.wait_for_timeout(300)  # the transcript's box settles and scrolls to the latest message
+
+    boxes = agent.eval_on_selector_all("#drafts .draft", "els => els.map(e => e.getBoundingClientRect().toJSON())")
+    assert len(boxes) == 3
+    for box in boxes:
+        assert box["top"] >= 0 and box["left"] >= 0 and box["bottom"] <= 800 and box["right"] <= 1280, box
+    scrolled = agent.evaluate("""() => ({
+        window: window.scrollY, page: document.documentElement.scrollHeight - innerHeight,
+        case: document.querySelector('#case').scrollTop,
+        caseOverflow: document.querySelector('#case').scrollHeight - document.querySelector('#case').clientHeight,
+    })""")
+    assert scrolled == {"window": 0, "page": 0, "case": 0, "caseOverflow": 0}, scrolled
+    # The long transcript scrolls inside its own box, and shows its latest message.
+    transcript = agent.evaluate("""() => { const t = document.querySelector('#transcript');
+        const last = t.lastElementChild.getBoundingClientRect(), box = t.getBoundingClientRect();
+        return {scrolls: t.scrollHeight > t.clientHeight, lastShown: last.bottom <= box.bottom + 1 && last.top >= box.top}; }""")
+    assert transcript == {"scrolls": True, "lastShown": True}
+
+    # The panel: every row in words, what is unclear in amber, nothing raw.
+    unclear = agent.locator("#situation .unclear")
+    assert unclear.inner_text() == "读得不准 拿不准是催件还是退换"
+    box = unclear.bounding_box()
+    assert box["y"] >= 0 and box["y"] + box["height"] <= 800
+    panel = agent.inner_text("#situation")
+    for words in ("催件（主要）、退换", "生气，在升级（催问、连打问号）", "较真型", "顾客刚才\n在催", "快递单号 — 还在等",
+                  "正在核实、已催快递", "答应过\n今天下午5点前回复", "退款多久到账、还有2个问题没答", "订单号 1234567890",
+                  "订单状态 运输中", "晚到天数 5 天", "顾客说等了 八天", "还缺\n快递单号", "承诺送达"):
+        assert words in panel, (words, panel)
+    for raw in RAW_WORDS + ("in_transit", "mystery", "raw value", "faq_nobody_labelled", "[object", "2026-11-27"):
+        assert raw not in panel, (raw, panel)
+    zone = agent.evaluate("Kefu.api('GET', '/api/me').then(me => me.timezone)")
+    from datetime import datetime, timezone
+    from zoneinfo import ZoneInfo
+
+    promised = datetime(2026, 11, 27, 6, 1, tzinfo=timezone.utc).astimezone(ZoneInfo(zone))
+    shop_now = datetime.now(ZoneInfo(zone))
+    expected = promised.strftime("%m/%d %H:%M") if promised.year == shop_now.year else promised.strftime("%Y/%m/%d %H:%M")
+    assert f"承诺送达 {expected}" in panel, panel  # in the shop's clock
+    assert agent.errors == []

@@ -262,3 +262,15 @@ def test_the_state_round_trips_through_json():
 def test_what_the_shop_asked_and_did(text, asks, did):
     reading = read_shop(text)
     assert reading.asks == asks and set(reading.did) == did
+
+
+def test_every_word_the_panel_needs_has_a_label():
+    from assist.shop.acts import ASKABLE_FACTS, load_acts
+    from assist.shop.labels import LABELS
+    from assist.shop.policy import load_policy
+    assert {f.id for f in load_policy().faq} <= set(LABELS["questions"])
+    assert set(ASKABLE_FACTS) <= set(LABELS["asked"])
+    assert set(load_acts().did) <= set(LABELS["done"])
+    from assist.cases.state import ConversationState
+    assert {"pushes", "repeats", "？？", "waited"} <= set(LABELS["irritation"])
+    assert ConversationState().stage in LABELS["stages"]
