@@ -168,6 +168,16 @@ def read_shop(text: str, cues: Optional[ActCues] = None) -> ShopReading:
                        waits_only=waits_only)
 
 
+PROMISE_TIME = re.compile(r"[0-9一二两三四五六七八九十]+\s*个?\s*(?:小时|分钟|工作日|天)(?:之内|以内|内)"
+                          r"|(?:今天|今晚|明天|后天)(?:上午|中午|下午|晚上)?(?:[0-9一二两三四五六七八九十]+点(?:半)?(?:之前|以前|前)?)?")
+
+
+def promise_time(promise: Optional[str]) -> Optional[str]:
+    """The time in what the shop promised (今天下午5点前, 2小时内): the drafts keep to it."""
+    match = PROMISE_TIME.search(promise or "")
+    return match.group(0).replace(" ", "") if match else None
+
+
 def shop_words(state: ConversationState) -> Tuple[str, ...]:
     """What the state says the shop did, in the words agents read (the panel, the drafts)."""
     return tuple(label("done", d) for d in state.done)

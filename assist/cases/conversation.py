@@ -8,9 +8,10 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from assist.cases.acts import masked_facts, read_customer
+from assist.cases.acts import masked_facts, promise_time, read_customer
 from assist.cases.state import ConversationState, CustomerReading, after_customer
 from assist.drafting import faq
+from assist.drafting.checker import check
 from assist.drafting.situation import Situation, in_conversation
 from assist.drafting.turn import Turn
 from assist.shop.acts import ActCues, load_acts
@@ -96,6 +97,9 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         "progress": cues.phrase("progress", progress_key),
         "next_step": cues.phrase("next_step", state.primary),
     }
+    promised = promise_time(state.promised)
+    if promised and not any(f.severity == "block" for f in check(f"最晚{promised}给您答复。")):
+        values["follow_up"] = promised  # the time an agent promised, not the policy's: the drafts never contradict it
     act, concern = drafting_act(state, customer, answer)
     return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=customer.unclear,
                 avoid=tuple(agent_texts), concern=concern)

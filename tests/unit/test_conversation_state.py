@@ -230,6 +230,14 @@ def test_a_price_question_in_a_delivery_case_moves_the_case_to_price(shop):
     assert "delivery_delay" in state.concerns
 
 
+def test_the_drafts_keep_to_the_time_an_agent_promised(shop):
+    shop.says("快递五天了还没到", "delivery_delay")
+    shop.sends("我已经帮您联系快递加急了，今天下午5点前给您回复")
+    shop.says("在吗", "greet")
+    timed = [d for d in shop.drafts if "小时内" in d or "5点前" in d]
+    assert timed and all("今天下午5点前" in d for d in timed)
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
