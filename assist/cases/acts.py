@@ -29,12 +29,22 @@ FACT_ANSWERS = ("order_id", "waybill", "phone", "address", "product")
 SHORT = 8           # characters: a reply this short is an acknowledgement, not a statement
 UNSURE_BELOW = 0.45  # NLU confidence under which the reading is called unsure
 SIDE_QUESTIONS = ("product_inquiry", "order_status")
+CLAUSE = re.compile(r"[，,。.！!？?；;\s]+")
+NUMBER = re.compile(r"[0-9０-９一二两三四五六七八九十几半]")
 
 
 def is_cancel(text: str, intent: Optional[str]) -> bool:
     """A short 算了/不用了, or a plain deny, while waiting for a person."""
     norm = normalize(text)
     return (len(norm) <= 12 and bool(CANCEL.search(norm))) or (intent == "deny" and len(norm) <= 6)
+
+
+def declines_only(norm: str, declines) -> bool:
+    """不行 / 不要了 decline; 不是第五包 corrects a detail (the rest of the message says what)."""
+    rest = norm
+    for hit in declines.find(norm):
+        rest = rest.replace(hit.word, "")
+    return bool(declines.matches(norm)) and len(re.sub(r"[\W了啊呀吧哦嘛的呢]", "", rest)) <= 1
 
 
 def masked_facts(text: str, waiting_for: Optional[str]) -> Mapping[str, str]:
@@ -56,6 +66,8 @@ def _answered(waiting_for: Optional[str], norm: str, before: Mapping[str, Any], 
         return bool(after.get(waiting_for)) and after.get(waiting_for) != before.get(waiting_for)
     if waiting_for == "photo":
         return "[图片]" in norm or bool(re.search(r"(照片|图片|图|视频).{0,4}(发|传|拍)|(发|传|拍)(了|好了).{0,4}(照片|图片|图)", norm))
+    if waiting_for == "count":
+        return bool(NUMBER.search(norm))
     if waiting_for in ("detail", "choice"):
         return len(norm) >= 2 and not cues.customer["pushes"].matches(norm)
     return False
@@ -118,11 +130,11 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         act = "answers"
     elif asks:
         act = "new_question"
-    elif short and said["declines"].matches(norm) and not reluctant and not raised:
+    elif short and declines_only(norm, said["declines"]) and not reluctant and not raised:
         act = "declines"
     elif short and (said["acknowledges"].matches(norm) or reluctant):
         act = "acknowledges"
-    elif intent in SIDE_QUESTIONS and sure and not raised:
+    elif intent in SIDE_QUESTIONS and sure and not raised and not said["informs"].matches(norm):
         act = "new_question"  # 这款有几种颜色: a question about the goods or the order, said without a question mark
     else:
         act = "informs"
@@ -161,10 +173,19 @@ def read_shop(text: str, cues: Optional[ActCues] = None) -> ShopReading:
     norm = normalize(text or "")
     asked = [fact for fact, cue in cues.asks if cue.matches(norm)]
     asks = next((f for f in asked if f != "confirm"), asked[0] if asked else None)
-    did = tuple(name for name, cue in cues.did.items() if cue.matches(norm))
+    did, offered = [], []
+    for clause in CLAUSE.split(norm):
+        for name, cue in cues.did.items():
+            if cue.matches(clause):
+                # 可以给您补发 / 收到后给您补发: a proposal or a plan; checking is under way as soon as it is said
+                plan = name != "checking" and cues.conditional.matches(clause)
+                (offered if plan else did).append(name)
+    did = tuple(dict.fromkeys(did))
+    offered = tuple(o for o in dict.fromkeys(offered) if o not in did)
+    shows = tuple(fact for fact, cue in cues.shows.items() if cue.matches(norm))
     promise = next((hit.word for hit in cues.promises.find(norm)), None)
     waits_only = bool(cues.waits.matches(norm)) and set(did) <= {"checking"} and asks in (None, "confirm") and len(norm) <= 30
-    return ShopReading(asks=asks, did=did, promise=promise, apology=bool(re.search(r"抱歉|对不起|不好意思|致歉", norm)),
+    return ShopReading(asks=asks, did=did, offered=offered, shows=shows, promise=promise, apology=bool(re.search(r"抱歉|对不起|不好意思|致歉", norm)),
                        waits_only=waits_only)
 
 

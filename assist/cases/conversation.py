@@ -18,6 +18,8 @@ from assist.shop.acts import ActCues, load_acts
 from assist.shop.policy import Policy
 from assist.text.normalize import normalize
 
+# What the drafts may ask for once more when the customer said something else.
+RE_ASKED = ("order_id", "waybill", "phone", "address", "photo", "product", "count", "detail", "choice")
 # An order number as customers type it: 10–24 digits, not a mobile number.
 ORDER_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?!1[3-9]\d{9}(?![0-9]))(\d{10,24})(?![0-9])")
 
@@ -63,9 +65,18 @@ def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], 
     customer = read_customer(state, text, parse, message.concerns, message.mood, facts_before, message.facts,
                              earlier, question=hit.id if hit else None, cues=cues)
     after = after_customer(state, customer)
-    situation = in_conversation(message, after.concerns, after.mood, after.mood_trend)
+    situation = in_conversation(message, drafting_concerns(state, after, customer), after.mood, after.mood_trend)
     answer = (hit.id, hit.text) if hit is not None and customer.question == hit.id else None
-    return Reading(after, customer, situation, turn_for(after, customer, answer, agent_texts, cues))
+    problem = bool(message.problems) or message.mood != "calm" or bool(message.facts.get("days_waited"))
+    return Reading(after, customer, situation, turn_for(after, customer, answer, agent_texts, cues, problem))
+
+
+def drafting_concerns(before: ConversationState, after: ConversationState, customer: CustomerReading) -> Tuple[str, ...]:
+    """The concerns the drafts speak to: on the first message all it raised; later, the case's
+    primary one and those this message raises — an earlier side concern adds no sentence of its own."""
+    if not before.customer_turns or after.primary is None:
+        return after.concerns
+    return (after.primary,) + tuple(c for c in customer.concerns if c != after.primary and c in after.concerns)
 
 
 def read_again(state: ConversationState, message: Situation, agent_texts: Sequence[str] = (),
@@ -78,9 +89,13 @@ def read_again(state: ConversationState, message: Situation, agent_texts: Sequen
 
 
 def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_texts: Sequence[str],
-             cues: ActCues) -> Turn:
+             cues: ActCues, problem: bool = True) -> Turn:
+    """`problem`: the message reports something wrong (a problem word, a mood, days waited); an
+    opening question without one is answered as a question, not met with an apology."""
     # The latest thing the shop did (checking only when nothing else was done).
-    done = [key for key in state.done if key in cues.phrases["progress"]]
+    # ... and only what speaks to the case's concern now (催过快递 says nothing to a refund request).
+    done = [key for key in state.done if key in cues.phrases["progress"]
+            and (state.primary is None or state.primary in cues.did_for.get(key, (state.primary,)))]
     progress_key = next((key for key in reversed(done) if key != "checking"), done[-1] if done else None)
     received = state.asked.what if state.asked is not None and customer.answered else None
     flags = set()
@@ -90,25 +105,39 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         flags.add("work_open")  # the shop still owes the customer something (a wish to talk to a person is met)
     if customer.reluctant:
         flags.add("reluctant")
+    if customer.act == "pushes" and state.pushes_unanswered >= 2:
+        flags.add("repeat")  # asked again and again: the drafts say so and offer a step, not the same hold
     if done:
         flags.add("progressed")
+    pending = state.waiting_for if state.waiting_for in RE_ASKED else None
+    if pending and customer.act in ("informs", "pushes", "new_question", "greets"):
+        flags.add("pending")  # we still need it: the drafts ask once more, briefly
     values = {
         "fact_ack": cues.phrase("received", received),
         "progress": cues.phrase("progress", progress_key),
         "next_step": cues.phrase("next_step", state.primary),
+        "re_ask": cues.phrase("re_ask", pending),
     }
     promised = promise_time(state.promised)
     if promised and not any(f.severity == "block" for f in check(f"最晚{promised}给您答复。")):
         values["follow_up"] = promised  # the time an agent promised, not the policy's: the drafts never contradict it
-    act, concern = drafting_act(state, customer, answer)
-    return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=customer.unclear,
+    act, concern = drafting_act(state, customer, answer, problem)
+    # Asking again for what we wait for is the safe reply; so is calming a customer who vents (扯淡).
+    unsure = () if "pending" in flags or customer.mood in ("angry", "abusive") else customer.unclear
+    return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=unsure,
                 avoid=tuple(agent_texts), concern=concern)
 
 
-def drafting_act(state: ConversationState, customer: CustomerReading, answer) -> Tuple[str, Optional[str]]:
+def drafting_act(state: ConversationState, customer: CustomerReading, answer, problem: bool = True) -> Tuple[str, Optional[str]]:
     """Which reply set answers the act (and the concern whose set does, when not the act's own). A
     question the policy has no answer for: about price, the haggling replies (they offer what the
     ladder allows); about the order or when it comes, where things stand (or the order number)."""
+    if customer.act == "opens" and not problem:
+        # 预计送达时间 / 这款有大号吗 as the first words: a question, nothing reported wrong yet
+        if state.primary == "delivery_delay":
+            return "new_question", "order_status"
+        if state.primary == "complaint" and customer.question:
+            return "new_question", "product_inquiry"
     if customer.act == "new_question" and answer is None:
         topics = set(customer.concerns) | {customer.intent}
         if "price_haggle" in topics:

@@ -12,7 +12,7 @@ for the same message, and the second call changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
@@ -142,7 +142,9 @@ class CaseService:
         agent_texts = [m["text"] for m in detail["messages"] if m["sender"] == "agent"]
         if corrected is not None:
             return read_again(corrected, situation, agent_texts)
-        return read_message(state, text, parse, situation, state.facts, earlier, self._policy(), agent_texts)
+        read = read_message(state, text, parse, situation, state.facts, earlier, self._policy(), agent_texts)
+        shown = tuple(d["text"] for d in detail.get("drafts") or ())
+        return replace(read, turn=replace(read.turn, shown=shown))
 
     def _redraft(self, case_id: str, parse: Mapping[str, Any], read: Reading, change_state: bool = True) -> int:
         """Fresh drafts for the customer's latest words, against the conversation state."""

@@ -48,7 +48,9 @@ class ConversationState:
     moods: Tuple[str, ...] = ()              # each customer message's own reading
     irritation: Tuple[str, ...] = ()         # signals of impatience seen so far, without repeats
     asked: Optional[Asked] = None
+    asked_ever: Tuple[str, ...] = ()         # everything the shop has asked for in this case
     done: Tuple[str, ...] = ()
+    offered: Tuple[str, ...] = ()            # what the shop proposed or planned but has not done (可以给您补发)
     promised: Optional[str] = None
     apologized: bool = False
     open_questions: Tuple[str, ...] = ()     # FAQ ids, or "question" when no FAQ entry fits
@@ -56,6 +58,7 @@ class ConversationState:
     reluctant: bool = False                  # the latest acceptance was grudging (好吧)
     customer_turns: int = 0
     agent_turns: int = 0
+    pushes_unanswered: int = 0               # pushes (在吗, 到底什么时候) since the shop last said something
     unclear: Tuple[str, ...] = ()
 
     @property
@@ -82,7 +85,7 @@ class ConversationState:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         asked = known.get("asked")
         known["asked"] = Asked(**asked) if isinstance(asked, Mapping) else None
-        for key in ("concerns", "moods", "irritation", "done", "open_questions", "unclear"):
+        for key in ("concerns", "moods", "irritation", "asked_ever", "done", "offered", "open_questions", "unclear"):
             known[key] = tuple(known.get(key) or ())
         known["facts"] = dict(known.get("facts") or {})
         return cls(**known)
@@ -149,6 +152,7 @@ def after_customer(state: ConversationState, reading: CustomerReading) -> Conver
         moods=state.moods + (reading.mood,), irritation=tuple(dict.fromkeys(state.irritation + reading.irritation)),
         asked=asked, open_questions=open_questions, last_act=reading.act, reluctant=reading.reluctant,
         customer_turns=state.customer_turns + 1, unclear=reading.unclear,
+        pushes_unanswered=state.pushes_unanswered + 1 if reading.act == "pushes" else state.pushes_unanswered,
         corrected=state.corrected and reading.act != "new_problem",
     )
 
@@ -159,6 +163,8 @@ class ShopReading:
 
     asks: Optional[str] = None
     did: Tuple[str, ...] = ()
+    offered: Tuple[str, ...] = ()      # deeds named as an offer or a plan, not done yet
+    shows: Tuple[str, ...] = ()        # facts the agent's words show they have in hand (order_id, product)
     promise: Optional[str] = None
     apology: bool = False
     waits_only: bool = False           # only "please wait": the customer's question stays open
@@ -167,11 +173,22 @@ class ShopReading:
 def after_shop(state: ConversationState, reading: ShopReading, by: str) -> ConversationState:
     """An agent's sent text (by="agent") or the bot's message (by="bot")."""
     asked = Asked(reading.asks, by) if reading.asks else (state.asked if reading.waits_only else None)
+    facts = dict(state.facts)
+    for fact in reading.shows:  # the agent has it in hand: nobody asks the customer for it again
+        facts.setdefault(f"{fact}_seen", "客服已查到")
+    asked_ever = tuple(dict.fromkeys(state.asked_ever + ((reading.asks,) if reading.asks else ())))
+    for fact in ("order_id", "product"):
+        if by == "agent" and state.agent_turns >= 1 and fact not in asked_ever and not facts.get(fact):
+            # Two replies without asking for it: the agent sees it (the platform shows the order and the
+            # goods beside the chat), so the drafts do not ask the customer for it either.
+            facts.setdefault(f"{fact}_seen", "客服没问过，应已看到")
+    done = tuple(dict.fromkeys(state.done + reading.did))
     return replace(
-        state, asked=asked, done=tuple(dict.fromkeys(state.done + reading.did)),
+        state, asked=asked, asked_ever=asked_ever, done=done, facts=facts,
+        offered=tuple(o for o in dict.fromkeys(state.offered + reading.offered) if o not in done),
         promised=reading.promise or state.promised, apologized=state.apologized or reading.apology,
         open_questions=state.open_questions if (reading.waits_only or by == "bot") else (),
-        agent_turns=state.agent_turns + (by == "agent"),
+        agent_turns=state.agent_turns + (by == "agent"), pushes_unanswered=0,
     )
 
 

@@ -16,6 +16,8 @@ FACT_ENTITIES = ("order_id", "carrier", "product", "tracking_no", "last_location
 _ORDER_ID = re.compile(r"(?<![0-9A-Za-z])(\d{10,24})(?![0-9])")
 _ORDER_ID_LABELLED = re.compile(r"(?:订单号?|单号)\s*(?:是|为|:)?\s*([A-Za-z0-9-]{6,32})")
 _PHONE = re.compile(r"^1[3-9]\d{9}$")
+# 这款 / 这件 / 同款: the goods are on the customer's screen (the chat opened from the product page).
+_THIS_ONE = re.compile(r"这款|这件|这种|同款|这个款|这套|这双|[A-Za-z0-9一二三四五六七八九十]+(?:号)?(?:套餐|款)")
 # Goods named by count and measure (买10罐山核桃, 5个单套盒): the customer said which goods, in words
 # no template should echo; they count as given, so nobody asks "哪一款" again.
 _GOODS = re.compile(r"(?:\d+|[一二两三四五六七八九十几]+)\s*(?:个|件|罐|份|包|盒|瓶|箱|袋|套|双|条|支|斤|台|桶|只|片|块|盒装)"
@@ -59,7 +61,7 @@ def read_facts(facts: Any, entities: Any, norm: str, cues: Cues) -> Dict[str, An
         elif numbers:
             known["order_id"] = numbers[0]
     if "product" not in known and "goods_said" not in known:
-        goods = _GOODS.search(norm)
+        goods = _GOODS.search(norm) or _THIS_ONE.search(norm)
         if goods:
             known["goods_said"] = goods.group(0)
     if "carrier" not in known:
@@ -70,7 +72,9 @@ def read_facts(facts: Any, entities: Any, norm: str, cues: Cues) -> Dict[str, An
 
 def is_known(fact: str, facts: Mapping[str, Any]) -> bool:
     """Whether the customer or the case gave this fact (goods named in words count as the product)."""
-    return fact in facts or (fact == "product" and "goods_said" in facts)
+    if fact in facts or f"{fact}_seen" in facts:  # *_seen: the agent's words show they have it in hand
+        return True
+    return fact == "product" and any(k in facts for k in ("goods_said", "photo"))
 
 def int_fact(facts: Mapping[str, Any], key: str) -> Optional[int]:
     value = facts.get(key)

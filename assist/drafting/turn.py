@@ -29,6 +29,7 @@ class Turn:
     unsure: Tuple[str, ...] = ()                              # why the reading is unsure (the agent reads it)
     avoid: Tuple[str, ...] = ()                               # what agents already sent in this case
     concern: Optional[str] = None                             # answer with this concern's reply set instead
+    shown: Tuple[str, ...] = ()                               # the drafts agents saw for the previous message
 
 
 def turn_set(book: ReplyBook, turn: Optional[Turn]) -> Optional[ReplySet]:
@@ -67,4 +68,6 @@ def finish(drafts: List[Draft], turn: Turn, compose_act: Callable[[str], List[Dr
     for draft in lead + drafts:
         if draft.text not in {d.text for d in out} and not already_sent(draft.text, turn.avoid):
             out.append(draft)
-    return out[:MAX_DRAFTS]
+    # The customer said something new: what the agent already saw (and did not send) goes last.
+    fresh = [d for d in out if not already_sent(d.text, turn.shown)]
+    return (fresh + [d for d in out if d not in fresh])[:MAX_DRAFTS]

@@ -15,7 +15,8 @@ DEFAULT_PATH = Path(__file__).with_name("acts.yml")
 CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "question",
                  "informs")
 # What the shop can ask a customer for (the keys of agent.asks), in the order they are looked for.
-ASKABLE_FACTS = ("order_id", "waybill", "phone", "address", "photo", "product", "more", "detail", "choice", "confirm")
+ASKABLE_FACTS = ("order_id", "waybill", "phone", "address", "photo", "product", "more", "count", "detail", "choice",
+                 "confirm")
 
 _STRS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _CUE = {"type": "object", "additionalProperties": False, "minProperties": 1,
@@ -25,15 +26,21 @@ SCHEMA: Dict[str, Any] = {
     "properties": {
         "customer": {"type": "object", "additionalProperties": False, "required": list(CUSTOMER_CUES),
                      "properties": {name: _CUE for name in CUSTOMER_CUES}},
-        "agent": {"type": "object", "additionalProperties": False, "required": ["asks", "did", "promises", "waits"],
+        "agent": {"type": "object", "additionalProperties": False,
+                  "required": ["asks", "did", "did_for", "conditional", "shows", "promises", "waits"],
                   "properties": {
                       "asks": {"type": "object", "propertyNames": {"enum": list(ASKABLE_FACTS)}, "additionalProperties": _CUE},
                       "did": {"type": "object", "additionalProperties": _CUE},
+                      "conditional": _CUE,
+                      "did_for": {"type": "object", "additionalProperties": _STRS},
+                      "shows": {"type": "object", "propertyNames": {"enum": ["order_id", "product"]},
+                                "additionalProperties": _CUE},
                       "promises": _CUE, "waits": _CUE}},
-        "phrases": {"type": "object", "additionalProperties": False, "required": ["received", "progress", "next_step"],
+        "phrases": {"type": "object", "additionalProperties": False,
+                    "required": ["received", "progress", "next_step", "re_ask"],
                     "properties": {k: {"type": "object", "required": ["default"],
                                        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 16}}
-                                   for k in ("received", "progress", "next_step")}},
+                                   for k in ("received", "progress", "next_step", "re_ask")}},
     },
 }
 
@@ -45,9 +52,12 @@ class ActCues:
     customer: Mapping[str, WordList]
     asks: Tuple[Tuple[str, WordList], ...]   # (fact, cue) in ASKABLE_FACTS order
     did: Mapping[str, WordList]
+    did_for: Mapping[str, Tuple[str, ...]]   # a deed → the concerns it speaks to
+    conditional: WordList                    # an offer or a plan (可以给您补发, 收到后补发), not a deed
+    shows: Mapping[str, WordList]            # the agent's message shows they have the order / the goods in hand
     promises: WordList
     waits: WordList
-    phrases: Mapping[str, Mapping[str, str]]   # received / progress / next_step → key → words
+    phrases: Mapping[str, Mapping[str, str]]   # received / progress / next_step / re_ask → key → words
 
     def phrase(self, kind: str, key: Optional[str]) -> str:
         words = self.phrases[kind]
@@ -63,7 +73,8 @@ def _regex_problems(data: Dict[str, Any], where) -> List[Problem]:
     cues = [(["customer", k], v) for k, v in data["customer"].items()]
     cues += [(["agent", "asks", k], v) for k, v in data["agent"]["asks"].items()]
     cues += [(["agent", "did", k], v) for k, v in data["agent"]["did"].items()]
-    cues += [(["agent", k], data["agent"][k]) for k in ("promises", "waits")]
+    cues += [(["agent", "shows", k], v) for k, v in data["agent"]["shows"].items()]
+    cues += [(["agent", k], data["agent"][k]) for k in ("promises", "waits", "conditional")]
     for path, entry in cues:
         for key in ("patterns", "unless"):
             for j, message in regex_problems(entry.get(key, [])):
@@ -89,6 +100,8 @@ def read_acts(path: Union[str, Path, None] = None) -> Tuple[Optional[ActCues], L
         customer={name: _cue(entry) for name, entry in data["customer"].items()},
         asks=tuple((fact, _cue(agent["asks"][fact])) for fact in ASKABLE_FACTS if fact in agent["asks"]),
         did={name: _cue(entry) for name, entry in agent["did"].items()},
+        did_for={k: tuple(v) for k, v in agent["did_for"].items()}, conditional=_cue(agent["conditional"]),
+        shows={k: _cue(v) for k, v in agent["shows"].items()},
         promises=_cue(agent["promises"]), waits=_cue(agent["waits"]),
         phrases={kind: dict(words) for kind, words in data["phrases"].items()},
     ), []

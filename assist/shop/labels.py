@@ -22,7 +22,7 @@ LABELS: Dict[str, Dict[str, str]] = {
         "days_waited": "顾客说等了几天", "status_zh": "订单状态", "waybill": "快递单号", "phone": "联系电话",
         "address": "地址", "photo": "照片", "order_id_from_shop": "订单号来自", "shipped_at": "发货时间",
         "ordered_at": "下单时间", "last_update_at": "物流更新", "customer_id": "顾客编号", "name": "姓名",
-        "goods_said": "顾客说的商品",
+        "goods_said": "顾客说的商品", "order_id_seen": "订单客服已查到", "product_seen": "商品客服已确认",
     },
     # The conversation state (assist/cases/state.py), in the words the case panel shows.
     "acts": {
@@ -32,12 +32,17 @@ LABELS: Dict[str, Dict[str, str]] = {
     },
     "asked": {
         "order_id": "订单号", "waybill": "快递单号", "phone": "联系电话", "address": "地址", "photo": "照片",
-        "product": "哪件商品", "more": "还有没有别的需要", "detail": "具体情况", "choice": "想怎么处理", "confirm": "是否同意方案",
+        "product": "哪件商品", "more": "还有没有别的需要", "count": "数量", "detail": "具体情况", "choice": "想怎么处理", "confirm": "是否同意方案",
     },
     "done": {
         "checking": "正在核实", "chased_courier": "已催快递", "refund_submitted": "已提交退款", "return_accepted": "售后已通过",
         "coupon_offered": "给过优惠券", "compensated": "已申请补偿", "recorded": "已登记", "escalated": "已转专员",
         "resent": "已安排补发",
+    },
+    # What the shop proposed or planned (可以给您补发) and has not done yet.
+    "offered": {
+        "checking": "核实", "chased_courier": "催快递", "refund_submitted": "退款", "return_accepted": "通过售后",
+        "coupon_offered": "优惠券", "compensated": "补偿", "recorded": "登记", "escalated": "转专员", "resent": "补发",
     },
     "stages": {"open": "客服还没回复", "in_progress": "处理中", "done": "已给出处理"},
     "trends": {"rising": "在升级", "steady": "平稳", "falling": "在缓和"},

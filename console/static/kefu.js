@@ -125,10 +125,10 @@ const Kefu = (() => {
   // so the pages and the drafts' reasons never disagree. Filled by me() before a page renders.
   const CONCERNS = {}, MOODS = {}, TEMPERAMENTS = {}, SENDERS = {}, ACTIONS = {}, FACTS = {};
   // The conversation state's words (the case panel): acts, what was asked, done, stages, trends …
-  const ACTS = {}, ASKED = {}, DONE = {}, STAGES = {}, TRENDS = {}, IRRITATION = {}, QUESTIONS = {};
+  const ACTS = {}, ASKED = {}, DONE = {}, OFFERED = {}, STAGES = {}, TRENDS = {}, IRRITATION = {}, QUESTIONS = {};
   const TABLES = {
     concerns: CONCERNS, moods: MOODS, temperaments: TEMPERAMENTS, senders: SENDERS, actions: ACTIONS, facts: FACTS,
-    acts: ACTS, asked: ASKED, done: DONE, stages: STAGES, trends: TRENDS, irritation: IRRITATION, questions: QUESTIONS,
+    acts: ACTS, asked: ASKED, done: DONE, offered: OFFERED, stages: STAGES, trends: TRENDS, irritation: IRRITATION, questions: QUESTIONS,
   };
   const label = (table, key) => table[key] || key;
   // The word, or null when the table has none (where a raw key must never be shown).
@@ -136,6 +136,6 @@ const Kefu = (() => {
 
   return {
     el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, word,
-    CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ACTS, ASKED, DONE, STAGES, TRENDS, IRRITATION, QUESTIONS,
+    CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ACTS, ASKED, DONE, OFFERED, STAGES, TRENDS, IRRITATION, QUESTIONS,
   };
 })();

@@ -80,6 +80,8 @@ const KefuSituation = (() => {
     }
     const done = words(Kefu.DONE, v.done);
     if (done.length) rows.push(["已做", done.join("、")]);
+    const offered = words(Kefu.OFFERED, v.offered);
+    if (offered.length) rows.push(["提过的方案", `${offered.join("、")}（还没办）`]);
     if (v.promised) rows.push(["答应过", String(v.promised)]);
     if ((v.open_questions || []).length) rows.push(["还在问", openQuestions(v.open_questions)]);
 

@@ -238,6 +238,62 @@ def test_the_drafts_keep_to_the_time_an_agent_promised(shop):
     assert timed and all("今天下午5点前" in d for d in timed)
 
 
+def test_an_offer_or_a_plan_is_not_claimed_as_done(shop):
+    shop.says("纸巾一擦全是毛", "complaint")
+    shop.sends("剩下的寄回来，收到后给您补发")
+    assert "resent" in shop.state.offered and "resent" not in shop.state.done
+    shop.says("哦那我寄回去", "refund_return")
+    assert not any("已经给您安排" in d for d in shop.drafts)
+    shop.sends("已经给您补发了，单号稍后发您")
+    assert "resent" in shop.state.done and "resent" not in shop.state.offered
+
+
+def test_an_order_the_agent_has_looked_up_is_not_asked_for(shop):
+    shop.says("东西还没到", "delivery_delay")
+    shop.sends("您的订单已经到达北京转运中心了，明天派送")
+    shop.says("能不能快点", "delivery_delay")
+    assert not any("订单号" in d for d in shop.drafts)
+
+
+def test_what_we_still_wait_for_is_asked_once_more(shop):
+    shop.says("纸巾质量太差了", "complaint")
+    shop.sends("麻烦您拍张照片发我看一下")
+    shop.says("一擦就掉毛", "complaint")
+    assert shop.state.waiting_for == "photo"
+    assert any("照片" in d for d in shop.drafts[:2])
+
+
+def test_a_count_is_answered_by_a_number_only(shop):
+    shop.says("纸巾质量太差了", "complaint")
+    shop.sends("亲用了几包呢")
+    shop.says("而且不吸水", "complaint")
+    assert shop.state.waiting_for == "count"
+    shop.says("用了四包了", "complaint")
+    assert shop.state.waiting_for is None and shop.state.last_act == "answers"
+
+
+def test_a_correction_is_not_a_refusal(shop):
+    shop.says("纸巾质量太差了", "complaint")
+    shop.sends("给您补偿5元可以吗")
+    shop.says("不是第五包", "deny", 0.6)
+    assert shop.state.last_act != "declines"
+
+
+def test_an_opening_question_is_answered_without_an_apology(shop):
+    shop.says("预计送达时间", "delivery_delay", 0.8)
+    assert not any("抱歉" in d or "对不起" in d for d in shop.drafts)
+    assert any("订单号" in d for d in shop.drafts)
+
+
+def test_drafts_the_agent_already_saw_go_last_when_the_customer_says_more(shop):
+    shop.says("快递怎么还不到", "delivery_delay")
+    shop.sends("已经帮您催了，请耐心等待")
+    shop.says("在吗", "greet")
+    first = shop.drafts
+    shop.says("在不在", "greet")
+    assert shop.drafts[0] not in first and "好几次" in shop.drafts[0]  # says so, and offers a step
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
@@ -266,10 +322,37 @@ def test_the_state_round_trips_through_json():
     ("您看这样处理可以吗？", "confirm", set()),
     ("好的，我这边帮您催一下快递", None, {"chased_courier"}),
     ("请问您是想退货还是换货呢", "choice", set()),
+    ("亲现在用了几包呢", "count", set()),
+    ("店铺优惠券", None, set()),                       # naming a coupon gives none
+    ("给您发了一张5元优惠券，下单可用", None, {"coupon_offered"}),
+    ("剩余的退回来给您补发", None, set()),              # a plan: the customer sends first
+    ("您还有其他需要吗", "more", set()),
 ])
 def test_what_the_shop_asked_and_did(text, asks, did):
     reading = read_shop(text)
     assert reading.asks == asks and set(reading.did) == did
+
+
+def test_offers_and_what_the_agent_has_in_hand():
+    assert read_shop("剩余的退回来给您补发").offered == ("resent",)
+    assert read_shop("可以给您补发一个").offered == ("resent",)
+    assert "order_id" in read_shop("您的订单已经到达北京转运中心").shows
+
+
+def test_the_shop_says_only_deeds_that_speak_to_the_concern_now(shop):
+    shop.says("快递五天了还没到", "delivery_delay")
+    shop.sends("已经帮您催了快递")
+    shop.says("不等了，你直接给我退款吧", "refund_return", 0.95)
+    assert shop.state.primary == "refund_return"
+    assert not any("催过快递" in d for d in shop.drafts)
+
+
+def test_every_deed_says_which_concerns_it_speaks_to():
+    from assist.shop.acts import load_acts
+    from assist.shop.intents import PERSON_CONCERNS
+    acts = load_acts()
+    assert set(acts.did_for) == set(acts.did)
+    assert all(set(concerns) <= set(PERSON_CONCERNS) | {"order_status", "product_inquiry"} for concerns in acts.did_for.values())
 
 
 def test_every_word_the_panel_needs_has_a_label():
