@@ -12,8 +12,10 @@ import re
 from typing import Any, Mapping, Optional, Sequence, Tuple
 
 from assist.cases.state import ConversationState, CustomerReading, ShopReading
+from assist.drafting.situation import Situation
 from assist.drafting.temperament import near_duplicate
 from assist.shop.acts import ActCues, load_acts
+from assist.shop.cues import Cues, load_cues
 from assist.shop.intents import PERSON_CONCERNS
 from assist.shop.labels import label
 from assist.text.normalize import normalize
@@ -29,6 +31,7 @@ FACT_ANSWERS = ("order_id", "waybill", "phone", "address", "product")
 SHORT = 8           # characters: a reply this short is an acknowledgement, not a statement
 UNSURE_BELOW = 0.45  # NLU confidence under which the reading is called unsure
 SIDE_QUESTIONS = ("product_inquiry", "order_status")
+QUESTION_CONCERNS = SIDE_QUESTIONS
 CLAUSE = re.compile(r"[，,。.！!？?；;\s]+")
 NUMBER = re.compile(r"[0-9０-９一二两三四五六七八九十几半]")
 
@@ -45,6 +48,29 @@ def declines_only(norm: str, declines) -> bool:
     for hit in declines.find(norm):
         rest = rest.replace(hit.word, "")
     return bool(declines.matches(norm)) and len(re.sub(r"[\W了啊呀吧哦嘛的呢]", "", rest)) <= 1
+
+
+def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = None) -> Tuple[str, ...]:
+    """The message's concerns, each believed only with a sign of it in the words (acts.yml evidence):
+    NLU's complaint for 有没实惠点的 is a question about the goods; its delivery_delay for 预计送达时间 a
+    question about the order."""
+    said = said or load_cues()
+    implied = {p.concern for p in said.problems if p.id in message.problems}
+    signs = {"problem": implied, "mood": message.mood != "calm", "threat": bool(message.threats),
+             "waited": bool(message.facts.get("days_waited")), "price": bool(message.price_ask),
+             "statement": not cues.customer["question"].matches(message.text)}
+    out = []
+    for concern in message.concerns:
+        needs, instead = cues.evidence.get(concern, ((), concern))
+        shown = any(concern in signs["problem"] if need == "problem" else
+                    bool(said.intents[concern].matches(message.text)) if need == "words" else signs[need]
+                    for need in needs)
+        # Not believed: another concern whose words are there (有没实惠点的 → price), else acts.yml's `instead`.
+        worded = next((c for c in cues.evidence if c != concern and said.intents[c].matches(message.text)), None)
+        kept = concern if shown or not needs else (worded or instead)
+        if kept:
+            out.append(kept)
+    return tuple(dict.fromkeys(out))
 
 
 def masked_facts(text: str, waiting_for: Optional[str]) -> Mapping[str, str]:
@@ -84,7 +110,9 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     norm = normalize(text or "")
     intent = (parse.get("intent") or {}).get("name")
     confidence = (parse.get("intent") or {}).get("confidence")
-    raised = tuple(c for c in concerns if c in PERSON_CONCERNS)
+    # A case opened on a question (预计送达时间, 有大号吗) is about that question until a problem comes up.
+    about_question = not state.customer_turns or state.primary not in PERSON_CONCERNS
+    raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
     sure = confidence is None or confidence >= 0.8
     # Another problem: one not raised before, or an earlier one the customer now insists on.
     # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.
@@ -160,7 +188,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         question=(question or "question") if (asks or act == "new_question") and act in ("new_question", "informs", "opens", "new_problem") else None,
         answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines"))
         or (waiting_for == "more" and act == "closes"),
-        reluctant=reluctant, unclear=tuple(unclear), intent=intent,
+        reluctant=reluctant, unclear=tuple(unclear), intent=intent, haggles=bool(said["haggles"].matches(norm)),
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
         # A question counts only when NLU is sure of it (有什么优惠没 in a delivery case: now about price).
         shift=shift if act in ("new_problem", "informs", "answers") or (act == "new_question" and sure) else None,

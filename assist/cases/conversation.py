@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
-from assist.cases.acts import masked_facts, promise_time, read_customer
+from assist.cases.acts import evident_concerns, masked_facts, promise_time, read_customer
 from assist.cases.state import ConversationState, CustomerReading, after_customer
 from assist.drafting import faq
 from assist.drafting.checker import check
@@ -62,7 +62,7 @@ def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], 
     cues = cues or load_acts()
     intent = (parse.get("intent") or {}).get("name")
     hit = faq.answer(text, policy, intent=intent) or faq.answer(text, policy)  # the intent's entries first
-    customer = read_customer(state, text, parse, message.concerns, message.mood, facts_before, message.facts,
+    customer = read_customer(state, text, parse, evident_concerns(message, cues), message.mood, facts_before, message.facts,
                              earlier, question=hit.id if hit else None, cues=cues)
     after = after_customer(state, customer)
     situation = in_conversation(message, drafting_concerns(state, after, customer), after.mood, after.mood_trend)
@@ -141,7 +141,8 @@ def drafting_act(state: ConversationState, customer: CustomerReading, answer, pr
     if customer.act == "new_question" and answer is None:
         topics = set(customer.concerns) | {customer.intent}
         if "price_haggle" in topics:
-            return customer.act, "price_haggle"
+            # 能便宜点吗 gets the haggling replies; 券月底前能用吗 the agent checks and answers
+            return customer.act, ("price_haggle" if customer.haggles else None)
         if topics & {"delivery_delay", "order_status"}:
             if state.primary == "delivery_delay" and state.done:
                 return "pushes", None

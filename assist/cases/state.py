@@ -21,7 +21,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
-from assist.shop.intents import PERSON_CONCERNS
 
 LEVEL = {"calm": 0, "anxious": 1, "angry": 2, "abusive": 3}
 MOOD_AT = {v: k for k, v in LEVEL.items()}
@@ -106,6 +105,7 @@ class CustomerReading:
     unclear: Tuple[str, ...] = ()
     shift: Optional[str] = None        # the concern the customer now puts first
     intent: Optional[str] = None       # what NLU read in this message alone (a side question's topic)
+    haggles: bool = False              # asks for a better price (便宜点), not about the rules of a coupon
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:
@@ -130,7 +130,7 @@ def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]
 
 def after_customer(state: ConversationState, reading: CustomerReading) -> ConversationState:
     concerns, primary = list(state.concerns), state.primary
-    raised = [c for c in reading.concerns if c in PERSON_CONCERNS]
+    raised = list(reading.concerns)  # person concerns, or the question a case opened on (acts.read_customer)
     if not state.customer_turns:
         concerns = list(dict.fromkeys(raised))
         primary = next((c for c in concerns if c != "request_human"), concerns[0] if concerns else None)

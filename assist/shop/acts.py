@@ -9,11 +9,14 @@ from typing import Any, Dict, List, Mapping, Optional, Tuple, Union
 
 from assist.shop.datafile import load_yaml, schema_problems
 from assist.shop.errors import DataError, Problem
+from assist.shop.intents import INTENTS, PERSON_CONCERNS
 from assist.text.wordlist import WordList, regex_problems
 
 DEFAULT_PATH = Path(__file__).with_name("acts.yml")
-CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "question",
-                 "informs")
+CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "haggles",
+                 "question", "informs")
+# The signs of a concern in a message (acts.yml evidence: what each concern needs to be believed).
+EVIDENCE = ("words", "problem", "mood", "threat", "waited", "price", "statement")
 # What the shop can ask a customer for (the keys of agent.asks), in the order they are looked for.
 ASKABLE_FACTS = ("order_id", "waybill", "phone", "address", "photo", "product", "more", "count", "detail", "choice",
                  "confirm")
@@ -22,10 +25,14 @@ _STRS = {"type": "array", "items": {"type": "string", "minLength": 1}}
 _CUE = {"type": "object", "additionalProperties": False, "minProperties": 1,
         "properties": {"words": _STRS, "patterns": _STRS, "unless": _STRS}}
 SCHEMA: Dict[str, Any] = {
-    "type": "object", "additionalProperties": False, "required": ["customer", "agent", "phrases"],
+    "type": "object", "additionalProperties": False, "required": ["customer", "evidence", "agent", "phrases"],
     "properties": {
         "customer": {"type": "object", "additionalProperties": False, "required": list(CUSTOMER_CUES),
                      "properties": {name: _CUE for name in CUSTOMER_CUES}},
+        "evidence": {"type": "object", "propertyNames": {"enum": list(PERSON_CONCERNS)}, "additionalProperties": {
+            "type": "object", "additionalProperties": False, "required": ["needs", "instead"],
+            "properties": {"needs": {"type": "array", "minItems": 1, "items": {"enum": list(EVIDENCE)}},
+                           "instead": {"enum": [None, *INTENTS]}}}},
         "agent": {"type": "object", "additionalProperties": False,
                   "required": ["asks", "did", "did_for", "conditional", "shows", "promises", "waits"],
                   "properties": {
@@ -50,6 +57,7 @@ SCHEMA: Dict[str, Any] = {
 class ActCues:
     source: str
     customer: Mapping[str, WordList]
+    evidence: Mapping[str, Tuple[Tuple[str, ...], Optional[str]]]   # concern → (signs it needs, read instead)
     asks: Tuple[Tuple[str, WordList], ...]   # (fact, cue) in ASKABLE_FACTS order
     did: Mapping[str, WordList]
     did_for: Mapping[str, Tuple[str, ...]]   # a deed → the concerns it speaks to
@@ -98,6 +106,7 @@ def read_acts(path: Union[str, Path, None] = None) -> Tuple[Optional[ActCues], L
     return ActCues(
         source=str(file),
         customer={name: _cue(entry) for name, entry in data["customer"].items()},
+        evidence={c: (tuple(e["needs"]), e["instead"]) for c, e in data["evidence"].items()},
         asks=tuple((fact, _cue(agent["asks"][fact])) for fact in ASKABLE_FACTS if fact in agent["asks"]),
         did={name: _cue(entry) for name, entry in agent["did"].items()},
         did_for={k: tuple(v) for k, v in agent["did_for"].items()}, conditional=_cue(agent["conditional"]),

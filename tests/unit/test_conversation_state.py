@@ -294,6 +294,27 @@ def test_drafts_the_agent_already_saw_go_last_when_the_customer_says_more(shop):
     assert shop.drafts[0] not in first and "好几次" in shop.drafts[0]  # says so, and offers a step
 
 
+@pytest.mark.parametrize("text, nlu, primary", [
+    ("预计送达时间", "delivery_delay", "order_status"),       # a question, nothing late yet
+    ("这款有大号的吗", "complaint", "product_inquiry"),       # NLU's complaint, no complaint in the words
+    ("有没有实惠点的", "complaint", "price_haggle"),           # the words say price
+    ("快递一个星期了还没到", "delivery_delay", "delivery_delay"),
+    ("东西碎了", "complaint", "complaint"),
+    ("你们这服务太差了", "complaint", "complaint"),
+])
+def test_a_concern_is_believed_only_with_a_sign_of_it_in_the_words(shop, text, nlu, primary):
+    shop.says(text, nlu, 1.0)
+    assert shop.state.primary == primary
+
+
+def test_a_case_opened_on_a_question_moves_to_the_problem_when_one_comes(shop):
+    shop.says("这款有大号的吗", "complaint", 1.0)
+    assert shop.state.primary == "product_inquiry"
+    assert not any("抱歉" in d or "对不起" in d for d in shop.drafts)
+    shop.says("上次买的大号穿一次就开线了，质量太差", "complaint", 0.95)
+    assert shop.state.primary == "complaint"
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
