@@ -42,6 +42,16 @@ def is_cancel(text: str, intent: Optional[str]) -> bool:
     return (len(norm) <= 12 and bool(CANCEL.search(norm))) or (intent == "deny" and len(norm) <= 6)
 
 
+REQUESTED = (("refund", r"退款|退钱|退了"), ("exchange", r"换"), ("resend", r"补发|重新发|再发|发一个|发个新"),
+             ("cancel", r"取消"), ("return", r"退货"))
+
+
+def requested(text: str) -> Optional[str]:
+    """What a request asks us to do (acts.yml phrases.request_step keys)."""
+    norm = normalize(text or "")
+    return next((key for key, words in REQUESTED if re.search(words, norm)), None)
+
+
 def declines_only(norm: str, declines) -> bool:
     """不行 / 不要了 decline; 不是第五包 corrects a detail (the rest of the message says what)."""
     rest = norm
@@ -140,6 +150,8 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         act = "cancels"
     elif answered and (waiting_for in FACT_ANSWERS + ("photo",) or len(norm) > 12):
         act = "answers"
+    elif said["requests"].matches(norm):
+        act = "requests"  # 你点下退款吧: say we do it (the agent approves only what they will do)
     elif greets and not shift:
         act = "greets" if state.agent_turns else "pushes"  # 您好 before anyone answered is a push
     elif said["pushes"].matches(norm) and (short or len(irritation) >= 2 or not asks):
@@ -189,9 +201,10 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines"))
         or (waiting_for == "more" and act == "closes"),
         reluctant=reluctant, unclear=tuple(unclear), intent=intent, haggles=bool(said["haggles"].matches(norm)),
+        request=requested(norm) if act == "requests" else None,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
         # A question counts only when NLU is sure of it (有什么优惠没 in a delivery case: now about price).
-        shift=shift if act in ("new_problem", "informs", "answers") or (act == "new_question" and sure) else None,
+        shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and sure) else None,
     )
 
 

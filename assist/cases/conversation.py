@@ -117,6 +117,7 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         "progress": cues.phrase("progress", progress_key),
         "next_step": cues.phrase("next_step", state.primary),
         "re_ask": cues.phrase("re_ask", pending),
+        "request_step": cues.phrase("request_step", customer.request),
     }
     promised = promise_time(state.promised)
     if promised and not any(f.severity == "block" for f in check(f"最晚{promised}给您答复。")):

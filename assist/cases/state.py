@@ -106,6 +106,7 @@ class CustomerReading:
     shift: Optional[str] = None        # the concern the customer now puts first
     intent: Optional[str] = None       # what NLU read in this message alone (a side question's topic)
     haggles: bool = False              # asks for a better price (便宜点), not about the rules of a coupon
+    request: Optional[str] = None      # what a request asks us to do (refund, exchange, resend …)
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:

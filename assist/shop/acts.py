@@ -13,8 +13,8 @@ from assist.shop.intents import INTENTS, PERSON_CONCERNS
 from assist.text.wordlist import WordList, regex_problems
 
 DEFAULT_PATH = Path(__file__).with_name("acts.yml")
-CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "haggles",
-                 "question", "informs")
+CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "requests",
+                 "haggles", "question", "informs")
 # The signs of a concern in a message (acts.yml evidence: what each concern needs to be believed).
 EVIDENCE = ("words", "problem", "mood", "threat", "waited", "price", "statement")
 # What the shop can ask a customer for (the keys of agent.asks), in the order they are looked for.
@@ -44,10 +44,10 @@ SCHEMA: Dict[str, Any] = {
                                 "additionalProperties": _CUE},
                       "promises": _CUE, "waits": _CUE}},
         "phrases": {"type": "object", "additionalProperties": False,
-                    "required": ["received", "progress", "next_step", "re_ask"],
+                    "required": ["received", "progress", "next_step", "re_ask", "request_step"],
                     "properties": {k: {"type": "object", "required": ["default"],
                                        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 16}}
-                                   for k in ("received", "progress", "next_step", "re_ask")}},
+                                   for k in ("received", "progress", "next_step", "re_ask", "request_step")}},
     },
 }
 

@@ -28,7 +28,7 @@ LABELS: Dict[str, Dict[str, str]] = {
     "acts": {
         "opens": "开始反映问题", "answers": "回答了我们的问题", "new_question": "问了新问题", "new_problem": "提出了新问题",
         "pushes": "在催", "acknowledges": "表示接受", "declines": "不接受方案", "thanks": "道谢", "closes": "要结束对话",
-        "cancels": "取消等人工", "informs": "补充了情况",
+        "cancels": "取消等人工", "informs": "补充了情况", "requests": "要我们办一件事", "greets": "打招呼",
     },
     "asked": {
         "order_id": "订单号", "waybill": "快递单号", "phone": "联系电话", "address": "地址", "photo": "照片",

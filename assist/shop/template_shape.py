@@ -26,7 +26,7 @@ STAGE_RULE = {"acknowledge": "require.acknowledge", "apologize": "require.apolog
 GENERAL = "general"
 # Reply sets for the messages inside a running case, by dialogue act (replies/turns.yml).
 TURN_SETS = tuple(f"turn.{act}" for act in ("answers", "pushes", "greets", "acknowledges", "declines", "thanks", "closes",
-                                            "new_question", "informs", "unsure"))
+                                            "new_question", "informs", "requests", "unsure"))
 HOLDING = "holding"
 MAX_VARIANT_CHARS = 60
 # Room a composed draft keeps for an honorific ("欧阳女士，") and an emoji.

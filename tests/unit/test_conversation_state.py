@@ -315,6 +315,15 @@ def test_a_case_opened_on_a_question_moves_to_the_problem_when_one_comes(shop):
     assert shop.state.primary == "complaint"
 
 
+def test_a_request_is_answered_by_doing_it(shop):
+    shop.says("快递五天了还没到", "delivery_delay")
+    shop.sends("已经帮您催了快递")
+    shop.says("不等了你直接给我退款吧", "refund_return", 0.9)
+    state = shop.state
+    assert state.last_act == "requests" and state.primary == "refund_return"
+    assert "申请退款" in shop.drafts[0]
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
