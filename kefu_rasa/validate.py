@@ -11,10 +11,17 @@ What `rasa data validate` does not catch:
 - entity annotations the domain does not declare, and annotations that do not fall on
   jieba token boundaries (DIET then never sees the entity's tokens whole);
 - evaluation sentences (../shared/eval, tests/nlu_dev/dev.tsv) inside training data: those
-  sets measure the model only while it has never seen them.
+  sets measure the model only while it has never seen them;
+- broken entity annotations (`都[三天(duration)了`), which Rasa silently trains as plain text;
+- intents in rules or stories that the domain lacks (`intent: thank`), with file and line
+  (Rasa's validator only warns, without either);
+- responses that no rule, story or custom action (actions/*.py) sends.
+Rasa's own validator (`rasa data validate`) runs first, in this process, unless --no-rasa: its
+findings are reported here, less its "utterance not used in any story" warnings, which
+cannot see the responses our actions send (the check above replaces them).
 Exit code 1 on a problem, 0 when the data is clean (warnings, such as the same example
-twice under one intent, are printed and do not fail). `make validate` runs this
-after Rasa's own validator and the template/policy lint.
+twice under one intent, are printed and do not fail). `make validate` runs this after
+the template/policy lint.
 """
 from __future__ import annotations
 
@@ -29,6 +36,7 @@ from assist.errors import Problem
 from assist.trainingdata import Example, HeldOut, read_examples
 
 ROOT = Path(__file__).resolve().parent.parent
+ACTIONS = ROOT / "actions"
 EVAL_DIR = ROOT.parent / "shared" / "eval"
 DEV_SET = ROOT / "tests" / "nlu_dev" / "dev.tsv"
 MIN_EXAMPLES = 20
@@ -168,6 +176,126 @@ def dictionary_problems(folder: Path) -> List[Problem]:
     return problems
 
 
+# ---- annotations, rules and stories, responses ----------------------------------------------
+
+def annotation_problems(examples: Sequence[Example], domain_entities: Sequence[str]) -> List[Problem]:
+    """`[words](entity)` written wrong: Rasa keeps the brackets as text and learns no entity."""
+    from assist.trainingdata import ANNOTATION
+
+    entity_like = re.compile(r"\(\s*(" + "|".join(map(re.escape, domain_entities)) + r")\s*(?::[^()]*)?\)") if domain_entities else None
+    problems = []
+    for ex in examples:
+        rest = ANNOTATION.sub("", ex.raw)
+        if "[" in rest or "]" in rest or (entity_like is not None and entity_like.search(rest)):
+            problems.append(Problem(ex.file, ex.line, ex.intent,
+                                    f"broken entity annotation in {ex.raw!r}: write [words](entity), e.g. [三天](duration); "
+                                    "Rasa would train the brackets as text"))
+    return problems
+
+
+def _dialogue_files(data: Path) -> List[Tuple[str, object, object]]:
+    """(file, parsed, locator) of every rules/stories file under `data`."""
+    from assist.datafile import load_yaml
+    from assist.trainingdata import nlu_files
+
+    found = []
+    for path in nlu_files(data):
+        parsed, where, problems = load_yaml(path)
+        if not problems and isinstance(parsed, dict) and ("rules" in parsed or "stories" in parsed):
+            found.append((str(path), parsed, where))
+    return found
+
+
+def _steps(parsed: dict):
+    """(path, step) of every step of every rule and story, `or:` alternatives included."""
+    for kind in ("rules", "stories"):
+        for i, block in enumerate(parsed.get(kind) or []):
+            steps = block.get("steps") if isinstance(block, dict) else None
+            for j, step in enumerate(steps or []):
+                if not isinstance(step, dict):
+                    continue
+                yield [kind, i, "steps", j], step
+                for k, alternative in enumerate(step.get("or") or []):
+                    if isinstance(alternative, dict):
+                        yield [kind, i, "steps", j, "or", k], alternative
+
+
+def dialogue_problems(data: Path, domain_intents: Sequence[str], domain_file: str) -> List[Problem]:
+    """Intents in rules and stories that the domain lacks: Rasa only warns, and the rule never fires."""
+    known = set(domain_intents) | {"nlu_fallback", "restart", "back", "out_of_scope", "session_start"}
+    problems = []
+    for file, parsed, where in _dialogue_files(data):
+        for path, step in _steps(parsed):
+            intent = step.get("intent")
+            if isinstance(intent, str) and intent not in known:
+                problems.append(where.problem(path + ["intent"],
+                                              f"intent {intent!r} is not in {domain_file} (intents: {', '.join(sorted(domain_intents))})"))
+    return problems
+
+
+def response_problems(data: Path, domain: Path, actions: Optional[Path]) -> List[Problem]:
+    """Responses nothing sends: not in a rule or story, not named by a custom action."""
+    from assist.datafile import load_yaml
+
+    parsed, where, problems = load_yaml(domain)
+    if problems or not isinstance(parsed, dict):
+        return problems
+    used = {"utter_default"}  # Rasa's action_default_fallback sends it
+    for _, steps_parsed, _ in _dialogue_files(data):
+        used |= {step.get("action") for _, step in _steps(steps_parsed) if isinstance(step.get("action"), str)}
+    if actions is not None and actions.is_dir():
+        for path in sorted(actions.rglob("*.py")):
+            used |= set(re.findall(r"[\"'](utter_\w+)[\"']", path.read_text(encoding="utf-8")))
+    return [where.problem(["responses", name], f"{WARNING}response {name!r} is sent by no rule, story or action in {actions}")
+            for name in (parsed.get("responses") or {}) if name not in used]
+
+
+# Rasa validator warnings that the checks above report better (with file and line).
+_RASA_COVERED = (re.compile(r"The utterance '\w+' is not used in any story or rule"),
+                 re.compile(r"The intent '\w+' is used in your stories, but it is not listed in the domain"),
+                 re.compile(r"Found intent '\w+' in stories which is not part of the domain"))
+
+
+def rasa_problems(data: Path, domain: Path, config: Path) -> List[Problem]:
+    """Rasa's own validator (what `rasa data validate` runs), in this process: its warnings
+    collected as problems, its progress bars and log lines kept back unless it fails."""
+    import contextlib
+    import io
+    import logging
+    import warnings
+
+    logging.getLogger("rasa").setLevel(logging.ERROR)
+    output = io.StringIO()
+    with warnings.catch_warnings(record=True) as caught, contextlib.redirect_stdout(output), contextlib.redirect_stderr(output):
+        warnings.simplefilter("ignore")
+        warnings.simplefilter("always", UserWarning)
+        from rasa.cli.utils import validate_files
+        from rasa.shared.importers.importer import TrainingDataImporter
+        from rasa.utils.common import EXPECTED_WARNINGS
+
+        importer = TrainingDataImporter.load_from_config(domain_path=str(domain), training_data_paths=[str(data)],
+                                                         config_path=str(config))
+        try:
+            validate_files(False, None, importer)
+            failed = False
+        except SystemExit as exc:
+            failed = exc.code not in (0, None)
+    # Warnings Rasa itself hides outside debug mode (e.g. "Slot auto-fill has been removed").
+    expected = [re.compile(message) for category, message in EXPECTED_WARNINGS if category is UserWarning]
+    problems, seen = [], set()
+    for warning in caught:
+        text = str(warning.message).strip()
+        if (not issubclass(warning.category, UserWarning) or text in seen
+                or any(p.search(text) for p in _RASA_COVERED) or any(p.match(text) for p in expected)):
+            continue
+        seen.add(text)
+        problems.append(Problem(str(domain), 1, "rasa", f"{WARNING}{text}"))
+    if failed:
+        print(output.getvalue(), file=sys.stderr)
+        problems.append(Problem(str(data), 1, "rasa", "Rasa's validator found errors (printed above)"))
+    return problems
+
+
 # ---- evaluation sentences must stay out of training --------------------------------------
 
 def leak_problems(examples: Sequence[Example], held_out: HeldOut) -> List[Problem]:
@@ -194,11 +322,17 @@ def _domain(path: Path) -> Tuple[List[str], List[str]]:
 
 def validate(data: Path = ROOT / "data", domain: Path = ROOT / "domain.yml", dictionary: Optional[Path] = None,
              eval_dir: Optional[Path] = EVAL_DIR, dev_set: Optional[Path] = DEV_SET,
-             min_examples: int = MIN_EXAMPLES) -> Tuple[List[Problem], List[str]]:
-    """(problems, summary lines)."""
+             min_examples: int = MIN_EXAMPLES, actions: Optional[Path] = ACTIONS,
+             rasa_config: Optional[Path] = None) -> Tuple[List[Problem], List[str]]:
+    """(problems, summary lines). With `rasa_config`, Rasa's own validator runs first."""
     dictionary = dictionary or data / "dict"
-    examples, lookups, problems = read_examples(data / "nlu" if (data / "nlu").is_dir() else data)
+    problems = rasa_problems(data, domain, rasa_config) if rasa_config is not None else []
+    examples, lookups, read_problems = read_examples(data / "nlu" if (data / "nlu").is_dir() else data)
+    problems += read_problems
     intents, entities = _domain(domain)
+    problems += annotation_problems(examples, entities)
+    problems += dialogue_problems(data, intents, str(domain))
+    problems += response_problems(data, domain, actions)
     problems += duplicate_problems(examples)
     problems += count_problems(examples, intents, min_examples)
     problems += entity_problems(examples, entities, str(domain))
@@ -236,8 +370,12 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     parser.add_argument("--eval", type=Path, default=EVAL_DIR, help="held-out evaluation folder, read in place (skipped if absent)")
     parser.add_argument("--dev", type=Path, default=DEV_SET, help="the project's dev set")
     parser.add_argument("--min-examples", type=int, default=MIN_EXAMPLES)
+    parser.add_argument("--actions", type=Path, default=ACTIONS, help="custom actions, searched for the responses they send")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml", help="for Rasa's own validator")
+    parser.add_argument("--no-rasa", action="store_true", help="skip Rasa's own validator (rasa data validate)")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    problems, summary = validate(args.data, args.domain, args.dict, args.eval, args.dev, args.min_examples)
+    problems, summary = validate(args.data, args.domain, args.dict, args.eval, args.dev, args.min_examples,
+                                 args.actions, None if args.no_rasa else args.config)
     for line in summary:
         print(line)
     for problem in problems:
