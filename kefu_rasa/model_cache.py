@@ -19,7 +19,8 @@ from typing import Iterable, Optional
 
 ROOT = Path(__file__).resolve().parent.parent
 # Everything that changes what `rasa train` produces.
-MODEL_INPUTS = ("config.yml", "domain.yml", "data", "kefu_rasa/components.py", "assist/textnorm.py")
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "kefu_rasa/components.py", "kefu_rasa/sparse_intents.py",
+                "assist/textnorm.py")
 
 
 def _files(root: Path, inputs: Iterable[str]) -> list:
