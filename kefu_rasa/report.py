@@ -138,7 +138,7 @@ def cross_validation(folds: int, out_dir: Path) -> Tuple[str, Dict]:
     that bench/nlu_cv.py already trained come from models/cv/)."""
     from kefu_rasa.crossval import cross_validate, markdown
 
-    print(f"  {folds} folds: {folds} models on {folds - 1}/{folds} of the data each (2–3 minutes a fold; cached in models/cv/)", flush=True)
+    print(f"  {folds} folds: {folds} models on {folds - 1}/{folds} of the data each (cached in models/cv/)", flush=True)
     result = cross_validate(ROOT / "config.yml", ROOT / "data" / "nlu", folds, log=lambda m: print(m, flush=True))
     table = markdown([result], highlight=("complaint", "price_haggle", "delivery_delay"))
     (out_dir / "nlu" / "cv_scores.json").write_text(json.dumps(

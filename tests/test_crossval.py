@@ -78,7 +78,13 @@ def test_scores_per_fold_as_mean_and_sd_and_reuses_the_cache(data, config, tmp_p
     assert calls == [6] * 5 and again.seconds == 0.0  # every fold from the cache
     assert again.f1s("complaint") == result.f1s("complaint")
 
-    config.write_text(config.read_text(encoding="utf-8") + "  - name: CountVectorsFeaturizer\n", encoding="utf-8")
+    config.write_text("# a comment and policies do not change the NLU model\n" + config.read_text(encoding="utf-8")
+                      + "policies:\n  - name: RulePolicy\n", encoding="utf-8")
+    crossval.cross_validate(config, data, folds=5, seed=42, cache=tmp_path / "cv", log=lambda m: None)
+    assert calls == [6] * 5
+
+    config.write_text(config.read_text(encoding="utf-8").replace("policies:", "  - name: CountVectorsFeaturizer\npolicies:"),
+                      encoding="utf-8")
     crossval.cross_validate(config, data, folds=5, seed=42, cache=tmp_path / "cv", log=lambda m: None)
     assert calls == [6] * 10  # another pipeline trains its own folds
 
