@@ -30,10 +30,9 @@ test: setup ## run the whole test suite (trains the shared model once if needed)
 	@scripts/install_services.sh
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-validate: setup ## check training data (file:line), domain, dictionary, templates and policy
-	@$(PY) -m rasa data validate --data data --domain domain.yml --config config.yml
+validate: setup ## check training data (file:line), domain, rules, dictionary, templates and policy
 	@$(PY) -m assist lint
-	@$(PY) -m kefu_rasa.dev.validate
+	@$(PY) -m kefu_rasa.dev.validate  # Rasa's own validator (rasa data validate) runs inside, quietly
 
 FOLDS ?= 0
 evaluate: setup ## NLU, test stories, drafts and agents' decisions → reports/index.html (FOLDS=5 adds cross-validation)

@@ -19,7 +19,8 @@ from typing import Iterable, Optional
 
 ROOT = Path(__file__).resolve().parents[2]
 # Everything that changes what `rasa train` produces.
-MODEL_INPUTS = ("config.yml", "domain.yml", "data", "kefu_rasa/components.py", "assist/text/normalize.py")
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "kefu_rasa/components.py", "kefu_rasa/sparse_intents.py",
+                "assist/text/normalize.py")
 
 
 def _files(root: Path, inputs: Iterable[str]) -> list:

@@ -134,20 +134,20 @@ def nlu_section(agent, title: str, name: str, path: Path, out_dir: Path, slug: s
 
 
 def cross_validation(folds: int, out_dir: Path) -> Tuple[str, Dict]:
-    target = out_dir / "nlu_cv"
-    cmd = [sys.executable, "-m", "rasa", "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml",
-           "--cross-validation", "--folds", str(folds), "--out", str(target), "--no-plot"]
-    print(f"  {folds} folds: Rasa trains {folds} models on {folds - 1}/{folds} of the data each (a few minutes per fold)", flush=True)
-    result = subprocess.run(cmd, cwd=ROOT)
-    path = target / "intent_report.json"
-    if result.returncode != 0 or not path.exists():
-        return f"Cross-validation failed (exit {result.returncode}); see the output above.\n", {}
-    data = json.loads(path.read_text(encoding="utf-8"))
-    rows = [f"| {k} | {v['precision']:.2f} | {v['recall']:.2f} | {v['f1-score']:.2f} | {v['support']} |"
-            for k, v in sorted(data.items()) if isinstance(v, dict) and "support" in v and k not in ("macro avg", "weighted avg", "micro avg")]
-    macro = data.get("macro avg", {}).get("f1-score")
-    head = f"{folds}-fold cross-validation of data/nlu: macro-F1 **{macro:.3f}** (test folds, as Rasa reports them)\n" if macro else ""
-    return head + "\n| intent | precision | recall | F1 | support |\n|---|---:|---:|---:|---:|\n" + "\n".join(rows) + "\n", {"macro_f1": macro}
+    """Per-intent F1 as mean ± sd over seeded, stratified folds (kefu_rasa/crossval.py; folds
+    that bench/nlu_cv.py already trained come from models/cv/)."""
+    from kefu_rasa.dev.crossval import cross_validate, markdown
+
+    print(f"  {folds} folds: {folds} models on {folds - 1}/{folds} of the data each (cached in models/cv/)", flush=True)
+    result = cross_validate(ROOT / "config.yml", ROOT / "data" / "nlu", folds, log=lambda m: print(m, flush=True))
+    table = markdown([result], highlight=("complaint", "price_haggle", "delivery_delay"))
+    (out_dir / "nlu" / "cv_scores.json").write_text(json.dumps(
+        {"folds": folds, "macro_f1": result.macro(), "intents": {i: result.f1s(i) for i in result.intents()}}, indent=2),
+        encoding="utf-8")
+    macro, sd = result.macro()
+    head = (f"{folds}-fold cross-validation of data/nlu: macro-F1 **{macro:.3f} ± {sd:.3f}** "
+            "(F1 per held-out fold, mean ± sample standard deviation)\n\n")
+    return head + table + "\n", {"macro_f1": macro, "sd": sd}
 
 
 # ---- stories ---------------------------------------------------------------------------------
@@ -252,7 +252,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         section, fig = cross_validation(args.folds, out)
         page += [f"### Cross-validation\n", section]
         if fig.get("macro_f1") is not None:
-            headline.append(f"{args.folds}-fold cross-validation: macro-F1 {fig['macro_f1']:.3f}")
+            headline.append(f"{args.folds}-fold cross-validation: macro-F1 {fig['macro_f1']:.3f} ± {fig['sd']:.3f}")
 
     step(4, total, "dialogue: test stories" + (" (skipped)" if args.no_stories else ""))
     if not args.no_stories:

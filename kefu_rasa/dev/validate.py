@@ -11,10 +11,17 @@ What `rasa data validate` does not catch:
 - entity annotations the domain does not declare, and annotations that do not fall on
   jieba token boundaries (DIET then never sees the entity's tokens whole);
 - evaluation sentences (../shared/eval, tests/nlu_dev/dev.tsv) inside training data: those
-  sets measure the model only while it has never seen them.
+  sets measure the model only while it has never seen them;
+- broken entity annotations (`都[三天(duration)了`), which Rasa silently trains as plain text;
+- intents in rules or stories that the domain lacks (`intent: thank`), with file and line
+  (Rasa's validator only warns, without either);
+- responses that no rule, story or custom action (actions/*.py) sends.
+Rasa's own validator (`rasa data validate`) runs first, in this process, unless --no-rasa: its
+findings are reported here, less its "utterance not used in any story" warnings, which
+cannot see the responses our actions send (the check above replaces them).
 Exit code 1 on a problem, 0 when the data is clean (warnings, such as the same example
-twice under one intent, are printed and do not fail). `make validate` runs this
-after Rasa's own validator and the template/policy lint.
+twice under one intent, are printed and do not fail). `make validate` runs this after
+the template/policy lint.
 """
 from __future__ import annotations
 
@@ -28,13 +35,14 @@ from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 from assist.shop.errors import Problem
 from assist.settings import get_settings
 from assist.builders.trainingdata import Example, HeldOut, read_examples
+from kefu_rasa.dev.validate_dialogue import WARNING, dialogue_problems, rasa_problems, response_problems
 
 ROOT = Path(__file__).resolve().parents[2]
+ACTIONS = ROOT / "actions"
 EVAL_DIR = get_settings().eval_dir
 DEV_SET = ROOT / "tests" / "nlu_dev" / "dev.tsv"
 MIN_EXAMPLES = 20
 DICT_LINE = re.compile(r"\S+( \d+)?( [a-z]+)?")
-WARNING = "warning: "
 
 
 from assist.builders.trainingdata import compact as _norm  # noqa: E402
@@ -169,6 +177,23 @@ def dictionary_problems(folder: Path) -> List[Problem]:
     return problems
 
 
+# ---- annotations, rules and stories, responses ----------------------------------------------
+
+def annotation_problems(examples: Sequence[Example], domain_entities: Sequence[str]) -> List[Problem]:
+    """`[words](entity)` written wrong: Rasa keeps the brackets as text and learns no entity."""
+    from assist.builders.trainingdata import ANNOTATION
+
+    entity_like = re.compile(r"\(\s*(" + "|".join(map(re.escape, domain_entities)) + r")\s*(?::[^()]*)?\)") if domain_entities else None
+    problems = []
+    for ex in examples:
+        rest = ANNOTATION.sub("", ex.raw)
+        if "[" in rest or "]" in rest or (entity_like is not None and entity_like.search(rest)):
+            problems.append(Problem(ex.file, ex.line, ex.intent,
+                                    f"broken entity annotation in {ex.raw!r}: write [words](entity), e.g. [三天](duration); "
+                                    "Rasa would train the brackets as text"))
+    return problems
+
+
 # ---- evaluation sentences must stay out of training --------------------------------------
 
 def leak_problems(examples: Sequence[Example], held_out: HeldOut) -> List[Problem]:
@@ -195,11 +220,17 @@ def _domain(path: Path) -> Tuple[List[str], List[str]]:
 
 def validate(data: Path = ROOT / "data", domain: Path = ROOT / "domain.yml", dictionary: Optional[Path] = None,
              eval_dir: Optional[Path] = EVAL_DIR, dev_set: Optional[Path] = DEV_SET,
-             min_examples: int = MIN_EXAMPLES) -> Tuple[List[Problem], List[str]]:
-    """(problems, summary lines)."""
+             min_examples: int = MIN_EXAMPLES, actions: Optional[Path] = ACTIONS,
+             rasa_config: Optional[Path] = None) -> Tuple[List[Problem], List[str]]:
+    """(problems, summary lines). With `rasa_config`, Rasa's own validator runs first."""
     dictionary = dictionary or data / "dict"
-    examples, lookups, problems = read_examples(data / "nlu" if (data / "nlu").is_dir() else data)
+    problems = rasa_problems(data, domain, rasa_config) if rasa_config is not None else []
+    examples, lookups, read_problems = read_examples(data / "nlu" if (data / "nlu").is_dir() else data)
+    problems += read_problems
     intents, entities = _domain(domain)
+    problems += annotation_problems(examples, entities)
+    problems += dialogue_problems(data, intents, str(domain))
+    problems += response_problems(data, domain, actions)
     problems += duplicate_problems(examples)
     problems += count_problems(examples, intents, min_examples)
     problems += entity_problems(examples, entities, str(domain))
@@ -237,8 +268,12 @@ def main(argv: Optional[Iterable[str]] = None) -> int:
     parser.add_argument("--eval", type=Path, default=EVAL_DIR, help="held-out evaluation folder, read in place (skipped if absent)")
     parser.add_argument("--dev", type=Path, default=DEV_SET, help="the project's dev set")
     parser.add_argument("--min-examples", type=int, default=MIN_EXAMPLES)
+    parser.add_argument("--actions", type=Path, default=ACTIONS, help="custom actions, searched for the responses they send")
+    parser.add_argument("--config", type=Path, default=ROOT / "config.yml", help="for Rasa's own validator")
+    parser.add_argument("--no-rasa", action="store_true", help="skip Rasa's own validator (rasa data validate)")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    problems, summary = validate(args.data, args.domain, args.dict, args.eval, args.dev, args.min_examples)
+    problems, summary = validate(args.data, args.domain, args.dict, args.eval, args.dev, args.min_examples,
+                                 args.actions, None if args.no_rasa else args.config)
     for line in summary:
         print(line)
     for problem in problems:

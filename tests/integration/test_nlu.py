@@ -10,13 +10,18 @@ from kefu_rasa.dev.evaluation import evaluate, load_tsv
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
-# Floors, not targets: bench/RESULTS.md has the measured figures. A data or config change
-# that drops an intent below its floor should be noticed before it ships.
+# Floors, not targets: bench/RESULTS.md has the measured figures (bench/nlu.py). Each floor sits
+# about one message under what was measured (dev: 30 rows an intent, 15 for the small ones; real:
+# 24 complaint rows, one message ≈ 0.03), so noise does not fail CI but a real drop does.
 DEV_FLOORS = {
-    "complaint": 0.80, "price_haggle": 0.85, "delivery_delay": 0.85, "order_status": 0.85,
-    "refund_return": 0.85, "request_human": 0.85, "product_inquiry": 0.85, "out_of_scope": 0.85,
-    "greet": 0.85, "goodbye": 0.85, "thanks": 0.85, "affirm": 0.85, "deny": 0.85,
+    "complaint": 0.90, "price_haggle": 0.95, "delivery_delay": 0.92, "order_status": 0.90,
+    "refund_return": 0.93, "request_human": 0.92, "product_inquiry": 0.93, "out_of_scope": 0.95,
+    "greet": 0.93, "goodbye": 0.93, "thanks": 0.93, "affirm": 0.93, "deny": 0.93,
 }
+DEV_MACRO_FLOOR = 0.96
+# Measured on ../shared/eval/nlu_eval.tsv: macro-F1 0.968, complaint 0.89, price_haggle 0.97, delivery_delay 0.92.
+REAL_MACRO_FLOOR = 0.94
+REAL_FLOORS = {"complaint": 0.85, "price_haggle": 0.93, "delivery_delay": 0.88}
 
 
 @pytest.fixture(scope="module")
@@ -30,15 +35,24 @@ def test_dev_set_f1_floor(dev_report, intent):
 
 
 def test_dev_set_macro_f1(dev_report):
-    assert dev_report.macro_f1 >= 0.90
+    assert dev_report.macro_f1 >= DEV_MACRO_FLOOR
 
 
 def test_real_customer_messages(nlu_agent, eval_tsv):
-    """The foundation's bar on ../shared/eval/nlu_eval.tsv (read in place, never copied)."""
+    """The bar of issue #19 on ../shared/eval/nlu_eval.tsv (read in place, never copied)."""
     report = evaluate(nlu_agent, "real", load_tsv(eval_tsv))
-    assert report.macro_f1 >= 0.80
-    for intent in ("complaint", "price_haggle", "delivery_delay"):
-        assert report.f1(intent) >= 0.80, intent
+    assert report.macro_f1 >= REAL_MACRO_FLOOR, report.macro_f1
+    low = {intent: round(report.f1(intent), 3) for intent, floor in REAL_FLOORS.items() if report.f1(intent) < floor}
+    assert not low, low
+
+
+async def test_the_parse_carries_a_sorted_ranking_led_by_the_intent(nlu_agent):
+    """What assist/situation.py reads: the intent and a ranking, best first (CharNgramIntentClassifier)."""
+    parsed = await nlu_agent.parse_message("东西质量太差了 客服也不理人")
+    ranking = parsed["intent_ranking"]
+    assert parsed["intent"]["name"] == ranking[0]["name"] == "complaint"
+    assert [r["confidence"] for r in ranking] == sorted((r["confidence"] for r in ranking), reverse=True)
+    assert len(ranking) == 10 and all(0.0 <= r["confidence"] <= 1.0 for r in ranking)
 
 
 async def _parse(agent, text):

@@ -99,7 +99,7 @@ def test_too_few_examples_and_misaligned_entities(broken):
 
 def test_the_command_exits_1_on_problems_and_0_on_warnings_only(broken, tmp_path, capsys):
     assert main(["--data", str(broken / "data"), "--domain", str(broken / "domain.yml"), "--eval", str(broken / "eval"),
-                 "--dev", str(tmp_path / "none.tsv"), "--min-examples", "1"]) == 1
+                 "--dev", str(tmp_path / "none.tsv"), "--min-examples", "1", "--no-rasa"]) == 1
     err = capsys.readouterr().err
     assert "alpha.yml:7: alpha: entity 'color'" in err and "validate:" in err
     clean = tmp_path / "clean"
@@ -114,7 +114,7 @@ def test_the_command_exits_1_on_problems_and_0_on_warnings_only(broken, tmp_path
     write(clean / "data" / "dict" / "userdict.txt", "顺丰 2000 nz\n")
     write(clean / "domain.yml", "intents:\n  - alpha\nentities: []\n")
     assert main(["--data", str(clean / "data"), "--domain", str(clean / "domain.yml"), "--eval", str(tmp_path / "no-eval"),
-                 "--dev", str(tmp_path / "none.tsv"), "--min-examples", "1"]) == 0
+                 "--dev", str(tmp_path / "none.tsv"), "--min-examples", "1", "--no-rasa"]) == 0
     assert "validate: ok (1 warning(s))" in capsys.readouterr().out
 
 
@@ -132,9 +132,92 @@ def test_the_project_data_has_no_problem_but_dev_set_overlap():
 
 
 def test_make_validate_runs_all_three_checks():
+    """Rasa's own validator runs inside kefu_rasa.dev.validate (quietly), so make validate has two lines."""
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
     block = makefile[makefile.index("\nvalidate:"):].split("\n\n")[0]
-    assert "rasa data validate" in block and "-m assist lint" in block and "-m kefu_rasa.dev.validate" in block
+    assert "-m assist lint" in block and "-m kefu_rasa.dev.validate" in block and "--no-rasa" not in block
+
+
+# ---- the mistakes of issue #19, in a copy of the project ---------------------------------
+
+@pytest.fixture
+def project_copy(tmp_path):
+    import shutil
+
+    for name in ("data", "actions"):
+        shutil.copytree(ROOT / name, tmp_path / name, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("domain.yml", "config.yml"):
+        shutil.copy(ROOT / name, tmp_path / name)
+    return tmp_path
+
+
+def replace_once(path: Path, old: str, new: str) -> int:
+    """Replace the first `old` in the file; return the 1-based line it was on."""
+    text = path.read_text(encoding="utf-8")
+    assert old in text, (path, old)
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    return text[: text.index(old)].count("\n") + 1
+
+
+def run_main(project: Path, capsys, *extra: str):
+    code = main(["--data", str(project / "data"), "--domain", str(project / "domain.yml"),
+                 "--config", str(project / "config.yml"), "--actions", str(project / "actions"),
+                 "--eval", str(project / "no-eval"), "--dev", str(project / "none.tsv"), *extra])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_an_intent_the_domain_lacks_in_rules_fails_with_file_and_line(project_copy, capsys):
+    line = replace_once(project_copy / "data" / "rules.yml", "  - intent: thanks\n", "  - intent: thank\n")
+    code, out, err = run_main(project_copy, capsys)
+    assert code == 1
+    assert f"data/rules.yml:{line}: rules[2].steps[0].intent: intent 'thank' is not in" in err
+    assert "validate: 1 problem(s)" in err
+
+
+def test_an_intent_the_domain_lacks_in_stories_or_alternatives_fails(project_copy, capsys):
+    stories = project_copy / "data" / "stories.yml"
+    line = replace_once(stories, "  - intent: greet\n", "  - or:\n    - intent: greet\n    - intent: hello\n")
+    code, _, err = run_main(project_copy, capsys, "--no-rasa")
+    assert code == 1 and f"data/stories.yml:{line + 2}: stories[0].steps[0].or[1].intent: intent 'hello' is not in" in err
+
+
+@pytest.mark.parametrize("broken", ["都[三天(duration)了", "都[三天]（duration）了", "都三天](duration)了", "都三天(duration)了",
+                                    "都[三天](duration了"])
+def test_a_broken_annotation_fails_with_file_and_line(project_copy, capsys, broken):
+    nlu = project_copy / "data" / "nlu" / "delivery_delay.yml"
+    line = replace_once(nlu, "    - 怎么还不发货 都[三天](duration)了\n", f"    - 怎么还不发货 {broken}\n")
+    code, _, err = run_main(project_copy, capsys, "--no-rasa")
+    assert code == 1
+    assert f"data/nlu/delivery_delay.yml:{line}: delivery_delay: broken entity annotation in" in err
+
+
+def test_brackets_and_parentheses_that_are_not_annotations_pass(tmp_path):
+    from assist.builders.trainingdata import Example
+
+    from kefu_rasa.dev.validate import annotation_problems
+
+    fine = [Example("complaint", t, t, (), "x.yml", 1) for t in ("尺码(M)偏小", "【急】还没到", "买了2件(送1件)")]
+    assert annotation_problems(fine, ["duration", "order_id"]) == []
+
+
+def test_responses_nothing_sends_are_warnings(project_copy):
+    from kefu_rasa.dev.validate import response_problems
+
+    assert response_problems(project_copy / "data", project_copy / "domain.yml", project_copy / "actions") == []
+    domain = project_copy / "domain.yml"
+    domain.write_text(domain.read_text(encoding="utf-8").replace("responses:\n", "responses:\n  utter_never_sent:\n  - text: 没人发我\n", 1),
+                      encoding="utf-8")
+    found = response_problems(project_copy / "data", domain, project_copy / "actions")
+    assert [(p.path, p.message.startswith("warning: ")) for p in found] == [("responses.utter_never_sent", True)]
+
+
+def test_the_clean_project_is_quiet(capsys):
+    """`make validate` on a clean checkout: summary lines and 'validate: ok', no warnings (Rasa's included)."""
+    assert main([]) == 0
+    captured = capsys.readouterr()
+    assert captured.out.strip().splitlines()[-1] == "validate: ok", captured.out
+    assert captured.err.strip() == "", captured.err
 
 
 def test_validate_runs_as_a_module():
