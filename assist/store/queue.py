@@ -122,5 +122,5 @@ def _summary(row, thread: List[Dict[str, Any]], delivered: int) -> Dict[str, Any
         "claimed_by": row.claimed_by, "batch": row.batch, "wait_updates": row.wait_updates, "opened_at": iso(row.opened_at),
         "last_customer_text": customer[-1]["text"] if customer else None,
         "last_customer_at": iso(customer[-1]["at"]) if customer else None,
-        "waiting_since": waiting_since(thread), "messages": len(thread), "delivered": delivered,
+        "waiting_since": waiting_since(thread), "messages": len(thread), "customer_messages": len(customer), "delivered": delivered,
     }

@@ -3,7 +3,7 @@ history of closed cases with their decisions. Read-only queries over the store's
 
 Chinese has no spaces between words, so search is a plain substring match: 退款 finds 我要退款了.
 No tokeniser decides what a word is. Customers type traditional characters too, so the words are
-compared in one form: the caller passes `fold` (the console passes assist.text's search_form,
+compared in one form: the caller passes `fold` (the console passes assist.text.search.search_form,
 traditional → simplified), which is applied to the query and to every message alike, and 破快递
 finds 破快遞. The store cannot fold in SQL, so messages are read newest first in chunks and the
 reading stops once `limit` cases are found.

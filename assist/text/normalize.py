@@ -133,12 +133,3 @@ def normalize_with_map(text: Optional[str], max_chars: int = DEFAULT_MAX_CHARS) 
 def normalize(text: Optional[str], max_chars: int = DEFAULT_MAX_CHARS) -> str:
     """Traditional→simplified, full→half width, squeezed spaces and repeats, capped."""
     return normalize_with_map(text, max_chars).text
-
-
-def search_form(text: Optional[str]) -> str:
-    """The form search compares, for the query and every stored text alike: simplified
-    characters, half-width letters and digits, lower case (破快遞 and 破快递 are one search).
-    Nothing is cut or squeezed, so a match anywhere in a long message is found."""
-    if not text:
-        return ""
-    return to_simplified("".join(_half_width(ch) for ch in text)).lower()

@@ -7,7 +7,7 @@ from sanic import Blueprint, Request
 from sanic.response import json
 
 from assist.store.records import MAX_QUERY
-from assist.text.normalize import search_form
+from assist.text.search import search_form
 from console.errors import ApiError
 from console.roles import EVERYONE, SUPERVISORS, allow
 from console.routes.api import run

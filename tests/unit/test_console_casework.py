@@ -16,7 +16,7 @@ from assist.settings import Settings
 from assist.store import SuggestionStore, waiting_since
 from assist.store.figures import percentile
 from console.app import create_app
-from assist.text.normalize import search_form
+from assist.text.search import search_form
 from console.routes.live import QueueWatcher
 
 ANGRY = {"intent": "delivery_delay", "concerns": ["delivery_delay"], "mood": "angry", "temperament": "agitated", "urgency": 9,
