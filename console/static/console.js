@@ -1,6 +1,7 @@
-// The agent's workbench: the live queue (server-sent events), the case view, the keys. The
-// editor's etiquette check (editor.js), alerts (alerts.js), handing a case on (handover.js) and the
-// situation panel (situation.js) live in their own files.
+// The agent's workbench: the live queue, the case view, decisions and the keys. The live stream
+// (live.js), what a case is drawn as (caseview.js), the situation panel (situation.js), the
+// editor's etiquette check (editor.js), alerts (alerts.js) and handing a case on (handover.js)
+// live in their own files.
 // Every customer or agent text is set with textContent (Kefu.el): it is never HTML.
 "use strict";
 
@@ -43,30 +44,13 @@
   }
 
   // ---- the queue ---------------------------------------------------------------------------
-  function tags(concerns) {
-    return (concerns || []).slice(0, 3).map((c) => el("span", { class: `tag concern-${c}`, text: label(Kefu.CONCERNS, c) }));
-  }
-
-  function queueItem(c, index) {
-    const claim = c.claimed_by
-      ? el("span", { class: mine(c) ? "claimed mine" : "claimed", text: mine(c) ? "我在接待" : `${c.claimed_by} 接待中` })
-      : el("span", { class: "unclaimed", text: "待接待" });
-    return el("li", {
-      class: `queue-item mood-${c.mood || "calm"}${c.id === state.caseId ? " current" : ""}`,
-      data: { caseId: c.id, conversation: c.conversation_id, index },
-      tabindex: "0",
-      onclick: () => openCase(c.id),
-    },
-      el("div", { class: "row" }, tags(c.concerns), KefuHandover.tag(c), el("span", { class: `mood mood-${c.mood}`, text: label(Kefu.MOODS, c.mood) }),
-        el("span", { class: "urgency", title: (c.urgency_reasons || []).join(" "), text: `紧急 ${Math.round(c.urgency || 0)}` })),
-      el("div", { class: "words", text: c.last_customer_text || "" }),
-      el("div", { class: "row meta" }, Kefu.timer(c.waiting_since), claim, c.order_id ? el("span", { class: "order", text: `订单 ${c.order_id}` }) : null),
-    );
-  }
+  const tags = KefuCaseView.tags;
 
   function renderQueue() {
     const list = $("queue-list");
-    list.replaceChildren(...state.queue.map(queueItem));
+    list.replaceChildren(...state.queue.map((c, i) => KefuCaseView.queueItem(c, i, {
+      agent: state.me.agent, current: c.id === state.caseId, onOpen: openCase, handed: KefuHandover.tag(c),
+    })));
     $("queue-count").textContent = String(state.queue.length);
     $("queue-empty").hidden = state.queue.length > 0;
     tick();
@@ -89,21 +73,6 @@
 
   function versionOf(c) {
     return `${c.batch}|${c.messages}|${c.delivered}|${c.claimed_by || ""}|${(c.concerns || []).join(",")}`;
-  }
-
-  function connectLive() {
-    const source = new EventSource("/api/live");
-    source.addEventListener("queue", (event) => onQueue(JSON.parse(event.data)));
-    source.addEventListener("open", () => { $("live").textContent = "● 实时"; $("live").className = "live on"; });
-    source.addEventListener("error", () => {
-      $("live").textContent = "● 重连中";
-      $("live").className = "live off";
-      // The browser retries a dropped stream by itself, but not a refused one (signed out, server
-      // restarting): ask who we are (a 401 goes to the sign-in page), then open a new stream.
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(() => Kefu.me().then(connectLive, () => setTimeout(connectLive, 5000)), 2000);
-      }
-    });
   }
 
   // ---- opening and claiming a case ---------------------------------------------------------
@@ -233,13 +202,7 @@
   }
 
   function renderTranscript(c) {
-    const delivered = {};
-    for (const d of c.deliveries || []) delivered[d.text] = d.state;
-    const box = $("transcript");
-    box.replaceChildren(...c.messages.map((m) => el("div", { class: `msg ${m.sender}` },
-      el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.clock(m.at) }),
-        m.sender === "agent" && delivered[m.text] ? el("span", { class: `delivery ${delivered[m.text]}`, text: { pending: "发送中", delivered: "已送达", failed: "发送失败" }[delivered[m.text]] }) : null),
-      el("div", { class: "text", text: m.text }))));
+    $("transcript").replaceChildren(...KefuCaseView.transcript(c));
   }
 
   // The situation panel (situation.js): the conversation state in words, and the concern chips.
@@ -250,20 +213,8 @@
   }
 
   function renderDrafts(c) {
-    const drafts = c.drafts || [];
-    const list = $("drafts");
-    list.dataset.batch = String(c.batch);
-    if (!drafts.length && c.state === "open") {
-      list.replaceChildren(el("li", { class: "no-drafts", text: "没有别的建议回复了：按 E 自己写回复" }));
-      return;
-    }
-    list.replaceChildren(...drafts.map((d, i) => el("li", {
-      class: `draft${i === state.selected ? " selected" : ""}`, data: { rank: d.rank, draftId: d.id },
-      onclick: () => selectDraft(i),
-    },
-      el("span", { class: "key", text: String(i + 1) }),
-      el("div", { class: "draft-text", text: d.text }),
-      el("div", { class: "reason", text: d.reason ? `理由：${d.reason}` : "" }))));
+    $("drafts").dataset.batch = String(c.batch);
+    $("drafts").replaceChildren(...KefuCaseView.drafts(c, state.selected, selectDraft));
   }
 
   function selectDraft(index) {
@@ -285,6 +236,8 @@
     let result;
     try {
       result = await promise;
+      // One decision per batch: the drafts on screen are used up, so no key acts on them before the refresh.
+      if (state.detail) state.detail = { ...state.detail, drafts: [] };
       state.acted = true;
       notice(typeof done === "function" ? done(result) : done, "ok");
       setMode("view");
@@ -484,7 +437,7 @@
     });
     new ResizeObserver(() => latestInView(false)).observe(transcript);
     setInterval(tick, 1000);
-    connectLive();
+    KefuLive.connect(onQueue);
   }
 
   document.addEventListener("DOMContentLoaded", start);

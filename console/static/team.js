@@ -88,19 +88,6 @@
     Kefu.tickTimers(now(), timers);
   }
 
-  function connectLive() {
-    const source = new EventSource("/api/live");
-    source.addEventListener("queue", (event) => onQueue(JSON.parse(event.data)));
-    source.addEventListener("open", () => { $("live").textContent = "● 实时"; $("live").className = "live on"; });
-    source.addEventListener("error", () => {
-      $("live").textContent = "● 重连中";
-      $("live").className = "live off";
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(() => Kefu.me().then(connectLive, () => setTimeout(connectLive, 5000)), 2000);
-      }
-    });
-  }
-
   async function start() {
     me = await Kefu.me();
     timers = me.timers;
@@ -113,7 +100,7 @@
       Kefu.tickTimers(now(), timers);
       KefuAlerts.tick(now());
     }, 1000);
-    connectLive();
+    KefuLive.connect(onQueue);
   }
 
   document.addEventListener("DOMContentLoaded", start);
