@@ -1,4 +1,5 @@
-"""python -m console serve | migrate | create-agent NAME [--password] | set-password NAME"""
+"""python -m console serve | migrate | create-agent NAME [--password] [--role agent|supervisor] |
+set-password NAME | set-role NAME agent|supervisor"""
 from __future__ import annotations
 
 import argparse
@@ -6,6 +7,7 @@ import logging
 import sys
 
 from assist.settings import Settings, SettingsError, load_settings
+from assist.store.schema import ROLES
 
 
 def main(argv=None) -> int:
@@ -17,8 +19,14 @@ def main(argv=None) -> int:
     create = sub.add_parser("create-agent", help="create an agent (or rotate their token) and print the token once")
     create.add_argument("name")
     create.add_argument("--password", action="store_true", help="also set a password for signing in to the console pages")
+    create.add_argument("--role", choices=ROLES, default=None,
+                        help="agent (the default for a new agent) or supervisor (sees every agent's load, reassigns, reads the figures); "
+                             "rotating a token keeps the role unless given")
     password = sub.add_parser("set-password", help="set an agent's console password (asked twice; or one line on stdin)")
     password.add_argument("name")
+    role = sub.add_parser("set-role", help="make an agent an agent or a supervisor (from their next request on)")
+    role.add_argument("name")
+    role.add_argument("role", choices=ROLES)
     args = parser.parse_args(argv)
 
     try:
@@ -37,14 +45,16 @@ def main(argv=None) -> int:
         return 2
     if args.command == "create-agent":
         try:
-            token = store.agents.create_agent(args.name)
+            token = store.agents.create_agent(args.name, role=args.role)
         except ValueError as error:
             print(f"create-agent: {error}", file=sys.stderr)
             return 2
-        print(f"agent {args.name} created; API token (shown once):\n{token}")
+        print(f"agent {args.name} ({store.agents.role_of(args.name)}) created; API token (shown once):\n{token}")
         return _set_password(store, settings, args.name) if args.password else 0
     if args.command == "set-password":
         return _set_password(store, settings, args.name)
+    if args.command == "set-role":
+        return _set_role(store, args.name, args.role)
 
     from console.app import create_app
 
@@ -63,6 +73,18 @@ def _migrate(settings: Settings) -> int:
         print(f"migrate: {error}", file=sys.stderr)
         return 2
     print(f"migrate: the suggestion store is at {revision}")
+    return 0
+
+
+def _set_role(store, name: str, role: str) -> int:
+    from assist.store import NotFound
+
+    try:
+        store.agents.set_role(name, role)
+    except NotFound as error:
+        print(f"set-role: {error}", file=sys.stderr)
+        return 2
+    print(f"{name} is now {role}")
     return 0
 
 

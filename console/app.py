@@ -22,6 +22,7 @@ from console.routes.chat import chat
 from console.routes.insights import insights
 from console.routes.live import QueueWatcher, live
 from console.routes.pages import add_security_headers, pages
+from console.routes.team import team
 from console.workers.follower import EventFollower
 from console.workers.loops import follower_worker, outbox_worker, wait_timer_worker
 
@@ -38,7 +39,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
     app.ctx.store = store
     app.ctx.outbox_event = None
     app.ctx.login_throttle = LoginThrottle()
-    for blueprint in (api, insights, live, auth, pages, chat):
+    for blueprint in (api, team, insights, live, auth, pages, chat):
         app.blueprint(blueprint)
     add_security_headers(app)
     register_error_handlers(app)

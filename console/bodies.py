@@ -41,6 +41,23 @@ class Edit(Decision):
     text: StrictStr
     draft_id: Optional[StrictInt] = None
     override: StrictBool = False  # send despite block findings (recorded)
+    # The batch the agent began editing on, when the customer wrote again meanwhile and the agent,
+    # shown the new words, sends anyway (`batch` is then the newer batch they saw; recorded).
+    written_for: Optional[StrictInt] = None
+
+
+AGENT_NAME = constr(strict=True, min_length=1, max_length=64)
+NOTE = constr(strict=True, max_length=500)
+
+
+class Transfer(Strict):
+    to: AGENT_NAME
+    note: NOTE  # what the colleague should know; required
+
+
+class Reassign(Strict):
+    to: Optional[AGENT_NAME] = ...  # required; null puts the case back in the shared queue
+    note: Optional[NOTE] = None
 
 
 class Reject(Strict):

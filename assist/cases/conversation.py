@@ -5,7 +5,7 @@ agents already sent). Pure: the case service stores what comes out."""
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from assist.cases.acts import evident_concerns, masked_facts, promise_time, read_customer
@@ -86,6 +86,25 @@ def read_again(state: ConversationState, message: Situation, agent_texts: Sequen
     customer = CustomerReading(act="new_problem", concerns=state.concerns, mood=message.mood, facts=message.facts)
     situation = in_conversation(message, state.concerns, state.mood, state.mood_trend)
     return Reading(state, customer, situation, turn_for(state, customer, None, agent_texts, cues or load_acts()))
+
+
+def read_latest_again(state: ConversationState, text: str, intent: Optional[str], message: Situation, policy: Policy,
+                      agent_texts: Sequence[str] = (), refused: Sequence[str] = (),
+                      cues: Optional[ActCues] = None) -> Reading:
+    """The latest message, already in the state, read again for other drafts (an agent rejected
+    the last ones): the same act, nothing new about the customer; `refused`: the variants agents
+    rejected in this case, never offered again."""
+    cues = cues or load_acts()
+    hit = faq.answer(text, policy, intent=intent) or faq.answer(text, policy)
+    question = hit.id if hit is not None and hit.id in state.open_questions else None
+    customer = CustomerReading(
+        act=state.last_act, concerns=state.concerns, mood=state.moods[-1] if state.moods else state.mood,
+        facts=message.facts, answered=state.last_act == "answers", reluctant=state.reluctant, unclear=state.unclear,
+        question=question, intent=intent)
+    situation = in_conversation(message, state.concerns, state.mood, state.mood_trend)
+    answer = (hit.id, hit.text) if question else None
+    turn = turn_for(state, customer, answer, agent_texts, cues)
+    return Reading(state, customer, situation, replace(turn, refused=tuple(refused)))
 
 
 def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_texts: Sequence[str],

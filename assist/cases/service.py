@@ -2,7 +2,8 @@
 
 Every way a case's life moves goes through here — a customer's message (from the handoff action
 inside Rasa's turn, or from the console's event follower after it), an agent's decision, a
-correction, a resolution, the wait timer — so a case looks the same whoever opened it: the order
+rejection (fresh drafts), a correction, a resolution, a claim, a transfer to a colleague or a
+supervisor's reassignment, the wait timer — so a case looks the same whoever opened it: the order
 is looked up, the shop's chat context is read, the drafts are ranked by agents' acceptance and
 the model and template versions are recorded.
 
@@ -12,17 +13,18 @@ for the same message, and the second call changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from assist.cases.acts import CANCEL_REPLY, read_shop
-from assist.cases.conversation import Reading, earlier_facts, read_again, read_message, with_masks
+from assist.cases.batches import CaseDrafts
+from assist.cases.conversation import earlier_facts, read_message, with_masks
 from assist.cases.facts import gather
-from assist.cases.state import ConversationState, after_correction, after_customer, after_shop, state_of
-from assist.drafting.acceptance import Acceptance, nlu_reading
+from assist.cases.state import ConversationState, after_correction, after_shop, state_of
+from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
-from assist.drafting.handoff import Handoff, draft_for, needs_person, read_situation
+from assist.drafting.handoff import needs_person, read_situation
 from assist.drafting.holding import wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
 from assist.drafting.situation import build_situation
@@ -82,6 +84,7 @@ class CaseService:
             cache = acceptance_cache(lambda: store)  # agents' record, reloaded every few minutes
             acceptance = (lambda: cache.get()) if cache is not None else (lambda: None)
         self._acceptance = acceptance
+        self.drafts = CaseDrafts(store, find_order, self._policy, acceptance)
 
     # ---- the customer -----------------------------------------------------------------------
     def on_customer_message(self, message: CustomerMessage, hand_over: bool = False,
@@ -104,9 +107,9 @@ class CaseService:
         if not (hand_over or needs_person(message.intent, situation)):
             return Outcome("none")
         read = read_message(ConversationState(), message.text, message.parse, situation, {}, earlier, self._policy())
-        handoff = self._draft(read)
+        handoff = self.drafts.draft(read)
         opened = self.store.cases.open_case(
-            message.conversation_id, self._stored(handoff, message.parse), handoff.drafts, message.text,
+            message.conversation_id, self.drafts.stored(handoff, message.parse), handoff.drafts, message.text,
             channel=message.channel, source_key=message.key, created_by="follower" if hold_through_outbox else "action",
             versions=current_versions(), conversation=read.state.to_dict(),
         )
@@ -120,52 +123,12 @@ class CaseService:
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
         if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key):
             return Outcome("duplicate", case["id"], case["batch"])
-        read = self._read(case["id"], message.parse)
+        read = self.drafts.read(case["id"], message.parse)
         if read.customer.act == "cancels":
             self.store.cases.close_case(case["id"], state=CANCELLED, notify_text=CANCEL_REPLY)
             self.store.cases.update_conversation(case["id"], lambda current: read.state.to_dict())
             return Outcome("cancelled", case["id"], reply_text=CANCEL_REPLY)
-        return Outcome("joined", case["id"], self._redraft(case["id"], message.parse, read))
-
-    def _read(self, case_id: str, parse: Mapping[str, Any], corrected: Optional[ConversationState] = None) -> Reading:
-        """The customer's latest message (already in the transcript) read in its conversation;
-        with `corrected`, read again after an agent's correction (no new act)."""
-        detail = self.store.cases.get_case(case_id)
-        state = corrected or state_of(detail)
-        said = [m["text"] for m in detail["messages"] if m["sender"] == "customer"]
-        text, earlier = (said[-1] if said else ""), said[:-1]
-        facts = with_masks(gather(state.facts, parse.get("entities") or (), {},
-                                  self.store.customers.chat_context(detail["conversation_id"]), self.find_order),
-                           text, state.waiting_for)
-        intent = (parse.get("intent") or {}).get("name")
-        situation = read_situation(text, intent, parse.get("intent_ranking"), parse.get("entities"), earlier, facts)
-        agent_texts = [m["text"] for m in detail["messages"] if m["sender"] == "agent"]
-        if corrected is not None:
-            return read_again(corrected, situation, agent_texts)
-        read = read_message(state, text, parse, situation, state.facts, earlier, self._policy(), agent_texts)
-        shown = tuple(d["text"] for d in detail.get("drafts") or ())
-        return replace(read, turn=replace(read.turn, shown=shown))
-
-    def _redraft(self, case_id: str, parse: Mapping[str, Any], read: Reading, change_state: bool = True) -> int:
-        """Fresh drafts for the customer's latest words, against the conversation state."""
-        handoff = self._draft(read)
-
-        def with_this_message(current: Dict[str, Any]) -> Dict[str, Any]:
-            # Applied to the stored state under its lock: an agent's send that landed meanwhile stays.
-            stored = ConversationState.from_dict(current)
-            if stored.customer_turns == read.state.customer_turns - 1:
-                return after_customer(stored, read.customer).to_dict()
-            return read.state.to_dict()
-
-        return self.store.cases.redraft(case_id, self._stored(handoff, parse), handoff.drafts, versions=current_versions(),
-                                        conversation_change=with_this_message if change_state else None)
-
-    def _draft(self, read: Reading) -> Handoff:
-        return draft_for(read.situation, policy=self._policy(), acceptance=self._acceptance(), turn=read.turn)
-
-    @staticmethod
-    def _stored(handoff: Handoff, parse: Mapping[str, Any]) -> Dict[str, Any]:
-        return dict(handoff.situation_dict, nlu=nlu_reading(parse))
+        return Outcome("joined", case["id"], self.drafts.redraft(case["id"], message.parse, read))
 
     # ---- the agents -------------------------------------------------------------------------
     def may_answer(self, case_id: str, agent: str) -> None:
@@ -185,6 +148,18 @@ class CaseService:
                 case_id, lambda current: after_shop(ConversationState.from_dict(current), sent, "agent").to_dict())
         return made
 
+    def reject(self, case_id: str, agent: str, reason: str, batch: Optional[int] = None,
+               idempotency_key: Optional[str] = None) -> Dict[str, Any]:
+        """The agent refuses the current drafts (recorded with the reason) and the case gets a
+        fresh batch without any variant rejected in it — or an empty batch when there is nothing
+        else to offer. `fresh_drafts`: how many the new batch has (None: a retried rejection)."""
+        made = self.decide(case_id, agent, "reject", reason=reason, batch=batch, idempotency_key=idempotency_key)
+        case = self.store.cases.get_case(case_id)
+        if case["state"] != OPEN or case["batch"] != made["batch"]:
+            return {"decision": made, "batch": case["batch"], "fresh_drafts": None}
+        fresh = self.drafts.after_reject(case_id)
+        return {"decision": made, "batch": fresh, "fresh_drafts": len(self.store.cases.get_case(case_id)["drafts"])}
+
     def resolve(self, case_id: str, agent: str) -> Dict[str, Any]:
         self.may_answer(case_id, agent)
         return self.store.cases.close_case(case_id, RESOLVED)
@@ -195,13 +170,10 @@ class CaseService:
         correction = self.store.learning.correct_concern(case_id, agent, concern)
         case = self.store.cases.get_case(case_id)
         if case["state"] == OPEN:
-            parse = {"intent": {"name": concern}}
-            nlu = (case.get("situation") or {}).get("nlu") or {}
-            if nlu.get("ranking"):
-                parse["intent_ranking"] = nlu["ranking"]
+            parse = self.drafts.last_parse(case, intent=concern)
             corrected = ConversationState.from_dict(self.store.cases.update_conversation(
                 case_id, lambda current: after_correction(state_of({**case, "conversation": current}), concern).to_dict()))
-            self._redraft(case_id, parse, self._read(case_id, parse, corrected), change_state=False)
+            self.drafts.redraft(case_id, parse, self.drafts.read(case_id, parse, corrected), change_state=False)
         return correction
 
     def claim(self, case_id: str, agent: str, takeover: bool = False) -> Dict[str, Any]:
@@ -209,6 +181,17 @@ class CaseService:
 
     def release(self, case_id: str, agent: str) -> bool:
         return self.store.claims.release_claim(case_id, agent)
+
+    def transfer(self, case_id: str, agent: str, to: str, note: str) -> Dict[str, Any]:
+        """The agent answering a case (or anyone, for a case nobody holds) hands it to a named
+        colleague with a note the receiver reads; someone else's case is 409 `claimed`."""
+        if to == agent:
+            raise ValueError("a case is transferred to someone else")
+        return self.store.claims.hand_over(case_id, agent, to, note, "transfer", holders=(agent, None))
+
+    def reassign(self, case_id: str, supervisor: str, to: Optional[str], note: Optional[str] = None) -> Dict[str, Any]:
+        """A supervisor moves a case to any agent, or back to the shared queue (`to` None)."""
+        return self.store.claims.hand_over(case_id, supervisor, to, note, "reassign")
 
     # ---- the clock --------------------------------------------------------------------------
     def send_wait_updates(self, wait_seconds: float, max_updates: int, now: Optional[datetime] = None) -> int:

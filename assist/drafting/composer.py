@@ -49,6 +49,7 @@ class _Context:
     base: int
     max_chars: int
     acceptance: Optional["Acceptance"] = None
+    refused: FrozenSet[str] = frozenset()   # resolve variants agents rejected in this case
 
 
 def _stable_hash(text: str) -> int:
@@ -101,7 +102,7 @@ def _richness(v: Variant) -> Tuple[int, int, int]:
 
 
 def _resolve_options(ctx: _Context, kind: str) -> List[Variant]:
-    ranked = _ranked(ctx, "resolve")
+    ranked = [v for v in _ranked(ctx, "resolve") if v.id not in ctx.refused]
     if kind == "ask":
         return [v for v in ranked if v.asks]
     plain = [v for v in ranked if not v.asks]
@@ -205,7 +206,7 @@ def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, c
     stages = tuple(s for s in reply_set.shape if s not in reply_set.optional or due)
     return _Context(situation, policy, reply_set, values, on, stages,
                     base=seed + _stable_hash(situation.text), max_chars=load_rules().max_chars,
-                    acceptance=acceptance)
+                    acceptance=acceptance, refused=frozenset(turn.refused) if turn is not None else frozenset())
 
 
 def compose(
@@ -277,5 +278,5 @@ def compose(
     ranked = [drafts[i] for i in order]
     if conversation_turn is not None:
         return finish(ranked, conversation_turn, lambda act: compose(
-            situation, policy, book, seed, channel, cues, acceptance, Turn(act=act, values=conversation_turn.values)))
+            situation, policy, book, seed, channel, cues, acceptance, Turn(act=act, values=conversation_turn.values, refused=conversation_turn.refused)))
     return ranked[:MAX_DRAFTS]

@@ -30,6 +30,7 @@ class Turn:
     avoid: Tuple[str, ...] = ()                               # what agents already sent in this case
     concern: Optional[str] = None                             # answer with this concern's reply set instead
     shown: Tuple[str, ...] = ()                               # the drafts agents saw for the previous message
+    refused: Tuple[str, ...] = ()                             # variants of drafts agents rejected in this case
 
 
 def turn_set(book: ReplyBook, turn: Optional[Turn]) -> Optional[ReplySet]:
@@ -66,6 +67,8 @@ def finish(drafts: List[Draft], turn: Turn, compose_act: Callable[[str], List[Dr
         lead.append(Draft(text, 1.0, "先答顾客问的 → 店铺政策里的答案", f"faq.{faq_id}", (f"faq.{faq_id}",), "answer"))
     out: List[Draft] = []
     for draft in lead + drafts:
+        if draft.variant_id in turn.refused:
+            continue  # an agent rejected it: fresh drafts, or none
         if draft.text not in {d.text for d in out} and not already_sent(draft.text, turn.avoid):
             out.append(draft)
     # The customer said something new: what the agent already saw (and did not send) goes last.

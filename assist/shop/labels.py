@@ -16,6 +16,9 @@ LABELS: Dict[str, Dict[str, str]] = {
     "threats": {"review": "差评", "platform": "投诉平台", "regulator": "12315", "media": "曝光", "legal": "起诉"},
     "senders": {"customer": "顾客", "bot": "机器人", "agent": "客服"},
     "actions": {"approve": "原样发送", "edit": "修改后发送", "reject": "拒绝"},
+    "roles": {"agent": "客服", "supervisor": "主管"},
+    # How a case changed hands (the case view and the history show it with the note).
+    "handovers": {"transfer": "转交", "reassign": "主管改派"},
     "facts": {
         "order_id": "订单号", "carrier": "快递", "days_late": "晚到天数", "product": "商品", "tracking_no": "运单号",
         "last_location": "最新位置", "duration": "顾客说等了", "status": "订单状态", "promised_by": "承诺送达",

@@ -17,7 +17,7 @@ from .agents import Agents
 from .cases import Cases
 from .claims import Claims
 from .customers import Customers
-from .db import AlreadyHandled, Claimed, NotFound, StoreError, WrongState, make_engine
+from .db import AlreadyHandled, Claimed, NotFound, StoreError, UnknownAgent, WrongState, make_engine
 from .decisions import DECISION_ACTIONS, Decisions, edit_distance
 from .figures import Figures
 from .follower import FollowerPositions
@@ -26,7 +26,7 @@ from .migrate import MIGRATE_COMMAND, SchemaBehind, require_current, upgrade
 from .outbox import Outbox
 from .queue import Queue, waiting_since
 from .records import Records
-from .schema import CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED
+from .schema import AGENT, CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED, ROLES, SUPERVISOR
 
 
 class SuggestionStore:
@@ -60,7 +60,7 @@ class SuggestionStore:
 
 
 __all__ = [
-    "SuggestionStore", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "SchemaBehind",
+    "SuggestionStore", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "UnknownAgent", "SchemaBehind",
     "MIGRATE_COMMAND", "upgrade", "edit_distance", "waiting_since", "DECISION_ACTIONS",
-    "OPEN", "RESOLVED", "CANCELLED", "PENDING", "DELIVERED", "FAILED",
+    "OPEN", "RESOLVED", "CANCELLED", "PENDING", "DELIVERED", "FAILED", "AGENT", "SUPERVISOR", "ROLES",
 ]

@@ -17,9 +17,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError
 
 from . import learning, outbox
+from .claims import handover_of
 from .transcript import add_message, last_customer_text
 from .db import NotFound, as_dict, dumps, now, require_case
-from .schema import OPEN, RESOLVED, cases, decisions, deliveries, drafts, messages
+from .schema import HANDOVERS, OPEN, RESOLVED, cases, claim_log, decisions, deliveries, drafts, messages
 
 
 def new_batch(db: Connection, case_id: str, situation: Dict[str, Any], drafts_: List[Dict[str, Any]], at: datetime,
@@ -132,7 +133,8 @@ class Cases:
         return as_dict(row) if row else None
 
     def get_case(self, case_id: str) -> Dict[str, Any]:
-        """The case with its messages, its current drafts, its decisions and deliveries."""
+        """The case with its messages, its current drafts, its decisions, deliveries and handovers
+        (transfers and reassignments, with their notes)."""
         with self.engine.connect() as db:
             case = as_dict(require_case(db, case_id))
 
@@ -144,6 +146,8 @@ class Cases:
             case["drafts"] = rows(drafts, drafts.c.batch == case["batch"])
             case["decisions"] = rows(decisions)
             case["deliveries"] = rows(deliveries)
+            case["handovers"] = [handover_of(r) for r in db.execute(
+                sa.select(claim_log).where(claim_log.c.case_id == case_id, claim_log.c.kind.in_(HANDOVERS)).order_by(claim_log.c.id))]
         return case
 
     def close_case(self, case_id: str, state: str = RESOLVED, notify_text: Optional[str] = None) -> Dict[str, Any]:

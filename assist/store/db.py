@@ -31,6 +31,11 @@ class AlreadyHandled(StoreError):
     code, status = "already_handled", 409
 
 
+class UnknownAgent(StoreError):
+    """A case handed to a name that is no agent."""
+    code, status = "unknown_agent", 404
+
+
 class Claimed(StoreError):
     """Another agent has the case; taking it over must be explicit."""
     code, status = "claimed", 409
@@ -93,5 +98,5 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-__all__ = ["OPEN", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "now", "make_engine",
+__all__ = ["OPEN", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "UnknownAgent", "now", "make_engine",
            "as_dict", "iso", "require_case", "dumps"]

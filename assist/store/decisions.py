@@ -6,7 +6,7 @@ agents approving one case at the same moment give one decision and one delivery.
 from __future__ import annotations
 
 import uuid
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -39,11 +39,14 @@ class Decisions:
 
     def decide(self, case_id: str, agent: str, action: str, draft_id: Optional[int] = None, text: Optional[str] = None,
                reason: Optional[str] = None, resolve: bool = False, batch: Optional[int] = None,
-               idempotency_key: Optional[str] = None, findings_overridden: bool = False) -> Dict[str, Any]:
+               idempotency_key: Optional[str] = None, findings_overridden: bool = False,
+               written_for_batch: Optional[int] = None) -> Dict[str, Any]:
         """Record an agent's decision on the current drafts and queue its delivery, atomically.
 
         `batch` is the batch the agent saw; deciding on a superseded batch is 409, so an agent
         never answers words they did not read. The same idempotency key returns the same decision.
+        `written_for_batch`: an edit begun on an earlier batch that the agent chose to send anyway
+        after seeing the customer's newer words (recorded; ignored unless it is earlier).
         """
         if action not in DECISION_ACTIONS:
             raise ValueError(f"action must be one of {DECISION_ACTIONS}")
@@ -73,7 +76,9 @@ class Decisions:
                         final_text=final_text, reason=reason,
                         edit_distance=edit_distance(draft.text, final_text) if draft is not None and final_text else None,
                         seconds_to_decide=(at - case.opened_at).total_seconds(), findings_overridden=findings_overridden,
-                        resolve=resolve, idempotency_key=idempotency_key or f"{case_id}:{case.batch}:{uuid.uuid4().hex}",
+                        resolve=resolve,
+                        written_for_batch=written_for_batch if written_for_batch is not None and written_for_batch < case.batch else None,
+                        idempotency_key=idempotency_key or f"{case_id}:{case.batch}:{uuid.uuid4().hex}",
                         created_at=at,
                     )).inserted_primary_key[0]
             except IntegrityError:
@@ -87,6 +92,15 @@ class Decisions:
                 db.execute(cases.update().where(cases.c.id == case_id).values(state=RESOLVED, resolved_at=at))
             row = db.execute(sa.select(decisions).where(decisions.c.id == decision_id)).one()
         return as_dict(row)
+
+    def rejected_variants(self, case_id: str) -> List[str]:
+        """The variants (each draft's resolve piece) of every batch agents rejected in this case:
+        the case is not offered them again."""
+        rejected = sa.select(decisions.c.batch).where(decisions.c.case_id == case_id, decisions.c.action == "reject")
+        with self.engine.connect() as db:
+            found = db.execute(sa.select(drafts.c.variant_id).where(drafts.c.case_id == case_id, drafts.c.batch.in_(rejected))
+                               .order_by(drafts.c.id)).scalars()
+            return list(dict.fromkeys(v for v in found if v))
 
 
 def _final_text(action: str, draft, text: Optional[str]) -> Optional[str]:

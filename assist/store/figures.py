@@ -1,11 +1,15 @@
 """The figures page: how agents use the drafts and how fast customers get a person.
 
 - Acceptance by concern and by template: of the decisions on drafts, how many were sent as is
-  (approve), edited, or rejected. A rejection refuses the whole batch; it counts against the
+  (approve), edited, or rejected. A decision counts under the concern its batch of drafts was
+  made for (kefu_batches.topic, as `python -m assist acceptance` counts it), not the case's
+  concern now: a case corrected from complaint to refund keeps its earlier decisions under
+  complaint. A rejection refuses the whole batch; it counts against the
   template that was ranked first. A free text with no draft counts as an edit of "(free text)".
 - Time to decide: from the moment a batch of drafts was made to the agent's decision on it.
 - First response: from the case opening to the first text a person sent, per agent (who
-  sent it) and per concern, with the share answered within the platform's 3 minutes.
+  sent it) and per concern (of the batch that text answered), with the share answered within
+  the platform's 3 minutes.
 """
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .db import now as store_now
-from .schema import cases, decisions, drafts
+from .schema import batch_records, cases, decisions, drafts
 
 THREE_MINUTES = 180.0
 
@@ -71,41 +75,46 @@ class Figures:
             .group_by(drafts.c.case_id, drafts.c.batch).subquery()
         )
         top_draft = sa.select(drafts.c.case_id, drafts.c.batch, drafts.c.variant_id).where(drafts.c.rank == 1).subquery()
+        same_batch = lambda table: sa.and_(table.c.case_id == decisions.c.case_id, table.c.batch == decisions.c.batch)  # noqa: E731
         with self.engine.connect() as db:
             decided = db.execute(
-                sa.select(decisions, cases.c.concerns, batch_made.c.made_at, top_draft.c.variant_id.label("top_variant"))
+                sa.select(decisions, cases.c.concerns, batch_made.c.made_at, top_draft.c.variant_id.label("top_variant"),
+                          batch_records.c.topic)
                 .join(cases, cases.c.id == decisions.c.case_id)
-                .outerjoin(batch_made, sa.and_(batch_made.c.case_id == decisions.c.case_id, batch_made.c.batch == decisions.c.batch))
-                .outerjoin(top_draft, sa.and_(top_draft.c.case_id == decisions.c.case_id, top_draft.c.batch == decisions.c.batch))
+                .outerjoin(batch_made, same_batch(batch_made))
+                .outerjoin(top_draft, same_batch(top_draft))
+                .outerjoin(batch_records, same_batch(batch_records))
                 .where(decisions.c.created_at >= since).order_by(decisions.c.id)
             ).all()
             answered = db.execute(
                 sa.select(cases.c.id, cases.c.concerns, cases.c.opened_at, cases.c.first_response_at)
                 .where(cases.c.opened_at >= since, cases.c.first_response_at.isnot(None))
             ).all()
-            first_senders = dict(db.execute(
-                sa.select(decisions.c.case_id, decisions.c.agent).where(
-                    decisions.c.id.in_(
-                        sa.select(sa.func.min(decisions.c.id)).where(decisions.c.final_text.isnot(None)).group_by(decisions.c.case_id)
-                    )
-                )
-            ).all())
+            first_sent = {r.case_id: r for r in db.execute(
+                sa.select(decisions.c.case_id, decisions.c.agent, batch_records.c.topic)
+                .outerjoin(batch_records, same_batch(batch_records))
+                .where(decisions.c.id.in_(
+                    sa.select(sa.func.min(decisions.c.id)).where(decisions.c.final_text.isnot(None)).group_by(decisions.c.case_id)
+                ))
+            )}
 
-        def concern_of(raw: str) -> str:
-            found = json.loads(raw or "[]")
+        def concern_of(topic: Optional[str], raw: str) -> str:
+            if topic:
+                return topic
+            found = json.loads(raw or "[]")  # a batch without a record (none since 0003): the case's concern
             return found[0] if found else "(none)"
 
         rows, waits = [], []
         for d in decided:
             template = d.variant_id if d.action != "reject" else d.top_variant
-            rows.append({"concern": concern_of(d.concerns), "template": template or "(free text)", "action": d.action})
+            rows.append({"concern": concern_of(d.topic, d.concerns), "template": template or "(free text)", "action": d.action})
             if d.made_at is not None:
                 waits.append(max(0.0, (d.created_at - d.made_at).total_seconds()))
-        first = [
-            {"agent": first_senders.get(c.id, "(unknown)"), "concern": concern_of(c.concerns),
-             "seconds": max(0.0, (c.first_response_at - c.opened_at).total_seconds())}
-            for c in answered
-        ]
+        first = []
+        for c in answered:
+            sent = first_sent.get(c.id)
+            first.append({"agent": sent.agent if sent else "(unknown)", "concern": concern_of(sent.topic if sent else None, c.concerns),
+                          "seconds": max(0.0, (c.first_response_at - c.opened_at).total_seconds())})
         return {
             "days": days,
             "decisions": len(rows),

@@ -8,13 +8,16 @@ can poll it many times a second.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from .claims import handover_of
 from .db import iso, now
-from .schema import DELIVERED, OPEN, cases, claim_log, concern_corrections, decisions, deliveries, drafts, messages, ratings
+from .schema import (DELIVERED, HANDOVERS, OPEN, cases, claim_log, concern_corrections, decisions, deliveries, drafts,
+                     messages, ratings)
 
 
 def waiting_since(thread: List[Dict[str, Any]]) -> Optional[str]:
@@ -60,6 +63,7 @@ class Queue:
             ids = [row.id for row in rows]
             thread: Dict[str, List[Dict[str, Any]]] = {case_id: [] for case_id in ids}
             delivered: Dict[str, int] = {}
+            handed: Dict[str, Dict[str, Any]] = {}
             if ids:
                 for m in db.execute(
                     sa.select(messages.c.case_id, messages.c.sender, messages.c.text, messages.c.at)
@@ -70,9 +74,36 @@ class Queue:
                     sa.select(deliveries.c.case_id, sa.func.count()).where(deliveries.c.case_id.in_(ids), deliveries.c.state == DELIVERED)
                     .group_by(deliveries.c.case_id)
                 ).all())
+                for h in db.execute(sa.select(claim_log).where(claim_log.c.case_id.in_(ids), claim_log.c.kind.in_(HANDOVERS))
+                                    .order_by(claim_log.c.id)):
+                    handed[h.case_id] = handover_of(h)  # the latest
         queue = [_summary(row, thread[row.id], delivered.get(row.id, 0)) for row in rows]
+        for case in queue:
+            last = handed.get(case["id"])
+            # The note stays with the case while the one it was handed to holds it.
+            case["handover"] = last if last is not None and last["to"] and last["to"] == case["claimed_by"] else None
         queue.sort(key=queue_order)
         return queue[:limit]
+
+    def load(self, roster: List[Dict[str, str]], red_seconds: float, at: Optional[datetime] = None) -> Dict[str, Any]:
+        """Every agent's load: the open cases they hold, how many have a customer waiting for a
+        person, the longest wait and how many waited past the red limit; the same for the shared
+        queue (cases nobody holds). A holder who is no agent (deleted) is listed too."""
+        at = at or now()
+        queue = self.open_queue(limit=100_000)
+
+        def load_of(held: List[Dict[str, Any]]) -> Dict[str, Any]:
+            waits = [(at - datetime.fromisoformat(c["waiting_since"])).total_seconds() for c in held if c["waiting_since"]]
+            return {"cases": len(held), "waiting": len(waits), "longest_wait_seconds": round(max(waits), 1) if waits else None,
+                    "overdue": sum(1 for w in waits if w >= red_seconds)}
+
+        names = [a["name"] for a in roster] + sorted({c["claimed_by"] for c in queue if c["claimed_by"]} - {a["name"] for a in roster})
+        roles = {a["name"]: a["role"] for a in roster}
+        return {
+            "now": at.isoformat(),
+            "agents": [{"name": n, "role": roles.get(n), **load_of([c for c in queue if c["claimed_by"] == n])} for n in names],
+            "shared": load_of([c for c in queue if not c["claimed_by"]]),
+        }
 
     def snapshot(self) -> Dict[str, Any]:
         """What the live view sends: the queue and the server's clock (timers count from it)."""
@@ -91,5 +122,5 @@ def _summary(row, thread: List[Dict[str, Any]], delivered: int) -> Dict[str, Any
         "claimed_by": row.claimed_by, "batch": row.batch, "wait_updates": row.wait_updates, "opened_at": iso(row.opened_at),
         "last_customer_text": customer[-1]["text"] if customer else None,
         "last_customer_at": iso(customer[-1]["at"]) if customer else None,
-        "waiting_since": waiting_since(thread), "messages": len(thread), "delivered": delivered,
+        "waiting_since": waiting_since(thread), "messages": len(thread), "customer_messages": len(customer), "delivered": delivered,
     }

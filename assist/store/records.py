@@ -1,13 +1,17 @@
 """Finding past cases: search by the customer's words, an order number or an agent, and the
 history of closed cases with their decisions. Read-only queries over the store's tables.
 
-Chinese has no spaces between words, so search is a plain substring match (SQL LIKE with
-the wildcards escaped): 退款 finds 我要退款了. No tokeniser decides what a word is.
+Chinese has no spaces between words, so search is a plain substring match: 退款 finds 我要退款了.
+No tokeniser decides what a word is. Customers type traditional characters too, so the words are
+compared in one form: the caller passes `fold` (the console passes assist.text.search.search_form,
+traditional → simplified), which is applied to the query and to every message alike, and 破快递
+finds 破快遞. The store cannot fold in SQL, so messages are read newest first in chunks and the
+reading stops once `limit` cases are found.
 """
 from __future__ import annotations
 
 import json
-from typing import Any, Dict, List, Sequence
+from typing import Any, Callable, Dict, List, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -16,6 +20,7 @@ from .db import iso
 from .schema import CANCELLED, RESOLVED, cases, decisions, messages
 
 MAX_QUERY = 100
+CHUNK = 2000
 
 
 def _case_summary(row) -> Dict[str, Any]:
@@ -33,33 +38,51 @@ class Records:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def search_cases(self, query: str, limit: int = 50) -> List[Dict[str, Any]]:
-        """Cases whose customer or agent messages contain `query`, whose order number contains it,
-        or that an agent of that name claimed or decided on. Newest first."""
+    def search_cases(self, query: str, fold: Callable[[str], str], limit: int = 50) -> List[Dict[str, Any]]:
+        """Cases whose customer or agent messages contain `query` (both folded), whose order number
+        contains it, or that an agent of that name claimed or decided on. Newest first, each with
+        `match`: its first message that contains the query, or None."""
         query = (query or "").strip()[:MAX_QUERY]
-        if not query:
+        folded = fold(query)
+        if not query or not folded:
             return []
-        by_text = sa.select(messages.c.case_id).where(messages.c.text.contains(query, autoescape=True))
-        by_agent = sa.select(decisions.c.case_id).where(decisions.c.agent == query)
-        # The order number lives in the situation's facts (JSON text): a substring match finds it.
-        by_case = sa.or_(
-            cases.c.id.in_(by_text), cases.c.id.in_(by_agent), cases.c.claimed_by == query,
-            cases.c.conversation_id == query, cases.c.situation.contains(f'"order_id": "{query}', autoescape=True),
-            cases.c.situation.contains(f'"order_id": {query}', autoescape=True),
-        )
         with self.engine.connect() as db:
-            rows = db.execute(sa.select(cases).where(by_case).order_by(cases.c.opened_at.desc()).limit(limit)).all()
-            found = []
+            found = set(self._cases_with_words(db, folded, fold, limit))
+            by_agent = sa.select(decisions.c.case_id).where(decisions.c.agent == query)
+            # The order number lives in the situation's facts (JSON text): a substring match finds it.
+            by_case = sa.or_(
+                cases.c.id.in_(by_agent), cases.c.claimed_by == query, cases.c.conversation_id == query,
+                cases.c.situation.contains(f'"order_id": "{query}', autoescape=True),
+                cases.c.situation.contains(f'"order_id": {query}', autoescape=True),
+            )
+            found |= set(db.execute(sa.select(cases.c.id).where(by_case).order_by(cases.c.opened_at.desc()).limit(limit)).scalars())
+            rows = db.execute(sa.select(cases).where(cases.c.id.in_(found)).order_by(cases.c.opened_at.desc()).limit(limit)).all() if found else []
+            out = []
             for row in rows:
                 summary = _case_summary(row)
-                hit = db.execute(
-                    sa.select(messages.c.sender, messages.c.text).where(
-                        messages.c.case_id == row.id, messages.c.text.contains(query, autoescape=True)
-                    ).order_by(messages.c.id).limit(1)
-                ).first()
+                said = db.execute(sa.select(messages.c.sender, messages.c.text).where(messages.c.case_id == row.id).order_by(messages.c.id))
+                hit = next((m for m in said if folded in fold(m.text)), None)
                 summary["match"] = {"sender": hit.sender, "text": hit.text} if hit else None
-                found.append(summary)
-        return found
+                out.append(summary)
+        return out
+
+    @staticmethod
+    def _cases_with_words(db, folded: str, fold: Callable[[str], str], limit: int) -> List[str]:
+        """Up to `limit` cases with a message containing the folded words, by their newest such message."""
+        found: Dict[str, None] = {}
+        before = None
+        while len(found) < limit:
+            page = sa.select(messages.c.id, messages.c.case_id, messages.c.text).order_by(messages.c.id.desc()).limit(CHUNK)
+            chunk = db.execute(page if before is None else page.where(messages.c.id < before)).all()
+            for m in chunk:
+                if m.case_id not in found and folded in fold(m.text):
+                    found[m.case_id] = None
+                    if len(found) >= limit:
+                        break
+            if len(chunk) < CHUNK:
+                break
+            before = chunk[-1].id
+        return list(found)
 
     def closed_cases(self, limit: int = 50, offset: int = 0, states: Sequence[str] = (RESOLVED, CANCELLED)) -> List[Dict[str, Any]]:
         """Resolved and cancelled cases, most recently closed first, each with its decisions."""

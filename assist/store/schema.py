@@ -16,6 +16,13 @@ from sqlalchemy.types import TypeDecorator
 
 OPEN, RESOLVED, CANCELLED = "open", "resolved", "cancelled"
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+# An agent answers their own cases and the shared queue; a supervisor sees every agent's load,
+# reassigns cases and reads the figures (the console checks the role on every route).
+AGENT, SUPERVISOR = "agent", "supervisor"
+ROLES = (AGENT, SUPERVISOR)
+# How a case changes hands (kefu_claims.kind): an agent hands it to a colleague with a note
+# (transfer), or a supervisor moves it (reassign).
+HANDOVERS = ("transfer", "reassign")
 
 
 class UtcDateTime(TypeDecorator):
@@ -112,6 +119,8 @@ decisions = sa.Table(
     sa.Column("seconds_to_decide", sa.Float),
     sa.Column("findings_overridden", sa.Boolean, nullable=False, default=False),
     sa.Column("resolve", sa.Boolean, nullable=False, default=False),
+    # An edit sent anyway after the customer wrote again: the batch the agent was answering.
+    sa.Column("written_for_batch", sa.Integer),
     sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     # One decision per batch of drafts: the second agent gets "already handled".
@@ -141,6 +150,7 @@ agents = sa.Table(
     sa.Column("name", sa.String(64), primary_key=True),
     sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False, default=AGENT, server_default=AGENT),
 )
 
 follower_state = sa.Table(
@@ -188,10 +198,12 @@ claim_log = sa.Table(
     "kefu_claims", metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
     sa.Column("case_id", sa.String(36), sa.ForeignKey("kefu_cases.id"), nullable=False, index=True),
-    sa.Column("agent", sa.String(64)),  # None: released
+    sa.Column("agent", sa.String(64)),  # who holds the case after this; None: back in the shared queue
     sa.Column("previous", sa.String(64)),
-    sa.Column("kind", sa.String(16), nullable=False),  # claim | takeover | release
+    sa.Column("kind", sa.String(16), nullable=False),  # claim | takeover | release | transfer | reassign
     sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("by_agent", sa.String(64)),  # who did it (the supervisor, for a reassign)
+    sa.Column("note", sa.Text),            # what the receiver should know
 )
 
 concern_corrections = sa.Table(

@@ -1,5 +1,6 @@
-"""The console's JSON API for case work (documented in console/API.md). Every route needs an agent.
-Case state changes go through the case service (assist/cases/), never straight to the store."""
+"""The console's JSON API for case work (documented in console/API.md). Every route needs an agent
+and names the roles it serves (console/roles.py). Case state changes go through the case service
+(assist/cases/), never straight to the store."""
 from __future__ import annotations
 
 import asyncio
@@ -14,6 +15,7 @@ from assist.shop.labels import LABELS
 from assist.store import CANCELLED, OPEN, RESOLVED, waiting_since
 from console import bodies
 from console.errors import ApiError
+from console.roles import EVERYONE, FORBIDDEN, allow, is_supervisor, visible_cases
 
 api = Blueprint("api", url_prefix="/api")
 
@@ -41,18 +43,22 @@ def _decision(body: bodies.Decision) -> dict:
 
 
 @api.get("/cases")
+@allow(*EVERYONE)
 async def list_cases(request: Request):
-    """Open cases in the queue's order (the live view's); closed ones most recently closed first."""
+    """Open cases in the queue's order (the live view's: an agent's own and the shared queue, every
+    case for a supervisor); closed ones most recently closed first."""
     state = request.args.get("state", OPEN)
     if state not in (OPEN, RESOLVED, CANCELLED):
         raise ApiError(400, "bad_field", "state must be open, resolved or cancelled")
     store = request.app.ctx.store
     if state == OPEN:
-        return json({"cases": await run(request, store.queue.open_queue)})
+        queue = await run(request, store.queue.open_queue)
+        return json({"cases": visible_cases(queue, request.ctx.agent, request.ctx.role)})
     return json({"cases": await run(request, store.records.closed_cases, 200, 0, (state,))})
 
 
 @api.get("/cases/<case_id>")
+@allow(*EVERYONE)
 async def get_case(request: Request, case_id: str):
     store = request.app.ctx.store
     case = await run(request, store.cases.get_case, case_id)
@@ -62,6 +68,7 @@ async def get_case(request: Request, case_id: str):
 
 
 @api.post("/cases/<case_id>/approve")
+@allow(*EVERYONE)
 async def approve(request: Request, case_id: str):
     body = bodies.parse(request, bodies.Approve)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "approve",
@@ -71,6 +78,7 @@ async def approve(request: Request, case_id: str):
 
 
 @api.post("/cases/<case_id>/edit")
+@allow(*EVERYONE)
 async def edit(request: Request, case_id: str):
     body = bodies.parse(request, bodies.Edit)
     text = _text_limit(request, body.text, "text")
@@ -82,22 +90,26 @@ async def edit(request: Request, case_id: str):
     if blocks and not body.override:
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "edit", text=text,
-                         draft_id=body.draft_id, findings_overridden=bool(blocks), **_decision(body))
+                         draft_id=body.draft_id, findings_overridden=bool(blocks), written_for_batch=body.written_for,
+                         **_decision(body))
     request.app.ctx.wake_outbox()
     return json({"decision": decision, "findings": findings}, status=201)
 
 
 @api.post("/cases/<case_id>/reject")
+@allow(*EVERYONE)
 async def reject(request: Request, case_id: str):
     body = bodies.parse(request, bodies.Reject)
     reason = _text_limit(request, body.reason, "reason")
-    # Rejecting drafts never closes the case by itself.
-    decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "reject", reason=reason,
+    # Rejecting drafts never closes the case by itself: it gets fresh drafts, or an empty batch
+    # when there is nothing else to offer (fresh_drafts 0: the agent writes the reply).
+    rejected = await run(request, request.app.ctx.cases.reject, case_id, request.ctx.agent, reason,
                          batch=body.batch, idempotency_key=body.idempotency_key)
-    return json({"decision": decision}, status=201)
+    return json(rejected, status=201)
 
 
 @api.post("/cases/<case_id>/resolve")
+@allow(*EVERYONE)
 async def resolve(request: Request, case_id: str):
     bodies.parse(request, bodies.Empty)
     case = await run(request, request.app.ctx.cases.resolve, case_id, request.ctx.agent)
@@ -106,6 +118,7 @@ async def resolve(request: Request, case_id: str):
 
 
 @api.post("/check")
+@allow(*EVERYONE)
 async def check_text(request: Request):
     text = _text_limit(request, bodies.parse(request, bodies.Check).text, "text")
     # `apply` on each finding: the whole text with that finding fixed (null: a person must fix it).
@@ -113,19 +126,25 @@ async def check_text(request: Request):
 
 
 @api.post("/cases/<case_id>/claim")
+@allow(*EVERYONE)
 async def claim(request: Request, case_id: str):
     body = bodies.parse(request, bodies.Claim)
+    if body.takeover and not is_supervisor(request):
+        # An agent hands a case on (transfer); moving one someone else holds is a supervisor's.
+        raise ApiError(403, "forbidden", FORBIDDEN)
     result = await run(request, request.app.ctx.cases.claim, case_id, request.ctx.agent, takeover=body.takeover)
     return json({"claim": result})
 
 
 @api.post("/cases/<case_id>/release")
+@allow(*EVERYONE)
 async def release(request: Request, case_id: str):
     bodies.parse(request, bodies.Empty)
     return json({"released": await run(request, request.app.ctx.cases.release, case_id, request.ctx.agent)})
 
 
 @api.post("/cases/<case_id>/concern")
+@allow(*EVERYONE)
 async def correct_concern(request: Request, case_id: str):
     """"This is a refund, not a complaint": recorded for the bot builders, and fresh drafts."""
     body = bodies.parse(request, bodies.Concern)
@@ -134,13 +153,15 @@ async def correct_concern(request: Request, case_id: str):
 
 
 @api.get("/me")
+@allow(*EVERYONE)
 async def me(request: Request):
-    """Who is signed in, the CSRF token of their browser session, the timer limits, the shop's
-    timezone and the words the pages show for concerns, moods and the rest (one table, here)."""
+    """Who is signed in and their role, the CSRF token of their browser session, the timer limits,
+    the shop's timezone and the words the pages show for concerns, moods and the rest (one table, here)."""
     settings = request.app.ctx.settings
     session = request.ctx.session
     return json({
         "agent": request.ctx.agent,
+        "role": request.ctx.role,
         "csrf": session["csrf"] if session else None,
         "timers": {"amber_seconds": settings.wait_amber_seconds, "red_seconds": settings.wait_red_seconds},
         "timezone": request.app.ctx.policy.business_hours.timezone,

@@ -24,6 +24,7 @@ from sanic.response import HTTPResponse, json, redirect
 from console import bodies
 from console.errors import ApiError, error_body
 from console.passwords import verify_password
+from console.roles import EVERYONE, allow, refusal
 
 SESSION_COOKIE = "kefu_session"
 CSRF_HEADER = "x-csrf-token"
@@ -67,18 +68,19 @@ def _bearer(request: Request) -> Optional[str]:
 
 
 async def identify(request: Request) -> Optional[HTTPResponse]:
-    """Request middleware: sets request.ctx.agent (and .session for cookie callers) or refuses."""
-    request.ctx.agent, request.ctx.session = None, None
+    """Request middleware: sets request.ctx.agent and .role (and .session for cookie callers), or
+    refuses: 401 without a known token or session, 403 when the route is not for the caller's role."""
+    request.ctx.agent, request.ctx.role, request.ctx.session = None, None, None
     if request.method == "OPTIONS" or public(request.path):
         return None
     store = request.app.ctx.store
     token = _bearer(request)
     if token:
-        agent = await asyncio.to_thread(store.agents.agent_for_token, token)
-        if agent is None:
+        identity = await asyncio.to_thread(store.agents.identity_for_token, token)
+        if identity is None:
             return json(error_body("unauthorized", "unknown agent token"), status=401)
-        request.ctx.agent = agent
-        return None
+        request.ctx.agent, request.ctx.role = identity["name"], identity["role"]
+        return refusal(request)
     session = await asyncio.to_thread(store.agents.web_session, request.cookies.get(SESSION_COOKIE))
     if session is None:
         if request.path.startswith("/api/") or request.method not in SAFE_METHODS:
@@ -90,8 +92,8 @@ async def identify(request: Request) -> Optional[HTTPResponse]:
         sent = request.headers.get(CSRF_HEADER) or ""
         if not hmac.compare_digest(sent.encode(), session["csrf"].encode()):
             return json(error_body("csrf", "missing or wrong X-CSRF-Token header; reload the page"), status=403)
-    request.ctx.agent, request.ctx.session = session["agent"], session
-    return None
+    request.ctx.agent, request.ctx.role, request.ctx.session = session["agent"], session["role"], session
+    return refusal(request)
 
 
 def _set_session_cookie(response: HTTPResponse, value: str, max_age: int, secure: bool) -> None:
@@ -117,7 +119,7 @@ async def login(request: Request):
     app = request.app
     key = f"{name}|{request.remote_addr or request.ip}"
     if app.ctx.login_throttle.blocked(key):
-        raise ApiError(429, "too_many_attempts", "too many failed sign-ins; wait five minutes")
+        raise ApiError(429, "too_many_attempts", "登录失败次数太多，请五分钟后再试")
     stored = await asyncio.to_thread(app.ctx.store.agents.password_hash, name.strip())
     if not await asyncio.to_thread(verify_password, stored, password):
         app.ctx.login_throttle.failed(key)
@@ -132,6 +134,7 @@ async def login(request: Request):
 
 
 @auth.post("/logout")
+@allow(*EVERYONE)
 async def logout(request: Request):
     await asyncio.to_thread(request.app.ctx.store.agents.end_web_session, request.cookies.get(SESSION_COOKIE))
     response = json({"signed_out": True})

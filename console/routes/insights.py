@@ -1,13 +1,16 @@
-"""JSON routes for looking back: search, closed cases with their decisions, the figures, and
-the agents' concern corrections (the bot builders' loop). Documented in console/API.md."""
+"""JSON routes for looking back: search, closed cases with their decisions, the figures (for
+supervisors), and the agents' concern corrections (the bot builders' loop). Documented in
+console/API.md."""
 from __future__ import annotations
 
 from sanic import Blueprint, Request
 from sanic.response import json
 
-from console.routes.api import run
-from console.errors import ApiError
 from assist.store.records import MAX_QUERY
+from assist.text.search import search_form
+from console.errors import ApiError
+from console.roles import EVERYONE, SUPERVISORS, allow
+from console.routes.api import run
 
 insights = Blueprint("insights", url_prefix="/api")
 
@@ -26,6 +29,7 @@ def _number(request: Request, name: str, default: float, low: float, high: float
 
 
 @insights.get("/search")
+@allow(*EVERYONE)
 async def search(request: Request):
     query = (request.args.get("q") or "").strip()
     if not query:
@@ -33,10 +37,11 @@ async def search(request: Request):
     if len(query) > MAX_QUERY:
         raise ApiError(400, "too_long", f"'q' has at most {MAX_QUERY} characters")
     limit = int(_number(request, "limit", 50, 1, 200))
-    return json({"query": query, "cases": await run(request, request.app.ctx.store.records.search_cases, query, limit)})
+    return json({"query": query, "cases": await run(request, request.app.ctx.store.records.search_cases, query, search_form, limit)})
 
 
 @insights.get("/history")
+@allow(*EVERYONE)
 async def history(request: Request):
     limit = int(_number(request, "limit", 50, 1, 200))
     offset = int(_number(request, "offset", 0, 0, 1_000_000))
@@ -44,11 +49,13 @@ async def history(request: Request):
 
 
 @insights.get("/figures")
+@allow(*SUPERVISORS)
 async def figures_route(request: Request):
     days = _number(request, "days", 30, 0.01, 3660)
     return json(await run(request, request.app.ctx.store.figures.figures, days))
 
 
 @insights.get("/corrections")
+@allow(*EVERYONE)
 async def corrections(request: Request):
     return json({"corrections": await run(request, request.app.ctx.store.learning.corrections)})

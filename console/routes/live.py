@@ -3,16 +3,20 @@ changes, sends every open console the new queue as a server-sent event. No reloa
 
 Cases are written by other processes (the action server, the event follower), so watching
 the shared store is what works for one console as for several behind a load balancer.
-A stream starts with the current queue, so a browser that reconnects misses nothing.
+A stream starts with the current queue, so a browser that reconnects misses nothing. Each
+stream sends what its caller may see (console/roles.py): an agent their own cases and the
+shared queue, a supervisor every case.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from typing import Optional, Set
+from typing import Any, Dict, Optional, Set
 
 from sanic import Blueprint, Request
+
+from console.roles import EVERYONE, allow, visible_cases
 
 
 logger = logging.getLogger("kefu.console.live")
@@ -25,7 +29,7 @@ class QueueWatcher:
     def __init__(self, queue, interval: float):
         self.queue, self.interval = queue, interval  # assist.store.queue.Queue
         self.subscribers: Set[asyncio.Queue] = set()
-        self.latest: Optional[str] = None
+        self.latest: Optional[Dict[str, Any]] = None
         self.closing = asyncio.Event()
 
     def subscribe(self) -> asyncio.Queue:
@@ -36,15 +40,15 @@ class QueueWatcher:
     def unsubscribe(self, inbox: asyncio.Queue) -> None:
         self.subscribers.discard(inbox)
 
-    def publish(self, payload: str) -> None:
+    def publish(self, payload: Dict[str, Any]) -> None:
         self.latest = payload
         for inbox in list(self.subscribers):
             if inbox.full():  # a slow reader only needs the newest queue
                 inbox.get_nowait()
             inbox.put_nowait(payload)
 
-    async def current(self) -> str:
-        return json.dumps(await asyncio.to_thread(self.queue.snapshot), ensure_ascii=False)
+    async def current(self) -> Dict[str, Any]:
+        return await asyncio.to_thread(self.queue.snapshot)
 
     async def run(self) -> None:
         seen = None
@@ -65,7 +69,13 @@ def _event(name: str, data: str) -> str:
     return f"event: {name}\ndata: {data}\n\n"
 
 
+def _queue_event(snapshot: Dict[str, Any], request: Request) -> str:
+    shown = dict(snapshot, cases=visible_cases(snapshot["cases"], request.ctx.agent, request.ctx.role))
+    return _event("queue", json.dumps(shown, ensure_ascii=False))
+
+
 @live.get("/live")
+@allow(*EVERYONE)
 async def stream(request: Request):
     watcher: QueueWatcher = request.app.ctx.watcher
     inbox = watcher.subscribe()
@@ -74,7 +84,7 @@ async def stream(request: Request):
         headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
     )
     try:
-        await response.send("retry: 1000\n\n" + _event("queue", await watcher.current()))
+        await response.send("retry: 1000\n\n" + _queue_event(await watcher.current(), request))
         loop = asyncio.get_running_loop()
         ends = loop.time() + STREAM_SECONDS
         while not watcher.closing.is_set() and loop.time() < ends:
@@ -85,7 +95,7 @@ async def stream(request: Request):
                 if task not in done:
                     task.cancel()
             if arriving in done:
-                await response.send(_event("queue", arriving.result()))
+                await response.send(_queue_event(arriving.result(), request))
             elif not done:
                 await response.send(": keep-alive\n\n")
     finally:

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 from sanic import Blueprint, Request, Sanic
 from sanic.response import HTTPResponse, file
 
+from console.roles import EVERYONE, SUPERVISORS, allow
+
 STATIC = Path(__file__).resolve().parent.parent / "static"
 pages = Blueprint("pages")
 
@@ -22,13 +24,21 @@ async def _page(name: str) -> HTTPResponse:
 
 
 @pages.get("/")
+@allow(*EVERYONE)
 async def console_page(request: Request):
     return await _page("console.html")
 
 
 @pages.get("/history")
+@allow(*EVERYONE)
 async def history_page(request: Request):
     return await _page("history.html")
+
+
+@pages.get("/team")
+@allow(*SUPERVISORS)
+async def team_page(request: Request):
+    return await _page("team.html")
 
 
 @pages.get("/login")

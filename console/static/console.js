@@ -1,10 +1,14 @@
-// The agent's workbench: the live queue (server-sent events), the case view, the keys.
+// The agent's workbench: the live queue, the case view, decisions and the keys. The live stream
+// (live.js), what a case is drawn as (caseview.js), the situation panel (situation.js), the
+// editor's etiquette check (editor.js), alerts (alerts.js) and handing a case on (handover.js)
+// live in their own files.
 // Every customer or agent text is set with textContent (Kefu.el): it is never HTML.
 "use strict";
 
 (() => {
-  const { el, api, label, duration, parseTime, composing } = Kefu;
+  const { el, api, label, parseTime, composing } = Kefu;
   const $ = (id) => document.getElementById(id);
+  const EMPTY = "从左侧选择一个会话（J / K 上下移动）";
   const PERSON_CONCERNS = ["complaint", "delivery_delay", "refund_return", "price_haggle", "request_human", "order_status", "product_inquiry"];
 
   const state = {
@@ -16,14 +20,17 @@
     detail: null,
     version: null,
     selected: 0,          // index into drafts
-    mode: "view",         // view | edit | reject
+    mode: "view",         // view | edit | reject | transfer
     acted: false,         // the agent decided something on the open case
-    checkSeq: 0,
+    edit: null,           // while editing: {batch, said, confirmed} — the batch and customer words it was begun on
+    carry: null,          // a notice that outlives the case it was about (a transfer)
   };
 
+  const supervisor = () => state.me.role === "supervisor";
   const mine = (c) => c && c.claimed_by === state.me.agent;
   const takenByOther = (c) => c && c.claimed_by && c.claimed_by !== state.me.agent;
   const now = () => Date.now() + state.offset;
+  const customerWords = (c) => (c ? c.messages.filter((m) => m.sender === "customer") : []);
 
   function notice(text, kind = "") {
     const node = $("notice");
@@ -31,52 +38,19 @@
     node.className = `notice ${kind}`;
   }
 
-  // ---- timers ------------------------------------------------------------------------------
-  function timerClass(seconds) {
-    if (seconds >= state.timers.red_seconds) return "red";
-    if (seconds >= state.timers.amber_seconds) return "amber";
-    return "ok";
-  }
-
   function tick() {
-    for (const node of document.querySelectorAll("[data-since]")) {
-      const since = parseTime(node.dataset.since);
-      const seconds = since === null ? null : (now() - since) / 1000;
-      node.textContent = seconds === null ? "已回复" : `等待 ${duration(seconds)}`;
-      node.classList.remove("ok", "amber", "red");
-      if (seconds !== null) node.classList.add(timerClass(seconds));
-    }
-  }
-
-  function timer(since) {
-    return since ? el("span", { class: "timer", data: { since } }) : el("span", { class: "timer answered", text: "已回复" });
+    Kefu.tickTimers(now(), state.timers);
+    KefuAlerts.tick(now());
   }
 
   // ---- the queue ---------------------------------------------------------------------------
-  function tags(concerns) {
-    return (concerns || []).slice(0, 3).map((c) => el("span", { class: `tag concern-${c}`, text: label(Kefu.CONCERNS, c) }));
-  }
-
-  function queueItem(c, index) {
-    const claim = c.claimed_by
-      ? el("span", { class: mine(c) ? "claimed mine" : "claimed", text: mine(c) ? "我在接待" : `${c.claimed_by} 接待中` })
-      : el("span", { class: "unclaimed", text: "待接待" });
-    return el("li", {
-      class: `queue-item mood-${c.mood || "calm"}${c.id === state.caseId ? " current" : ""}`,
-      data: { caseId: c.id, conversation: c.conversation_id, index },
-      tabindex: "0",
-      onclick: () => openCase(c.id),
-    },
-      el("div", { class: "row" }, tags(c.concerns), el("span", { class: `mood mood-${c.mood}`, text: label(Kefu.MOODS, c.mood) }),
-        el("span", { class: "urgency", title: (c.urgency_reasons || []).join(" "), text: `紧急 ${Math.round(c.urgency || 0)}` })),
-      el("div", { class: "words", text: c.last_customer_text || "" }),
-      el("div", { class: "row meta" }, timer(c.waiting_since), claim, c.order_id ? el("span", { class: "order", text: `订单 ${c.order_id}` }) : null),
-    );
-  }
+  const tags = KefuCaseView.tags;
 
   function renderQueue() {
     const list = $("queue-list");
-    list.replaceChildren(...state.queue.map(queueItem));
+    list.replaceChildren(...state.queue.map((c, i) => KefuCaseView.queueItem(c, i, {
+      agent: state.me.agent, current: c.id === state.caseId, onOpen: openCase, handed: KefuHandover.tag(c),
+    })));
     $("queue-count").textContent = String(state.queue.length);
     $("queue-empty").hidden = state.queue.length > 0;
     tick();
@@ -86,9 +60,10 @@
     state.offset = parseTime(snapshot.now) - Date.now();
     state.queue = snapshot.cases;
     renderQueue();
+    KefuAlerts.onQueue(state.queue, now());
     const current = state.queue.find((c) => c.id === state.caseId);
-    if (!state.caseId) {
-      // An idle agent gets the most urgent case nobody has taken.
+    if (!state.caseId && !supervisor()) {
+      // An idle agent gets the most urgent case nobody else has taken (a supervisor picks their own).
       const next = state.queue.find((c) => !takenByOther(c));
       if (next) openCase(next.id);
     } else if (current ? versionOf(current) !== state.version : state.detail && state.detail.state === "open") {
@@ -98,21 +73,6 @@
 
   function versionOf(c) {
     return `${c.batch}|${c.messages}|${c.delivered}|${c.claimed_by || ""}|${(c.concerns || []).join(",")}`;
-  }
-
-  function connectLive() {
-    const source = new EventSource("/api/live");
-    source.addEventListener("queue", (event) => onQueue(JSON.parse(event.data)));
-    source.addEventListener("open", () => { $("live").textContent = "● 实时"; $("live").className = "live on"; });
-    source.addEventListener("error", () => {
-      $("live").textContent = "● 重连中";
-      $("live").className = "live off";
-      // The browser retries a dropped stream by itself, but not a refused one (signed out, server
-      // restarting): ask who we are (a 401 goes to the sign-in page), then open a new stream.
-      if (source.readyState === EventSource.CLOSED) {
-        setTimeout(() => Kefu.me().then(connectLive, () => setTimeout(connectLive, 5000)), 2000);
-      }
-    });
   }
 
   // ---- opening and claiming a case ---------------------------------------------------------
@@ -129,14 +89,35 @@
     Object.assign(state, { caseId: id, detail: null, version: null, selected: 0, acted: false });
     release(previous);
     setMode("view");
-    notice("");
+    notice(state.carry || "", state.carry ? "ok" : "");
+    state.carry = null;
+    $("case-empty").textContent = EMPTY;
     try {
       await api("POST", `/api/cases/${id}/claim`, {});
     } catch (error) {
+      if (error.code === "claimed" && !supervisor()) {
+        // Another agent took it a moment ago: it is theirs, and this console moves on.
+        Object.assign(state, { caseId: null, detail: null, version: null });
+        state.queue = state.queue.filter((c) => c.id !== id);
+        renderCase();
+        renderQueue();
+        return;
+      }
       if (error.code !== "claimed") notice(error.message, "error");
     }
     await refreshCase();
     renderQueue();
+  }
+
+  // The case left this agent (handed on): the view empties; the next queue (the handover changed
+  // it) opens the next case by itself.
+  function leaveCase(id, words) {
+    Object.assign(state, { caseId: null, detail: null, version: null, acted: true, carry: words });
+    state.queue = state.queue.filter((c) => c.id !== id);
+    setMode("view");
+    renderCase();
+    renderQueue();
+    $("case-empty").textContent = words;
   }
 
   async function takeOver() {
@@ -144,7 +125,7 @@
       await api("POST", `/api/cases/${state.caseId}/claim`, { takeover: true });
       notice("已接手此会话", "ok");
     } catch (error) {
-      notice(error.message, "error");
+      notice(error.code === "forbidden" ? "只有主管可以接手别人的会话；请对方转交给您" : error.message, "error");
     }
     await refreshCase();
   }
@@ -160,13 +141,18 @@
       return;
     }
     if (id !== state.caseId) return;
-    const batchChanged = state.detail && state.detail.batch !== detail.batch;
+    const before = state.detail;
+    const batchChanged = before && before.batch !== detail.batch;
+    // Only new customer words say "the customer wrote": new drafts also come after a correction or a rejection.
+    const wrote = before ? customerWords(detail).length > customerWords(before).length : false;
     state.detail = detail;
     const delivered = (detail.deliveries || []).filter((d) => d.state === "delivered").length;
     state.version = versionOf({ ...detail, messages: detail.messages.length, delivered });
-    if (batchChanged) {
-      state.selected = 0;
-      if (state.mode !== "edit") notice("顾客发来新消息，建议回复已更新");
+    if (batchChanged) state.selected = 0;
+    if (wrote && state.mode === "edit") {
+      notice("顾客在您编辑时发来新消息，请先看一眼再决定", "error");
+    } else if (wrote) {
+      notice("顾客发来新消息，建议回复已更新");
     }
     renderCase();
   }
@@ -182,20 +168,25 @@
     // An open case's tag says how far it has come (the conversation state's stage).
     const stage = open ? Kefu.word(Kefu.STAGES, (c.conversation || {}).stage) || "处理中" : c.state === "resolved" ? "已结案" : "已取消";
     $("case-tags").replaceChildren(...tags(c.concerns), el("span", { class: `tag state-${c.state}`, text: stage }));
-    $("case-timer").replaceChildren(open ? timer(c.waiting_since) : "");
+    $("case-timer").replaceChildren(open ? Kefu.timer(c.waiting_since) : "");
     const claim = $("case-claim");
     if (takenByOther(c)) {
-      claim.textContent = `${c.claimed_by} 正在接待此会话，接手后才能发送`;
+      claim.textContent = supervisor() ? `${c.claimed_by} 正在接待此会话，接手后才能发送` : `${c.claimed_by} 正在接待此会话`;
       claim.className = "claim other";
     } else {
       claim.textContent = mine(c) ? "我在接待" : "";
       claim.className = "claim";
     }
-    $("takeover").hidden = !(open && takenByOther(c));
+    $("takeover").hidden = !(open && takenByOther(c) && supervisor());
+    $("transfer").hidden = !(open && !takenByOther(c));
     $("resolve").hidden = !open;
+    const handed = KefuHandover.banner(c);
+    $("handover-note").replaceChildren(...handed);
+    $("handover-note").hidden = !handed.length;
     renderTranscript(c);
     renderSituation(c);
     renderDrafts(c);
+    renderStale();
     document.body.classList.toggle("locked", !open || !!takenByOther(c));
     tick();
     latestInView(true);  // after the drafts: they decide how tall the transcript's box is
@@ -211,13 +202,7 @@
   }
 
   function renderTranscript(c) {
-    const delivered = {};
-    for (const d of c.deliveries || []) delivered[d.text] = d.state;
-    const box = $("transcript");
-    box.replaceChildren(...c.messages.map((m) => el("div", { class: `msg ${m.sender}` },
-      el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.clock(m.at) }),
-        m.sender === "agent" && delivered[m.text] ? el("span", { class: `delivery ${delivered[m.text]}`, text: { pending: "发送中", delivered: "已送达", failed: "发送失败" }[delivered[m.text]] }) : null),
-      el("div", { class: "text", text: m.text }))));
+    $("transcript").replaceChildren(...KefuCaseView.transcript(c));
   }
 
   // The situation panel (situation.js): the conversation state in words, and the concern chips.
@@ -228,14 +213,8 @@
   }
 
   function renderDrafts(c) {
-    const list = $("drafts");
-    list.replaceChildren(...(c.drafts || []).map((d, i) => el("li", {
-      class: `draft${i === state.selected ? " selected" : ""}`, data: { rank: d.rank, draftId: d.id },
-      onclick: () => selectDraft(i),
-    },
-      el("span", { class: "key", text: String(i + 1) }),
-      el("div", { class: "draft-text", text: d.text }),
-      el("div", { class: "reason", text: d.reason ? `理由：${d.reason}` : "" }))));
+    $("drafts").dataset.batch = String(c.batch);
+    $("drafts").replaceChildren(...KefuCaseView.drafts(c, state.selected, selectDraft));
   }
 
   function selectDraft(index) {
@@ -249,24 +228,28 @@
     const c = state.detail;
     if (!c) return false; // still loading
     if (c.state !== "open") { notice("这个会话已经结束", "error"); return false; }
-    if (takenByOther(c)) { notice(`${c.claimed_by} 正在接待此会话，请先接手`, "error"); return false; }
+    if (takenByOther(c)) { notice(`${c.claimed_by} 正在接待此会话${supervisor() ? "，请先接手" : ""}`, "error"); return false; }
     return true;
   }
 
   async function decided(promise, done) {
+    let result;
     try {
-      await promise;
+      result = await promise;
+      // One decision per batch: the drafts on screen are used up, so no key acts on them before the refresh.
+      if (state.detail) state.detail = { ...state.detail, drafts: [] };
       state.acted = true;
-      notice(done, "ok");
+      notice(typeof done === "function" ? done(result) : done, "ok");
       setMode("view");
     } catch (error) {
       if (error.code === "claimed") notice(`${error.body.claimed_by} 已接手此会话`, "error");
-      else if (error.code === "already_handled") notice("草稿已更新或已被处理，请重新选择", "error");
+      else if (error.code === "already_handled") notice(state.mode === "edit" ? "顾客刚发来新消息，请先看一眼再决定是否仍然发送" : "草稿已更新或已被处理，请重新选择", "error");
       else if (error.code !== "etiquette_findings") notice(error.message, "error");
       await refreshCase();
       throw error;
     }
     await refreshCase();
+    return result;
   }
 
   function decisionBase() {
@@ -280,93 +263,94 @@
     await decided(api("POST", `/api/cases/${state.caseId}/approve`, { ...decisionBase(), draft_id: draft.id }), "已发送").catch(() => {});
   }
 
-  // ---- editing, with the etiquette check live under the text --------------------------------
+  // ---- editing: a reply begun before the customer wrote again is sent only on purpose -------
   function setMode(mode) {
     state.mode = mode;
     $("editor").hidden = mode !== "edit";
     $("rejector").hidden = mode !== "reject";
+    $("transferer").hidden = mode !== "transfer";
     $("send-anyway").hidden = true;
+    if (mode !== "edit") state.edit = null;
+    renderStale();
     if (mode === "edit") $("edit-text").focus();
     if (mode === "reject") $("reject-reason").focus();
+    if (mode === "transfer") KefuHandover.open();
   }
 
   function startEdit() {
     if (!canAnswer()) return;
     const draft = (state.detail.drafts || [])[state.selected];
     $("edit-text").value = draft ? draft.text : "";
-    $("findings").replaceChildren();
+    KefuEditor.clear();
     setMode("edit");
-    checkSoon();
+    state.edit = { batch: state.detail.batch, said: customerWords(state.detail).length, confirmed: 0 };
+    KefuEditor.checkSoon();
   }
 
-  let checkTimer = null;
-  function checkSoon() {
-    clearTimeout(checkTimer);
-    checkTimer = setTimeout(checkNow, 150);
-  }
+  // What the customer said since the agent began this edit (shown at once, above the editor).
+  const newWords = () => (state.edit ? customerWords(state.detail).slice(state.edit.said) : []);
 
-  async function checkNow() {
-    const text = $("edit-text").value;
-    const seq = ++state.checkSeq;
-    if (!text.trim()) { $("findings").replaceChildren(); return; }
-    try {
-      const result = await api("POST", "/api/check", { text });
-      if (seq === state.checkSeq) renderFindings(result.findings);
-    } catch (error) {
-      if (seq === state.checkSeq) notice(error.message, "error");
-    }
-  }
-
-  // Block findings need a fix or an explicit override to send; advice (severity "advice": no polite
-  // close, length) is shown quietly, after them, and never stops sending.
-  function renderFindings(findings) {
-    const text = $("edit-text").value;
-    const advice = (f) => f.severity === "advice";
-    const ordered = [...findings.filter((f) => !advice(f)), ...findings.filter(advice)];
-    $("findings").replaceChildren(...ordered.map((f) => el("li", { class: advice(f) ? "finding advice" : "finding", data: { rule: f.rule, severity: f.severity || "block" } },
-      advice(f) ? el("span", { class: "severity", text: "提示" }) : null,
-      el("mark", { text: text.slice(f.span[0], f.span[1]) || "（整条）" }),
-      el("span", { class: "why", text: f.why }),
-      el("span", { class: "fix", text: `建议：${f.fix}` }),
-      f.apply ? el("button", { type: "button", class: "apply", onclick: () => applyFix(f.apply) }, "一键修改") : null)));
-    $("findings").dataset.count = String(findings.length);
-    $("findings").dataset.block = String(findings.length - findings.filter(advice).length);
-  }
-
-  // A fix may leave a marked gap (【请填写原因】) only the agent can fill: select it, so typing replaces it.
-  function applyFix(text) {
-    const box = $("edit-text");
-    box.value = text;
-    box.focus();
-    const gap = text.match(/【请填写[^】]*】/);
-    if (gap) box.setSelectionRange(gap.index, gap.index + gap[0].length);
-    checkNow();
+  function renderStale(asking = false) {
+    const words = newWords();
+    $("stale").hidden = !words.length;
+    $("stale-words").replaceChildren(...words.map((m) => el("li", {}, el("time", { text: Kefu.clock(m.at) }), " ", el("span", { text: m.text }))));
+    $("stale-ask").hidden = !asking;
+    if (asking) $("send-stale").focus();
   }
 
   async function sendEdit(override = false) {
     if (!canAnswer()) return;
     const text = $("edit-text").value.trim();
     if (!text) { notice("回复不能为空", "error"); return; }
-    const draft = (state.detail.drafts || [])[state.selected];
+    const c = state.detail, words = newWords();
+    if (words.length > state.edit.confirmed) { renderStale(true); return; }  // ask first: one key sends anyway
+    const body = { ...decisionBase(), text, override, draft_id: null };
+    if (c.batch === state.edit.batch) {
+      const draft = (c.drafts || [])[state.selected];
+      body.draft_id = draft ? draft.id : null;
+    } else if (words.length) {
+      body.written_for = state.edit.batch;  // sent anyway over the newer words: recorded
+    }
     try {
-      await decided(api("POST", `/api/cases/${state.caseId}/edit`, { ...decisionBase(), text, draft_id: draft ? draft.id : null, override }), "已发送");
+      await decided(api("POST", `/api/cases/${state.caseId}/edit`, body), words.length ? "已发送（顾客的新消息之后）" : "已发送");
     } catch (error) {
       if (error.code === "etiquette_findings") {
-        renderFindings(with_apply(error.body.findings));
+        KefuEditor.refused(error.body.findings);
         $("send-anyway").hidden = false;
         notice("这段话有礼仪问题：先修改，或确认后“仍然发送”", "error");
       }
     }
   }
 
-  const with_apply = (findings) => findings.map((f) => ({ apply: null, ...f }));
+  function sendStale() {
+    state.edit.confirmed = newWords().length;
+    renderStale(false);
+    sendEdit(false);
+  }
 
+  function backToEdit() {
+    renderStale(false);
+    $("edit-text").focus();
+  }
+
+  // ---- rejecting: fresh drafts, or plainly none ---------------------------------------------
   async function confirmReject() {
     if (!canAnswer()) return;
     const reason = $("reject-reason").value.trim();
     if (!reason) { notice("请写一句拒绝原因", "error"); return; }
-    await decided(api("POST", `/api/cases/${state.caseId}/reject`, { batch: state.detail.batch, reason }), "已拒绝这组草稿").catch(() => {});
+    const done = (r) => (r.fresh_drafts === 0 ? "已拒绝。没有别的建议回复了，请按 E 自己写" : "已拒绝，换了一组新的建议回复");
+    await decided(api("POST", `/api/cases/${state.caseId}/reject`, { batch: state.detail.batch, reason }), done).catch(() => {});
     $("reject-reason").value = "";
+  }
+
+  async function confirmTransfer() {
+    if (!canAnswer()) return;
+    try {
+      const to = await KefuHandover.send(state.caseId);
+      leaveCase(state.caseId, `已转交给 ${to}`);
+    } catch (error) {
+      notice(error.message, "error");
+    }
   }
 
   async function resolveCase() {
@@ -399,19 +383,19 @@
     openCase(state.queue[next].id);
   }
 
+  function inBox(event, enter) {
+    if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); enter(); }
+    else if (event.key === "Escape") setMode("view");
+  }
+
   function onKey(event) {
-    if (composing(event)) return;
+    if (composing(event) || event.repeat) return;
     const target = event.target;
-    if (target === $("edit-text")) {
-      if (event.key === "Enter" && !event.shiftKey) { event.preventDefault(); sendEdit(false); }
-      else if (event.key === "Escape") setMode("view");
-      return;
-    }
-    if (target === $("reject-reason")) {
-      if (event.key === "Enter") { event.preventDefault(); confirmReject(); }
-      else if (event.key === "Escape") setMode("view");
-      return;
-    }
+    if (target === $("edit-text")) return inBox(event, () => sendEdit(false));
+    if (target === $("reject-reason")) return inBox(event, confirmReject);
+    if (target === $("transfer-note")) return inBox(event, confirmTransfer);
+    if (target === $("send-stale") && event.key === "Escape") return backToEdit();
+    if (event.key === "Escape" && state.mode === "transfer") return setMode("view");
     if (event.ctrlKey || event.metaKey || event.altKey) return;
     if (target.closest && target.closest("input, textarea, select")) return;
     if (target.tagName === "BUTTON" && event.key === "Enter") return;
@@ -420,6 +404,7 @@
     else if (key === "enter") { event.preventDefault(); sendSelected(); }
     else if (key === "e") { event.preventDefault(); startEdit(); }
     else if (key === "r") { event.preventDefault(); if (canAnswer()) setMode("reject"); }
+    else if (key === "t") { event.preventDefault(); if (canAnswer()) setMode("transfer"); }
     else if (key === "j") { event.preventDefault(); move(1); }
     else if (key === "k") { event.preventDefault(); move(-1); }
   }
@@ -427,15 +412,24 @@
   async function start() {
     state.me = await Kefu.me();
     state.timers = state.me.timers;
-    $("who").textContent = state.me.agent;
-    $("sign-out").addEventListener("click", Kefu.signOut);
-    $("takeover").addEventListener("click", takeOver);
-    $("resolve").addEventListener("click", resolveCase);
-    $("send-edit").addEventListener("click", () => sendEdit(false));
-    $("send-anyway").addEventListener("click", () => sendEdit(true));
-    $("cancel-edit").addEventListener("click", () => setMode("view"));
-    $("confirm-reject").addEventListener("click", confirmReject);
-    $("edit-text").addEventListener("input", checkSoon);
+    $("who").textContent = `${state.me.agent}${supervisor() ? `（${label(Kefu.ROLES, "supervisor")}）` : ""}`;
+    $("team-link").hidden = !supervisor();
+    KefuAlerts.start(state.me, state.timers, $("alerts"), openCase);
+    await KefuHandover.start(state.me);
+    KefuEditor.start((error) => notice(error.message, "error"));
+    const on = (id, handler) => $(id).addEventListener("click", handler);
+    on("sign-out", Kefu.signOut);
+    on("takeover", takeOver);
+    on("transfer", () => { if (canAnswer()) setMode("transfer"); });
+    on("resolve", resolveCase);
+    on("send-edit", () => sendEdit(false));
+    on("send-anyway", () => sendEdit(true));
+    on("send-stale", sendStale);
+    on("back-to-edit", backToEdit);
+    on("cancel-edit", () => setMode("view"));
+    on("confirm-reject", confirmReject);
+    on("confirm-transfer", confirmTransfer);
+    on("cancel-transfer", () => setMode("view"));
     document.addEventListener("keydown", onKey);
     const transcript = $("transcript");
     transcript.addEventListener("scroll", () => {
@@ -443,7 +437,7 @@
     });
     new ResizeObserver(() => latestInView(false)).observe(transcript);
     setInterval(tick, 1000);
-    connectLive();
+    KefuLive.connect(onQueue);
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -1,5 +1,7 @@
-// History and figures: search (substring, so 退款 finds 我要退款了), acceptance by concern and
-// template, time to decide, first-response times; closed cases with their decisions.
+// History and figures: search (substring, so 退款 finds 我要退款了, and 破快递 finds 破快遞),
+// closed cases with their decisions, each opening to its transcript (and any handovers with their
+// notes); for supervisors the figures: acceptance by concern and template, time to decide,
+// first-response times.
 "use strict";
 
 (() => {
@@ -14,11 +16,31 @@
     );
   }
 
+  // The whole conversation, read on demand: who said what and when, and who handed the case on.
+  async function toggleTranscript(c, button) {
+    const item = button.closest("li");
+    const shown = item.querySelector(".transcript-view");
+    if (shown) {
+      shown.remove();
+      button.textContent = "查看对话";
+      return;
+    }
+    const detail = await api("GET", `/api/cases/${c.id}`);
+    const lines = detail.messages.map((m) => el("div", { class: `msg ${m.sender}` },
+      el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.when(m.at) })),
+      el("div", { class: "text", text: m.text })));
+    const moves = (detail.handovers || []).map((h) => el("div", { class: "handover" },
+      `${Kefu.when(h.at)} ${Kefu.handoverText(h)} → ${h.to || "共享队列"}`, h.note ? `：${h.note}` : ""));
+    item.append(el("div", { class: "transcript-view", data: { caseId: c.id } }, moves, lines));
+    button.textContent = "收起对话";
+  }
+
   function caseItem(c) {
     const decisions = (c.decisions || []).map((d) => el("div", { class: "decision" },
       el("strong", { text: `${d.agent} · ${label(Kefu.ACTIONS, d.action)}` }), " ",
       el("span", { class: "text", text: d.final_text || (d.reason ? `原因：${d.reason}` : "") })));
     const said = c.match ? c.match.text : c.first_customer_text;
+    const open = el("button", { type: "button", class: "secondary open-transcript", onclick: (e) => toggleTranscript(c, e.target) }, "查看对话");
     return el("li", { data: { caseId: c.id } },
       el("div", { class: "summary" },
         (c.concerns || []).slice(0, 2).map((k) => el("span", { class: `tag concern-${k}`, text: label(Kefu.CONCERNS, k) })),
@@ -28,7 +50,7 @@
         c.rating ? el("span", { text: `评分 ${c.rating}/5` }) : null,
         el("time", { text: Kefu.when(c.resolved_at || c.opened_at) })),
       said ? el("div", { class: "said", text: said }) : null,
-      decisions);
+      decisions, open);
   }
 
   async function search(event) {
@@ -57,10 +79,13 @@
 
   async function start() {
     const me = await Kefu.me();
+    const supervisor = me.role === "supervisor";
     $("who").textContent = me.agent;
     $("sign-out").addEventListener("click", Kefu.signOut);
     $("search").addEventListener("submit", search);
-    await Promise.all([figures(), history()]);
+    // The figures are the supervisor's (the API answers 403 to an agent).
+    for (const id of ["team-link", "figures-title", "figures"]) $(id).hidden = !supervisor;
+    await Promise.all([supervisor ? figures() : null, history()]);
   }
 
   document.addEventListener("DOMContentLoaded", start);

@@ -123,19 +123,46 @@ const Kefu = (() => {
 
   // The words for the core's names come from the server (assist/shop/labels.py, via /api/me),
   // so the pages and the drafts' reasons never disagree. Filled by me() before a page renders.
-  const CONCERNS = {}, MOODS = {}, TEMPERAMENTS = {}, SENDERS = {}, ACTIONS = {}, FACTS = {};
+  const CONCERNS = {}, MOODS = {}, TEMPERAMENTS = {}, SENDERS = {}, ACTIONS = {}, FACTS = {}, ROLES = {}, HANDOVERS = {};
   // The conversation state's words (the case panel): acts, what was asked, done, stages, trends …
   const ACTS = {}, ASKED = {}, DONE = {}, OFFERED = {}, STAGES = {}, TRENDS = {}, IRRITATION = {}, QUESTIONS = {};
   const TABLES = {
     concerns: CONCERNS, moods: MOODS, temperaments: TEMPERAMENTS, senders: SENDERS, actions: ACTIONS, facts: FACTS,
-    acts: ACTS, asked: ASKED, done: DONE, offered: OFFERED, stages: STAGES, trends: TRENDS, irritation: IRRITATION, questions: QUESTIONS,
+    roles: ROLES, handovers: HANDOVERS, acts: ACTS, asked: ASKED, done: DONE, offered: OFFERED, stages: STAGES, trends: TRENDS, irritation: IRRITATION, questions: QUESTIONS,
   };
   const label = (table, key) => table[key] || key;
   // The word, or null when the table has none (where a raw key must never be shown).
   const word = (table, key) => (typeof key === "string" && Object.prototype.hasOwnProperty.call(table, key) ? table[key] : null);
 
+  // Waiting timers: <span class="timer" data-since=ISO> counts up, amber and red past the limits.
+  function timer(since) {
+    return since ? el("span", { class: "timer", data: { since } }) : el("span", { class: "timer answered", text: "已回复" });
+  }
+
+  function waitClass(seconds, limits) {
+    if (seconds >= limits.red_seconds) return "red";
+    if (seconds >= limits.amber_seconds) return "amber";
+    return "ok";
+  }
+
+  function tickTimers(nowMs, limits) {
+    for (const node of document.querySelectorAll("[data-since]")) {
+      const since = parseTime(node.dataset.since);
+      const seconds = since === null ? null : (nowMs - since) / 1000;
+      node.textContent = seconds === null ? "已回复" : `等待 ${duration(seconds)}`;
+      node.classList.remove("ok", "amber", "red");
+      if (seconds !== null) node.classList.add(waitClass(seconds, limits));
+    }
+  }
+
+  // A handover in words: "小王 转交" / "老张 改派"; the note is shown beside it.
+  function handoverText(h) {
+    return `${h.by || h.from || ""} ${label(HANDOVERS, h.kind)}`.trim();
+  }
+
   return {
     el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, word,
-    CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ACTS, ASKED, DONE, OFFERED, STAGES, TRENDS, IRRITATION, QUESTIONS,
+    timer, waitClass, tickTimers, handoverText,
+    CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ROLES, HANDOVERS, ACTS, ASKED, DONE, OFFERED, STAGES, TRENDS, IRRITATION, QUESTIONS,
   };
 })();

@@ -8,182 +8,28 @@ KEFU_UPDATE_SCREENSHOTS=1 writes the README's copies in docs/screenshots/ instea
 from __future__ import annotations
 
 import contextlib
-import io
-import shutil
 import threading
 import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
 
 import pytest
 import requests
 
-from assist.settings import get_settings
+from console_pages import (ANGRY, customer, eventually, open_case_in, save_screenshot, say, signed_in, texts,
+                           wait_for_case, wait_for_text)
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[2]
-# A test run must not dirty the work tree: the README's copies change only when asked for.
-SHOTS = ROOT / ("docs" if get_settings().update_screenshots else "reports") / "screenshots"
-PASSWORD = "password-for-tests"
-ANGRY = "你们这什么破快递，一个礼拜了还不到！"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
-                 "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]
-WAIT_MS = 30_000
-
-
-def find_chromium():
-    for name in (get_settings().chromium, "chromium", "chromium-browser", "google-chrome"):
-        if name and shutil.which(name):
-            return shutil.which(name)
-    return None
-
-
-@pytest.fixture(scope="session", autouse=True)
-def chromium_path():
-    """Checked first, so a machine without a browser skips before starting any server."""
-    path = find_chromium()
-    if path is None:
-        pytest.skip("no Chromium found: run scripts/install_browser.sh (apt-get install chromium fonts-noto-cjk) or set KEFU_CHROMIUM")
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        pytest.skip("playwright is not installed: run make setup")
-    return path
-
-
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture(scope="module")
-def store(stack):
-    from assist.store import SuggestionStore
-
-    return SuggestionStore(stack.store_url)
-
-
-@pytest.fixture(scope="module")
-def agents(store):
-    from console.passwords import hash_password
-
-    for name in ("xiaowang", "xiaoli"):
-        store.agents.create_agent(name)
-        store.agents.set_password_hash(name, hash_password(PASSWORD))
-    return ("xiaowang", "xiaoli")
-
-
-@pytest.fixture(autouse=True)
-def empty_queue(stack, store):
-    """Each test starts with no open case (other tests share the stack)."""
-    from assist.store import CANCELLED
-
-    for case in store.queue.open_queue():
-        store.cases.close_case(case["id"], state=CANCELLED)
-    yield
-
-
-@pytest.fixture
-def pages(browser):
-    """New browser contexts (separate cookies and storage: separate people), closed after the test."""
-    contexts = []
-
-    def new(width=1280, height=800):
-        context = browser.new_context(viewport={"width": width, "height": height}, locale="zh-CN")
-        contexts.append(context)
-        page = context.new_page()
-        page.set_default_timeout(WAIT_MS)
-        page.errors = []
-        page.on("pageerror", lambda error: page.errors.append(str(error)))
-        page.on("dialog", lambda dialog: (page.errors.append(f"dialog: {dialog.message}"), dialog.dismiss()))
-        return page
-
-    yield new
-    for context in contexts:
-        context.close()
-
-
-def signed_in(new_page, stack, name):
-    page = new_page()
-    page.goto(f"{stack.console_url}/")
-    assert "/login" in page.url  # nothing without signing in
-    page.fill("#name", name)
-    page.fill("#password", PASSWORD)
-    page.click("#submit")
-    page.wait_for_url(f"{stack.console_url}/")
-    page.wait_for_selector("#live.on")
-    page.evaluate("window.__sameDocument = true")  # gone if the page ever reloads
-    return page
-
-
-def customer(new_page, stack, fragment=""):
-    page = new_page(420, 720)
-    page.goto(f"{stack.console_url}/chat{fragment}")
-    page.wait_for_selector("body[data-ready=true]")
-    return page
-
-
-def say(page, text):
-    page.fill("#input", text)
-    page.press("#input", "Enter")
-
-
-def texts(page, selector):
-    return page.eval_on_selector_all(selector, "els => els.map(e => e.textContent)")
-
-
-def wait_for_case(store, conversation_id, timeout=30):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        case = store.cases.open_case_for(conversation_id)
-        if case:
-            return store.cases.get_case(case["id"])
-        time.sleep(0.1)
-    raise AssertionError(f"no case opened for {conversation_id}")
-
-
-def eventually(predicate, timeout=10):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
-
-
-def wait_for_text(page, selector, text):
-    page.wait_for_function(
-        "([selector, text]) => [...document.querySelectorAll(selector)].some(e => e.textContent === text)",
-        arg=[selector, text],
-    )
-
-
-def save_screenshot(page, name):
-    """SHOTS/NAME, reduced to a 128-colour palette: a third of the size, same text."""
-    from PIL import Image
-
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    image = Image.open(io.BytesIO(page.screenshot())).convert("RGB")
-    image.quantize(colors=128, method=Image.Quantize.MEDIANCUT, dither=Image.Dither.NONE).save(SHOTS / name, optimize=True)
-
-
-def open_case_in(page, case_id):
-    page.wait_for_selector(f".queue-item.current[data-case-id='{case_id}']")
-    page.wait_for_selector(f"#case-body[data-case-id='{case_id}'] #drafts .draft")
-
 
 def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages):
-    # A calmer case someone else is answering: the new angry case must rank above it.
+    # A case someone else is answering is theirs: not in this agent's queue (their own and the shared one).
     calm = store.cases.open_case(f"calm-{uuid.uuid4()}", {"intent": "price_haggle", "concerns": ["price_haggle"], "mood": "calm", "urgency": 1},
                            [{"text": "您好，这款现在有满199减20的活动哦，您看可以吗？", "score": 1}], "能便宜点吗")
     store.claims.claim_case(calm["id"], "xiaoli")
     agent = signed_in(pages, stack, "xiaowang")
-    agent.wait_for_selector(f".queue-item[data-case-id='{calm['id']}']")
+    agent.wait_for_selector("#queue-empty:not([hidden])")
+    assert agent.locator(f".queue-item[data-case-id='{calm['id']}']").count() == 0
     shopper = customer(pages, stack)
     session = shopper.evaluate("kefuChat.sessionId")
 
@@ -295,7 +141,7 @@ def test_advice_is_shown_quietly_and_never_blocks_sending(stack, store, agents, 
     assert agent.errors == [] and shopper.errors == []
 
 
-def test_a_second_agent_sees_the_case_as_claimed(stack, store, agents, pages):
+def test_a_case_one_agent_holds_leaves_the_others_queue_and_a_supervisor_can_take_it_over(stack, store, agents, pages):
     first = signed_in(pages, stack, "xiaowang")
     shopper = customer(pages, stack)
     session = shopper.evaluate("kefuChat.sessionId")
@@ -304,27 +150,36 @@ def test_a_second_agent_sees_the_case_as_claimed(stack, store, agents, pages):
     open_case_in(first, case["id"])
     eventually(lambda: store.claims.claimed_by(case["id"]) == "xiaowang")
 
+    # Another agent sees their own cases and the shared queue: not this one, and is not handed it.
     second = signed_in(pages, stack, "xiaoli")
-    item = second.locator(f".queue-item[data-case-id='{case['id']}']")
+    second.wait_for_selector("#queue-empty:not([hidden])")
+    assert second.locator(f".queue-item[data-case-id='{case['id']}']").count() == 0
+    assert second.locator(".queue-item.current").count() == 0
+
+    # The supervisor sees every case, with who answers it, and cannot send on it unawares.
+    boss = signed_in(pages, stack, "laozhang")
+    item = boss.locator(f".queue-item[data-case-id='{case['id']}']")
     item.wait_for()
     assert "xiaowang 接待中" in item.inner_text()
-    assert second.locator(".queue-item.current").count() == 0  # an idle agent is not handed a taken case
+    assert boss.locator(".queue-item.current").count() == 0  # an idle console is not handed a taken case
+    assert boss.locator("#team-link").is_visible() and first.locator("#team-link").is_hidden()
     item.click()
-    second.wait_for_selector("#case-claim.other")
-    assert "xiaowang" in second.inner_text("#case-claim")
-    second.keyboard.press("1")
-    second.keyboard.press("Enter")
-    second.wait_for_selector("#notice.error")
+    boss.wait_for_selector("#case-claim.other")
+    assert "xiaowang" in boss.inner_text("#case-claim")
+    boss.keyboard.press("1")
+    boss.keyboard.press("Enter")
+    boss.wait_for_selector("#notice.error")
     assert store.cases.get_case(case["id"])["decisions"] == []  # cannot send on it
 
-    second.click("#takeover")
+    boss.click("#takeover")
     first.wait_for_selector("#case-claim.other")  # the first agent sees it go, live
-    assert "xiaoli" in first.inner_text("#case-claim")
-    draft = texts(second, "#drafts .draft-text")[0]
-    second.keyboard.press("1")
-    second.keyboard.press("Enter")
+    assert "laozhang" in first.inner_text("#case-claim") and first.locator("#takeover").is_hidden()
+    draft = texts(boss, "#drafts .draft-text")[0]
+    boss.keyboard.press("1")
+    boss.keyboard.press("Enter")
     wait_for_text(shopper, ".bubble .text", draft)
-    assert store.cases.get_case(case["id"])["decisions"][-1]["agent"] == "xiaoli"
+    assert store.cases.get_case(case["id"])["decisions"][-1]["agent"] == "laozhang"
+    assert first.errors == [] and second.errors == [] and boss.errors == []
 
 
 def test_customer_html_is_text_in_both_pages(stack, store, agents, pages):
@@ -422,23 +277,38 @@ def test_a_shop_embeds_the_chat_with_one_script_tag(stack, store, agents, pages,
     assert "1234567890" in agent.inner_text("#situation") and "店铺传入" in agent.inner_text("#situation")
 
 
-def test_history_page_search_and_figures(stack, store, agents, pages):
+def test_history_page_search_transcripts_and_the_supervisors_figures(stack, store, agents, pages):
     marker = uuid.uuid4().hex[:6]
     case = store.cases.open_case(f"hist-{uuid.uuid4()}", {"intent": "refund_return", "concerns": ["refund_return"], "mood": "calm", "urgency": 3},
                            [{"text": "好的，我这就帮您办理退款，您看可以吗？", "score": 1, "variant_id": "refund_return.a"}],
-                           f"我要退款了{marker}")
+                           f"我要退款了{marker}，這破快遞太慢")
     draft = store.cases.get_case(case["id"])["drafts"][0]
     store.decisions.decide(case["id"], "xiaowang", "approve", draft_id=draft["id"], resolve=True)
+
+    # An agent searches and reads a closed case's transcript; the figures are the supervisor's.
     agent = signed_in(pages, stack, "xiaowang")
     agent.goto(f"{stack.console_url}/history")
-    agent.wait_for_selector("#by-concern tbody tr td")
-    assert "退换" in agent.inner_text("#by-concern") and "refund_return.a" in agent.inner_text("#by-template")
-    assert "xiaowang" in agent.inner_text("#first-agent")
-    agent.fill("#q", f"退款了{marker}")
+    item = agent.locator(f"#history li[data-case-id='{case['id']}']")
+    item.wait_for()
+    assert agent.locator("#figures").is_hidden() and agent.locator("#team-link").is_hidden()
+    item.locator("button.open-transcript").click()
+    transcript = item.locator(".transcript-view")
+    transcript.wait_for()
+    assert [m.inner_text() for m in transcript.locator(".msg .text").all()] == [f"我要退款了{marker}，這破快遞太慢", "好的，我这就帮您办理退款，您看可以吗？"]
+    assert "顾客" in transcript.inner_text() and "客服" in transcript.inner_text()
+    item.locator("button.open-transcript").click()
+    transcript.wait_for(state="detached")
+    agent.fill("#q", f"{marker}，这破快递")  # simplified words find the customer's traditional ones
     agent.press("#q", "Enter")
     agent.wait_for_selector(f"#results li[data-case-id='{case['id']}']")
-    assert f"我要退款了{marker}" in agent.inner_text("#results")
-    assert agent.locator(f"#history li[data-case-id='{case['id']}']").count() == 1
+    assert f"這破快遞太慢" in agent.inner_text("#results")
+
+    boss = signed_in(pages, stack, "laozhang")
+    boss.goto(f"{stack.console_url}/history")
+    boss.wait_for_selector("#by-concern tbody tr td")
+    assert "退换" in boss.inner_text("#by-concern") and "refund_return.a" in boss.inner_text("#by-template")
+    assert "xiaowang" in boss.inner_text("#first-agent")
+    assert agent.errors == [] and boss.errors == []
 
 
 def test_keys_move_through_the_queue_reject_with_a_reason_and_correct_the_concern(stack, store, agents, pages):
@@ -461,12 +331,16 @@ def test_keys_move_through_the_queue_reject_with_a_reason_and_correct_the_concer
     agent.keyboard.type("没回答顾客的问题")
     agent.keyboard.press("Enter")
     agent.wait_for_selector("#notice.ok")
+    assert agent.inner_text("#notice").startswith("已拒绝")
     decision = store.cases.get_case(seeded[1])["decisions"][-1]
     assert (decision["action"], decision["reason"], decision["agent"]) == ("reject", "没回答顾客的问题", "xiaowang")
 
     agent.click("#situation button[data-concern='refund_return']")
     agent.wait_for_selector("#case-tags .concern-refund_return")
     assert store.learning.corrections()[0]["corrected"] == "refund_return" and store.learning.corrections()[0]["case_id"] == seeded[1]
+    # A correction brings new drafts, but nobody wrote: the notice says what happened.
+    agent.wait_for_timeout(500)
+    assert agent.inner_text("#notice") == "已改为“退换”，并重新生成建议回复"
     assert agent.errors == []
 
 

@@ -69,7 +69,10 @@ def test_sign_in_must_be_json_and_is_throttled(app):
     assert form.status == 415
     for _ in range(5):
         assert sign_in(app, password="wrong password").status == 401
-    assert sign_in(app).status == 429  # even the right password waits now
+    locked = sign_in(app)
+    assert locked.status == 429  # even the right password waits now
+    # The sign-in page shows this message to the agent as it is: in Chinese.
+    assert locked.json["error"] == {"code": "too_many_attempts", "message": "登录失败次数太多，请五分钟后再试"}
 
 
 @pytest.mark.parametrize("path", ["/", "/history", "/api/cases", "/api/live", "/api/figures", "/api/search?q=x", "/nowhere"])

@@ -1,5 +1,6 @@
 """The console's case work behind the pages: claims and takeovers, concern corrections, the
-live queue, search, history and figures, one-click fixes, and the web chat's public API."""
+live queue, search, history and figures, one-click fixes, and the web chat's public API.
+(Roles, transfers and reassignments: test_console_team.py.)"""
 from __future__ import annotations
 
 import asyncio
@@ -15,6 +16,7 @@ from assist.settings import Settings
 from assist.store import SuggestionStore, waiting_since
 from assist.store.figures import percentile
 from console.app import create_app
+from assist.text.search import search_form
 from console.routes.live import QueueWatcher
 
 ANGRY = {"intent": "delivery_delay", "concerns": ["delivery_delay"], "mood": "angry", "temperament": "agitated", "urgency": 9,
@@ -40,7 +42,8 @@ def app(store, tmp_path):
 
 @pytest.fixture
 def tokens(store):
-    return {name: store.agents.create_agent(name) for name in ("xiaowang", "xiaoli")}
+    return {**{name: store.agents.create_agent(name) for name in ("xiaowang", "xiaoli")},
+            "laozhang": store.agents.create_agent("laozhang", role="supervisor")}
 
 
 def call(app, method, path, token=None, payload=None):
@@ -52,7 +55,7 @@ def call(app, method, path, token=None, payload=None):
 
 
 # ---- claims ----------------------------------------------------------------------------------
-def test_opening_claims_and_another_agent_must_take_over(app, store, tokens):
+def test_opening_claims_and_only_a_supervisor_takes_over(app, store, tokens):
     case = store.cases.open_case("c1", ANGRY, DRAFTS, "快递一周了还没到")
     draft = store.cases.get_case(case["id"])["drafts"][0]
     assert call(app, "post", f"/api/cases/{case['id']}/claim", tokens["xiaowang"], {}).json["claim"]["claimed_by"] == "xiaowang"
@@ -63,10 +66,14 @@ def test_opening_claims_and_another_agent_must_take_over(app, store, tokens):
         assert refused.status == 409 and refused.json["error"]["claimed_by"] == "xiaowang", route
     assert store.cases.get_case(case["id"])["decisions"] == []
 
-    took = call(app, "post", f"/api/cases/{case['id']}/claim", tokens["xiaoli"], {"takeover": True})
-    assert took.json["claim"] == {"case_id": case["id"], "claimed_by": "xiaoli", "previous": "xiaowang", "changed": True}
+    # An agent hands a case on (transfer); taking one someone else holds is a supervisor's move.
+    grabbed = call(app, "post", f"/api/cases/{case['id']}/claim", tokens["xiaoli"], {"takeover": True})
+    assert grabbed.status == 403 and grabbed.json["error"]["code"] == "forbidden"
+    assert store.claims.claimed_by(case["id"]) == "xiaowang"
+    took = call(app, "post", f"/api/cases/{case['id']}/claim", tokens["laozhang"], {"takeover": True})
+    assert took.json["claim"] == {"case_id": case["id"], "claimed_by": "laozhang", "previous": "xiaowang", "changed": True}
     assert call(app, "post", f"/api/cases/{case['id']}/approve", tokens["xiaowang"], {"draft_id": draft["id"]}).status == 409
-    assert call(app, "post", f"/api/cases/{case['id']}/approve", tokens["xiaoli"], {"draft_id": draft["id"]}).status == 201
+    assert call(app, "post", f"/api/cases/{case['id']}/approve", tokens["laozhang"], {"draft_id": draft["id"]}).status == 201
 
 
 def test_release_gives_the_case_back_only_for_its_holder(app, store, tokens):
@@ -142,12 +149,12 @@ async def test_the_watcher_publishes_each_change_to_every_subscriber(store):
     first, second = watcher.subscribe(), watcher.subscribe()
     task = asyncio.ensure_future(watcher.run())
     try:
-        assert json.loads(await asyncio.wait_for(first.get(), 2))["cases"] == []
+        assert (await asyncio.wait_for(first.get(), 2))["cases"] == []
         await asyncio.wait_for(second.get(), 2)
         await asyncio.to_thread(store.cases.open_case, "c1", ANGRY, DRAFTS, "还不到！")
-        update = json.loads(await asyncio.wait_for(first.get(), 2))
+        update = await asyncio.wait_for(first.get(), 2)
         assert [c["last_customer_text"] for c in update["cases"]] == ["还不到！"]
-        assert json.loads(await asyncio.wait_for(second.get(), 2))["cases"]
+        assert (await asyncio.wait_for(second.get(), 2))["cases"]
     finally:
         watcher.closing.set()
         await asyncio.wait_for(task, 2)
@@ -168,7 +175,7 @@ def test_search_matches_chinese_by_substring_order_numbers_and_agents(app, store
     assert ids("1234567890") == [late["id"]] and ids("12345") == [late["id"]]
     assert ids("xiaoli") == [late["id"]]
     assert ids("催件") == [late["id"]]  # the agent's own words are searchable too
-    assert ids("%") == [store.records.search_cases("100%")[0]["id"]] and ids("_") == ids("%")  # wildcards are literal
+    assert ids("%") == [store.records.search_cases("100%", search_form)[0]["id"]] and ids("_") == ids("%")  # wildcards are literal
     assert call(app, "get", "/api/search?q=", tokens["xiaowang"]).status == 400
     assert call(app, "get", "/api/search?q=" + "长" * 101, tokens["xiaowang"]).status == 400
 
@@ -192,7 +199,7 @@ def test_figures_acceptance_time_to_decide_and_first_response(app, store, tokens
     store.decisions.decide(cases[1]["id"], "xiaowang", "edit", draft_id=drafts[1][1]["id"], text=DRAFTS[1]["text"] + "谢谢")
     store.decisions.decide(cases[2]["id"], "xiaoli", "reject", reason="不对")
     store.decisions.decide(cases[3]["id"], "xiaoli", "approve", draft_id=drafts[3][1]["id"])
-    result = call(app, "get", "/api/figures?days=7", tokens["xiaowang"]).json
+    result = call(app, "get", "/api/figures?days=7", tokens["laozhang"]).json
     assert result["decisions"] == 4
     by_concern = {r["concern"]: r for r in result["acceptance"]["by_concern"]}
     assert by_concern["complaint"]["approve"] == 1 and by_concern["complaint"]["reject"] == 1 and by_concern["complaint"]["rejected"] == 0.5
@@ -204,8 +211,43 @@ def test_figures_acceptance_time_to_decide_and_first_response(app, store, tokens
     agents = {r["agent"]: r for r in result["first_response"]["by_agent"]}
     assert agents["xiaowang"]["cases"] == 2 and agents["xiaoli"]["cases"] == 1 and agents["xiaoli"]["within_3_min"] == 1.0
     assert {r["concern"] for r in result["first_response"]["by_concern"]} == {"complaint", "delivery_delay"}
-    assert call(app, "get", "/api/figures?days=abc", tokens["xiaowang"]).status == 400
+    assert call(app, "get", "/api/figures?days=abc", tokens["laozhang"]).status == 400
     assert store.figures.figures(days=1, now=datetime.now(timezone.utc) + timedelta(days=3))["decisions"] == 0
+
+
+def test_search_finds_traditional_and_simplified_alike(app, store, tokens):
+    """Customers type both: the query and every message are folded to one form (OpenCC t2s)."""
+    traditional = store.cases.open_case("c1", ANGRY, DRAFTS, "你們這什麼破快遞，一個禮拜了還不到！")
+    simplified = store.cases.open_case("c2", ANGRY, DRAFTS, "这破快递到底送不送")
+    store.cases.open_case("c3", CALM, DRAFTS, "快递挺快的，谢谢")
+
+    def found(q):
+        return {c["id"]: c["match"]["text"] for c in call(app, "get", f"/api/search?q={q}", tokens["xiaowang"]).json["cases"]}
+
+    both = {traditional["id"]: "你們這什麼破快遞，一個禮拜了還不到！", simplified["id"]: "这破快递到底送不送"}
+    assert found("破快递") == both and found("破快遞") == both  # the match is shown as the customer typed it
+    assert found("ＤＨＬ") == {} and list(found("禮拜")) == [traditional["id"]] == list(found("礼拜"))
+
+
+def test_figures_count_each_decision_under_the_concern_its_drafts_were_for(app, store, tokens):
+    """As `python -m assist acceptance` counts them: a case corrected from complaint to refund keeps
+    the decisions made before the correction under complaint."""
+    case = store.cases.open_case("c1", dict(CALM, topic="complaint"), DRAFTS, "东西坏了")
+    store.decisions.decide(case["id"], "xiaowang", "reject", reason="不对")
+    store.learning.correct_concern(case["id"], "xiaowang", "refund_return")
+    refund = dict(CALM, intent="refund_return", concerns=["refund_return"], topic="refund_return")
+    store.cases.redraft(case["id"], refund, DRAFTS)
+    store.decisions.decide(case["id"], "xiaowang", "approve", draft_id=store.cases.get_case(case["id"])["drafts"][0]["id"])
+    assert store.cases.get_case(case["id"])["concerns"][0] == "refund_return"
+    result = call(app, "get", "/api/figures", tokens["laozhang"]).json
+    by_concern = {r["concern"]: (r["approve"], r["edit"], r["reject"]) for r in result["acceptance"]["by_concern"]}
+    assert by_concern == {"complaint": (0, 0, 1), "refund_return": (1, 0, 0)}
+    assert [(r["concern"], r["cases"]) for r in result["first_response"]["by_concern"]] == [("refund_return", 1)]
+    from assist.builders.learning_report import render
+
+    report = render(store.learning.learning_records())
+    concerns = report.split("### By concern")[1].split("###")[0]
+    assert "| complaint | 1 |" in concerns and "| refund_return | 1 |" in concerns  # the same split as the figures
 
 
 def test_percentile():
