@@ -66,6 +66,7 @@ async def approve(request: Request, case_id: str):
     body = bodies.parse(request, bodies.Approve)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "approve",
                          draft_id=body.draft_id, **_decision(body))
+    request.app.ctx.metrics.decided(decision)  # approve → delivered is timed from here
     request.app.ctx.wake_outbox()
     return json({"decision": decision}, status=201)
 
@@ -83,6 +84,7 @@ async def edit(request: Request, case_id: str):
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "edit", text=text,
                          draft_id=body.draft_id, findings_overridden=bool(blocks), **_decision(body))
+    request.app.ctx.metrics.decided(decision)
     request.app.ctx.wake_outbox()
     return json({"decision": decision, "findings": findings}, status=201)
 
