@@ -8,7 +8,7 @@ from Rasa's event stream: kefu_follower_lag_events, kefu_follower_lag_seconds, k
 measured in this process (the store keeps times to the second, too coarse for these):
   kefu_message_to_case_seconds — Rasa's timestamp of a customer message → this console's follower
     finds it in a case with drafts (whether the handoff action or the follower put it there);
-  kefu_approve_to_delivered_seconds — an agent's approve/edit accepted here → Rasa confirmed the
+  kefu_approve_to_delivered_seconds — an agent's approve/edit request here → Rasa confirmed the
     delivery (decisions taken on another console are not timed here);
   kefu_worker_failures_total{worker}.
 """
@@ -100,7 +100,7 @@ class ConsoleMetrics:
             "kefu_message_to_case_seconds", "customer message (Rasa's timestamp) → in a case with drafts, seen by the follower",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=self.registry)
         self.approve_to_delivered = Histogram(
-            "kefu_approve_to_delivered_seconds", "agent's approve or edit accepted → Rasa confirmed the delivery",
+            "kefu_approve_to_delivered_seconds", "agent's approve or edit request → Rasa confirmed the delivery",
             buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=self.registry)
         self._decided: "OrderedDict[int, float]" = OrderedDict()
         self._lock = threading.Lock()
@@ -113,11 +113,12 @@ class ConsoleMetrics:
         if outcome.kind in IN_A_CASE and isinstance(stamp, (int, float)):
             self.message_to_case.observe(max(0.0, time.time() - stamp))
 
-    def decided(self, decision: Dict[str, Any]) -> None:
+    def decided(self, decision: Dict[str, Any], asked_at: Optional[float] = None) -> None:
+        """An agent's decision taken here; `asked_at`: when their request came (time.time())."""
         if not decision.get("final_text"):
             return  # a rejection sends nothing
         with self._lock:
-            self._decided.setdefault(decision["id"], time.time())
+            self._decided.setdefault(decision["id"], asked_at or time.time())
             while len(self._decided) > 10_000:  # decisions delivered by another console never come back here
                 self._decided.popitem(last=False)
 

@@ -3,6 +3,7 @@ Case state changes go through the case service (assist/cases/), never straight t
 from __future__ import annotations
 
 import asyncio
+import time
 
 from sanic import Blueprint, Request
 from sanic.response import json
@@ -63,16 +64,18 @@ async def get_case(request: Request, case_id: str):
 
 @api.post("/cases/<case_id>/approve")
 async def approve(request: Request, case_id: str):
+    asked_at = time.time()  # approve → delivered is timed from the agent's request
     body = bodies.parse(request, bodies.Approve)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "approve",
                          draft_id=body.draft_id, **_decision(body))
-    request.app.ctx.metrics.decided(decision)  # approve → delivered is timed from here
+    request.app.ctx.metrics.decided(decision, asked_at)
     request.app.ctx.wake_outbox()
     return json({"decision": decision}, status=201)
 
 
 @api.post("/cases/<case_id>/edit")
 async def edit(request: Request, case_id: str):
+    asked_at = time.time()
     body = bodies.parse(request, bodies.Edit)
     text = _text_limit(request, body.text, "text")
     await run(request, request.app.ctx.cases.may_answer, case_id, request.ctx.agent)  # 404, 409 before 422
@@ -84,7 +87,7 @@ async def edit(request: Request, case_id: str):
         raise ApiError(422, "etiquette_findings", "the text breaks etiquette rules; fix it or send with \"override\": true", findings=findings)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "edit", text=text,
                          draft_id=body.draft_id, findings_overridden=bool(blocks), **_decision(body))
-    request.app.ctx.metrics.decided(decision)
+    request.app.ctx.metrics.decided(decision, asked_at)
     request.app.ctx.wake_outbox()
     return json({"decision": decision, "findings": findings}, status=201)
 
