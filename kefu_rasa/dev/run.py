@@ -81,7 +81,6 @@ def main(argv=None) -> int:
     except (RuntimeError, StoreError, ValueError) as error:
         logger.error("could not start: %s", error)
         return 1
-    print(_banner(stack, settings), flush=True)
     children = [
         Child(name, spawn=lambda n=name: stack.spawn(n), answers=lambda n=name: stack.answers(n),
               port=wanted[name], proc=stack.processes[name])
@@ -90,7 +89,8 @@ def main(argv=None) -> int:
     supervisor = Supervisor(children, RestartPolicy(settings.restart_limit, settings.restart_window_seconds,
                                                     settings.restart_max_delay))
     for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
-        signal.signal(signum, supervisor.stop)
+        signal.signal(signum, supervisor.stop)  # from here on a signal ends supervisor.run(), which stops all
+    print(_banner(stack, settings), flush=True)
     for child in children:
         logger.info("%s is up (pid %s)", child.name, child.proc.pid)
     status = supervisor.run()
