@@ -116,7 +116,8 @@ def test_the_units_start_the_product(installed):
                 assert unit["Service.Restart"] == ["on-failure"] and unit["Unit.StartLimitBurst"] == ["5"]
             if name in ("kefu-actions.service", "kefu-console.service"):  # both refuse a schema that is behind
                 assert unit["Unit.Requires"] == ["kefu-migrate.service"] and "kefu-migrate.service" in unit["Unit.After"][0]
-            env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root")}
+            # systemd's clean environment: a search path and a home, then the unit's own.
+            env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME")}
             for path in unit["Service.EnvironmentFile"]:
                 env.update(read_env_file(Path(path)))
             for assignments in unit.get("Service.Environment", []):
