@@ -2,6 +2,7 @@
 decisions and the latencies the follower, the routes and the outbox report (console/monitoring/)."""
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import timedelta
@@ -20,10 +21,22 @@ from console.monitoring.lag import FollowerLag
 from console.monitoring.metrics import ConsoleMetrics
 from console.monitoring.pulse import WorkerPulse
 from kefu_rasa.dev.servers import free_port
-from tests.unit.test_console_api import DRAFTS, SITUATION
-from tests.unit.test_workers import Events
-
 TOKEN = "rasa-token-for-these-tests"
+SITUATION = {"intent": "complaint", "concerns": ["complaint"], "mood": "angry", "temperament": "agitated", "urgency": 6}
+DRAFTS = [{"text": "非常抱歉给您添麻烦了，我马上帮您核实，今天18点前给您回复，您看可以吗？", "score": 0.9, "reason": "r", "variant_id": "v1"}]
+
+
+class Events:
+    """Rasa's SQL event broker table, as Rasa writes it (id, sender_id, data as JSON)."""
+
+    def __init__(self, url):
+        self.engine = sa.create_engine(url)
+        with self.engine.begin() as db:
+            db.execute(sa.text("CREATE TABLE events (id INTEGER PRIMARY KEY AUTOINCREMENT, sender_id VARCHAR(255), data TEXT)"))
+
+    def add(self, sender, event):
+        with self.engine.begin() as db:
+            db.execute(sa.text("INSERT INTO events (sender_id, data) VALUES (:s, :d)"), {"s": sender, "d": json.dumps(event)})
 
 
 @pytest.fixture
