@@ -63,8 +63,9 @@ def test_a_child_that_dies_is_restarted_and_answers_again():
     watcher.start()
     try:
         os.kill(first, signal.SIGKILL)
-        second = wait_until(lambda: (pid := answering_pid(port)) not in (None, first) and pid, timeout=30)
-        assert second and second != first and child.state == "up" and len(child.deaths) == 1
+        # Back: a new process answers, and the supervisor has seen it answer (its next look).
+        second = wait_until(lambda: (pid := answering_pid(port)) not in (None, first) and child.state == "up" and pid, timeout=30)
+        assert second and second != first and len(child.deaths) == 1
     finally:
         supervisor.stop()
         watcher.join(30)
