@@ -22,8 +22,8 @@ migrate: ## bring the suggestion store (KEFU_STORE_URL, default .kefu/) to this 
 train: setup ## train the Rasa model unless one for the current data and config exists
 	@$(PY) -m kefu_rasa.dev.model_cache
 
-run: setup train ## start Rasa, the action server (and console) on 127.0.0.1; Ctrl-C stops all
-	@$(PY) -m kefu_rasa.dev.run
+run: setup train ## start Rasa, the action server and the console on 127.0.0.1, restart what dies; Ctrl-C stops all
+	@$(PY) -m kefu_rasa.dev.run --stop-with-parent
 
 test: setup ## run the whole test suite (trains the shared model once if needed)
 	@scripts/install_browser.sh

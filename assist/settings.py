@@ -78,6 +78,22 @@ class Settings(BaseSettings):
     learning: bool = Field(True, env="KEFU_LEARNING")
     learning_refresh_seconds: float = Field(300.0, env="KEFU_LEARNING_REFRESH_SECONDS", gt=0)
 
+    # ---- running it: supervision, readiness, logs --------------------------------------------
+    # `make run` restarts a process that dies, after 1 s, 2 s, 4 s … (at most this long) …
+    restart_max_delay: float = Field(30.0, env="KEFU_RESTART_MAX_DELAY_SECONDS", gt=0)
+    # … and gives up (stops everything, exits 1) when one process died again after this many
+    # restarts within the window (0: never restart).
+    restart_limit: int = Field(5, env="KEFU_RESTART_LIMIT", ge=0)
+    restart_window_seconds: float = Field(300.0, env="KEFU_RESTART_WINDOW_SECONDS", gt=0)
+    # /ready is false while the follower's oldest unread event, or the oldest due delivery, is older.
+    ready_follower_lag_seconds: float = Field(30.0, env="KEFU_READY_FOLLOWER_LAG_SECONDS", gt=0)
+    ready_outbox_seconds: float = Field(60.0, env="KEFU_READY_OUTBOX_SECONDS", gt=0)
+    log_dir: Optional[Path] = Field(None, env="KEFU_LOG_DIR")  # empty: data_dir/logs
+    log_max_mb: float = Field(10.0, env="KEFU_LOG_MAX_MB", gt=0)  # one log file, before it rotates
+    log_backups: int = Field(5, env="KEFU_LOG_BACKUPS", ge=0)      # rotated files kept per process
+    # Of the warnings logged from one place (a failure loop), five are written per this long.
+    log_repeat_seconds: float = Field(60.0, env="KEFU_LOG_REPEAT_SECONDS", ge=0)
+
     # ---- development ------------------------------------------------------------------------
     chromium: str = Field("", env="KEFU_CHROMIUM")  # the browser tests' Chromium, if not on PATH
     update_screenshots: bool = Field(False, env="KEFU_UPDATE_SCREENSHOTS")  # tests refresh docs/screenshots
@@ -93,6 +109,10 @@ class Settings(BaseSettings):
             return value
         name = {"store_url": "suggestions.db", "events_url": "events.db", "orders_url": "orders.db"}[field.name]
         return f"sqlite:///{values.get('data_dir', ROOT / '.kefu') / name}"
+
+    @validator("log_dir", always=True)
+    def _default_log_dir(cls, value: Optional[Path], values: Dict[str, Any]) -> Path:
+        return Path(value) if value else Path(values.get("data_dir", ROOT / ".kefu")) / "logs"
 
     @validator("store_url", "events_url")
     def _sqlalchemy_url(cls, value: str) -> str:

@@ -3,7 +3,6 @@ set-password NAME | set-role NAME agent|supervisor"""
 from __future__ import annotations
 
 import argparse
-import logging
 import sys
 
 from assist.settings import Settings, SettingsError, load_settings
@@ -56,11 +55,12 @@ def main(argv=None) -> int:
     if args.command == "set-role":
         return _set_role(store, args.name, args.role)
 
+    from assist.logs import configure
     from console.app import create_app
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    configure("console", settings)  # the terminal and KEFU_LOG_DIR/console.log, secrets scrubbed
     app = create_app(settings, store)
-    app.run(host=settings.console_host, port=settings.console_port, access_log=False, workers=1)
+    app.run(host=settings.console_host, port=settings.console_port, access_log=True, workers=1)
     return 0
 
 

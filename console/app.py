@@ -16,11 +16,16 @@ from assist.integrations.rasa import RasaClient
 from assist.settings import Settings, get_settings
 from assist.store import SuggestionStore
 from console.errors import register_error_handlers
+from console.monitoring.lag import FollowerLag
+from console.monitoring.metrics import ConsoleMetrics
+from console.monitoring.pulse import WorkerPulse
+from console.monitoring.readiness import Readiness
 from console.routes.api import api
 from console.routes.auth import LoginThrottle, auth, identify
 from console.routes.chat import chat
 from console.routes.insights import insights
 from console.routes.live import QueueWatcher, live
+from console.routes.ops import ops
 from console.routes.pages import add_security_headers, pages
 from console.routes.team import team
 from console.workers.follower import EventFollower
@@ -31,15 +36,17 @@ logger = logging.getLogger("kefu.console")
 
 def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionStore] = None, workers: bool = True) -> Sanic:
     settings = settings or get_settings()
-    # Sanic keeps a registry of app names; tests create several apps in one process.
-    app = Sanic(f"kefu_console_{uuid.uuid4().hex[:8]}")
+    # Sanic keeps a registry of app names; tests create several apps in one process. Logging is
+    # the process's (assist/logs.py: files, secrets scrubbed), not Sanic's own handlers.
+    app = Sanic(f"kefu_console_{uuid.uuid4().hex[:8]}", configure_logging=False)
     app.config.REQUEST_MAX_SIZE = 1_000_000
     app.ctx.settings = settings
     app.ctx.logger = logger
     app.ctx.store = store
     app.ctx.outbox_event = None
     app.ctx.login_throttle = LoginThrottle()
-    for blueprint in (api, team, insights, live, auth, pages, chat):
+    app.ctx.pulse = WorkerPulse()
+    for blueprint in (api, team, insights, live, auth, pages, chat, ops):
         app.blueprint(blueprint)
     add_security_headers(app)
     register_error_handlers(app)
@@ -61,6 +68,9 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_api_token(), settings.http_timeout)
         app.ctx.outbox_event = asyncio.Event()
         app.ctx.watcher = QueueWatcher(app.ctx.store.queue, settings.live_poll_seconds)
+        lag = FollowerLag(settings.events_url, app.ctx.store) if settings.follow_events else None
+        app.ctx.metrics = ConsoleMetrics(app.ctx.store, settings, lag, app.ctx.pulse)
+        app.ctx.readiness = Readiness(settings, app.ctx.store, app.ctx.pulse, lag)
 
     def wake_outbox() -> None:
         if app.ctx.outbox_event is not None:
@@ -76,7 +86,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
             return
         app.ctx.worker_tasks += [asyncio.ensure_future(outbox_worker(app)), asyncio.ensure_future(wait_timer_worker(app))]
         if settings.follow_events:
-            app.ctx.follower = EventFollower(app.ctx.cases, settings.events_url)
+            app.ctx.follower = EventFollower(app.ctx.cases, settings.events_url, observe=app.ctx.metrics.message_handled)
             app.ctx.worker_tasks.append(asyncio.ensure_future(follower_worker(app)))
 
     @app.before_server_stop

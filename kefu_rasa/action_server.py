@@ -4,21 +4,26 @@
 
 It is Rasa SDK's own server (the same arguments) after one check: the suggestion store's schema
 is the code's. On a schema that is behind it refuses to start and names the migrate command,
-rather than failing on the first customer who needs a person."""
+rather than failing on the first customer who needs a person. It also logs to
+KEFU_LOG_DIR/actions.log (assist/logs.py)."""
 from __future__ import annotations
 
 import sys
 
 
 def main() -> int:
+    from assist.logs import configure
     from assist.settings import SettingsError, get_settings
     from assist.store import SchemaBehind, SuggestionStore
 
     try:
-        SuggestionStore(get_settings().store_url)
+        settings = get_settings()
+        SuggestionStore(settings.store_url)
     except (SchemaBehind, SettingsError) as error:
         print(f"action server: {error}", file=sys.stderr)
         return 2
+    # KEFU_LOG_DIR/actions.log beside Rasa SDK's own coloured terminal output (secrets scrubbed).
+    configure("actions", settings, terminal=False)
     from rasa_sdk.__main__ import main as run_action_server
 
     run_action_server()

@@ -28,6 +28,7 @@ from assist.drafting.handoff import needs_person, read_situation
 from assist.drafting.holding import wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
 from assist.drafting.situation import build_situation
+from assist.logs import log_event
 from assist.shop.policy import Policy
 from assist.shop.versions import current_versions
 from assist.store import CANCELLED, OPEN, RESOLVED, Claimed, SuggestionStore
@@ -117,7 +118,8 @@ class CaseService:
             return Outcome("duplicate", opened["id"], opened["batch"])
         if hold_through_outbox and not opened["joined"]:
             self.store.outbox.queue_message(opened["id"], handoff.holding_text, kind="holding")
-            logger.info("opened case %s for %s from the event stream", opened["id"], message.conversation_id)
+        log_event(logger, "message_joined" if opened["joined"] else "case_opened", opened["id"], message.conversation_id,
+                  by="follower" if hold_through_outbox else "action", concern=read.state.primary, batch=opened["batch"])
         return Outcome("joined" if opened["joined"] else "opened", opened["id"], opened["batch"], handoff.holding_text)
 
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
@@ -127,8 +129,11 @@ class CaseService:
         if read.customer.act == "cancels":
             self.store.cases.close_case(case["id"], state=CANCELLED, notify_text=CANCEL_REPLY)
             self.store.cases.update_conversation(case["id"], lambda current: read.state.to_dict())
+            log_event(logger, "case_cancelled", case["id"], message.conversation_id, by="customer")
             return Outcome("cancelled", case["id"], reply_text=CANCEL_REPLY)
-        return Outcome("joined", case["id"], self.drafts.redraft(case["id"], message.parse, read))
+        batch = self.drafts.redraft(case["id"], message.parse, read)
+        log_event(logger, "message_joined", case["id"], message.conversation_id, act=read.customer.act, batch=batch)
+        return Outcome("joined", case["id"], batch)
 
     # ---- the agents -------------------------------------------------------------------------
     def may_answer(self, case_id: str, agent: str) -> None:
@@ -142,6 +147,8 @@ class CaseService:
         what the agent sent joins the conversation state (what they asked, did, promised)."""
         self.may_answer(case_id, agent)
         made = self.store.decisions.decide(case_id, agent, action, **decision)
+        log_event(logger, "decision", case_id, self.store.cases.conversation_of(case_id), kind=made["action"],
+                  agent=made["agent"], batch=made["batch"], resolve=made["resolve"] or None)
         if made.get("final_text"):
             sent = read_shop(made["final_text"])
             self.store.cases.update_conversation(
@@ -162,13 +169,16 @@ class CaseService:
 
     def resolve(self, case_id: str, agent: str) -> Dict[str, Any]:
         self.may_answer(case_id, agent)
-        return self.store.cases.close_case(case_id, RESOLVED)
+        closed = self.store.cases.close_case(case_id, RESOLVED)
+        log_event(logger, "case_resolved", case_id, closed["conversation_id"], agent=agent)
+        return closed
 
     def correct(self, case_id: str, agent: str, concern: str) -> Dict[str, Any]:
         """"This is a refund, not a complaint": recorded for the bot builders, fresh drafts made
         with the corrected concern (and the acceptance record, versions and NLU reading as always)."""
         correction = self.store.learning.correct_concern(case_id, agent, concern)
         case = self.store.cases.get_case(case_id)
+        log_event(logger, "concern_corrected", case_id, case["conversation_id"], agent=agent, concern=concern)
         if case["state"] == OPEN:
             parse = self.drafts.last_parse(case, intent=concern)
             corrected = ConversationState.from_dict(self.store.cases.update_conversation(
@@ -207,6 +217,7 @@ class CaseService:
                 continue
             situation = build_situation(case["last_customer_text"] or "", intent=(case["concerns"] or [None])[0])
             self.store.outbox.queue_message(case["id"], wait_update_message(situation, self._policy(), now=now), kind="update")
+            log_event(logger, "wait_update", case["id"], case["conversation_id"], number=case["wait_updates"] + 1)
             sent += 1
         return sent
 

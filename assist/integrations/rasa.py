@@ -41,10 +41,21 @@ class RasaClient:
         try:
             response = self.session.request(method, f"{self.url}{path}", params=params, timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
-            raise RasaUnavailable(f"Rasa at {self.url} unreachable: {error}") from error
+            raise RasaUnavailable(f"Rasa at {self.url} unreachable: {self._hide_token(str(error))}") from None
         if response.status_code != 200:
             raise RasaUnavailable(f"Rasa answered {response.status_code}: {response.text[:300]}")
         return response
+
+    def _hide_token(self, text: str) -> str:
+        """requests names the URL it failed on, ?token=… included: that text reaches logs and the store."""
+        return text.replace(self.token, "***") if self.token else text
+
+    def status(self) -> Dict[str, Any]:
+        """Rasa's /status: the loaded model (`model_file`), or RasaUnavailable."""
+        try:
+            return self._call("GET", "/status").json()
+        except ValueError as error:
+            raise RasaUnavailable(f"Rasa at {self.url} sent something that is not JSON") from error
 
     @staticmethod
     def _conversation(conversation_id: str) -> str:

@@ -8,6 +8,7 @@ One small facade, one part per entity:
     store.cases.open_case(...)  store.decisions.decide(...)  store.outbox.due()
     store.agents  store.claims  store.customers  store.learning  store.follower
     store.queue.open_queue()  store.records.search_cases(q)  store.figures.figures(days)
+    store.vitals (readiness and metrics: writable?, outbox, open cases by stage, waiting, decisions)
 """
 from __future__ import annotations
 
@@ -27,6 +28,7 @@ from .outbox import Outbox
 from .queue import Queue, waiting_since
 from .records import Records
 from .schema import AGENT, CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED, ROLES, SUPERVISOR
+from .vitals import Vitals
 
 
 class SuggestionStore:
@@ -50,6 +52,7 @@ class SuggestionStore:
         self.queue = Queue(self.engine)
         self.records = Records(self.engine)
         self.figures = Figures(self.engine)
+        self.vitals = Vitals(self.engine)
 
     @classmethod
     def migrated(cls, url: str) -> "SuggestionStore":

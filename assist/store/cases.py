@@ -132,6 +132,10 @@ class Cases:
             ).first()
         return as_dict(row) if row else None
 
+    def conversation_of(self, case_id: str) -> Optional[str]:
+        with self.engine.connect() as db:
+            return db.execute(sa.select(cases.c.conversation_id).where(cases.c.id == str(case_id))).scalar()
+
     def get_case(self, case_id: str) -> Dict[str, Any]:
         """The case with its messages, its current drafts, its decisions, deliveries and handovers
         (transfers and reassignments, with their notes)."""

@@ -61,7 +61,10 @@ def use_wal(dbapi_connection, _record=None) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite:///"):
-        Path(url[len("sqlite:///"):]).parent.mkdir(parents=True, exist_ok=True)
+        path = url[len("sqlite:///"):]
+        if path.startswith("file:"):  # a SQLite URI filename: sqlite:///file:/path/s.db?mode=ro&uri=true
+            path = path[len("file:"):].split("?")[0]
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
         # Rasa's action server and the console write at once: wait for the lock, don't fail.
         engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
         sa.event.listen(engine, "connect", use_wal)

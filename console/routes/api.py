@@ -4,6 +4,7 @@ and names the roles it serves (console/roles.py). Case state changes go through 
 from __future__ import annotations
 
 import asyncio
+import time
 
 from sanic import Blueprint, Request
 from sanic.response import json
@@ -70,9 +71,11 @@ async def get_case(request: Request, case_id: str):
 @api.post("/cases/<case_id>/approve")
 @allow(*EVERYONE)
 async def approve(request: Request, case_id: str):
+    asked_at = time.time()  # approve → delivered is timed from the agent's request
     body = bodies.parse(request, bodies.Approve)
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "approve",
                          draft_id=body.draft_id, **_decision(body))
+    request.app.ctx.metrics.decided(decision, asked_at)
     request.app.ctx.wake_outbox()
     return json({"decision": decision}, status=201)
 
@@ -80,6 +83,7 @@ async def approve(request: Request, case_id: str):
 @api.post("/cases/<case_id>/edit")
 @allow(*EVERYONE)
 async def edit(request: Request, case_id: str):
+    asked_at = time.time()
     body = bodies.parse(request, bodies.Edit)
     text = _text_limit(request, body.text, "text")
     await run(request, request.app.ctx.cases.may_answer, case_id, request.ctx.agent)  # 404, 409 before 422
@@ -92,6 +96,7 @@ async def edit(request: Request, case_id: str):
     decision = await run(request, request.app.ctx.cases.decide, case_id, request.ctx.agent, "edit", text=text,
                          draft_id=body.draft_id, findings_overridden=bool(blocks), written_for_batch=body.written_for,
                          **_decision(body))
+    request.app.ctx.metrics.decided(decision, asked_at)
     request.app.ctx.wake_outbox()
     return json({"decision": decision, "findings": findings}, status=201)
 

@@ -29,7 +29,7 @@ from console.roles import EVERYONE, allow, refusal
 SESSION_COOKIE = "kefu_session"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
-PUBLIC_PATHS = frozenset({"/health", "/login", "/favicon.ico"})
+PUBLIC_PATHS = frozenset({"/health", "/ready", "/metrics", "/login", "/favicon.ico"})
 PUBLIC_PREFIXES = ("/static/", "/chat/")
 
 auth = Blueprint("auth")

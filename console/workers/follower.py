@@ -14,19 +14,21 @@ from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Dict, List
+from typing import Any, Callable, Dict, List, Optional
 
 import sqlalchemy as sa
 
-from assist.cases.service import CaseService, CustomerMessage, customer_texts
+from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts
 from assist.store.db import make_engine
 
 logger = logging.getLogger(__name__)
 
 
 class EventFollower:
-    def __init__(self, cases: CaseService, events_url: str, name: str = "console"):
+    def __init__(self, cases: CaseService, events_url: str, name: str = "console",
+                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None):
         self.cases = cases
+        self.observe = observe  # hears of each customer message handled (the console's metrics)
         self.store = cases.store
         self.name = name
         self.engine = make_engine(events_url)
@@ -62,7 +64,9 @@ class EventFollower:
                 message_id=str(event.get("message_id") or event_id), channel=event.get("input_channel"),
                 parse=event.get("parse_data") or {}, history=lambda: self._earlier_words(conversation_id, event_id),
             )
-            self.cases.on_customer_message(message, hold_through_outbox=True)
+            outcome = self.cases.on_customer_message(message, hold_through_outbox=True)
+            if self.observe:
+                self.observe(event, outcome)
         elif kind == "bot" and not (event.get("metadata") or {}).get("kefu_delivery"):
             case = self.store.cases.open_case_for(conversation_id)
             if case and event.get("text"):

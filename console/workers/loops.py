@@ -14,13 +14,19 @@ from console.workers.outbox import deliver_due
 logger = logging.getLogger("kefu.console")
 
 
-async def forever(name: str, step, interval: float, wake: Optional[asyncio.Event] = None) -> None:
+async def forever(name: str, step, interval: float, wake: Optional[asyncio.Event] = None, pulse=None) -> None:
+    """`pulse` (console/monitoring/pulse.py) hears of every step; a failing step's log line is
+    rate-limited by the log filter (assist/logs.py), so a loop failing 20 times a second stays readable."""
     while True:
         try:
             await asyncio.to_thread(step)
+            if pulse is not None:
+                pulse.ok(name)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception as error:
+            if pulse is not None:
+                pulse.failed(name, error)
             logger.exception("%s failed; trying again", name)
         if wake is None:
             await asyncio.sleep(interval)
@@ -34,8 +40,9 @@ async def forever(name: str, step, interval: float, wake: Optional[asyncio.Event
 
 async def outbox_worker(app: Sanic) -> None:
     s = app.ctx.settings
-    await forever("outbox", lambda: deliver_due(app.ctx.store, app.ctx.rasa, s.retry_max_seconds, s.max_attempts),
-                  s.poll_seconds, app.ctx.outbox_event)
+    await forever("outbox", lambda: deliver_due(app.ctx.store, app.ctx.rasa, s.retry_max_seconds, s.max_attempts,
+                                                on_delivered=app.ctx.metrics.delivered),
+                  s.poll_seconds, app.ctx.outbox_event, app.ctx.pulse)
 
 
 async def follower_worker(app: Sanic) -> None:
@@ -45,7 +52,7 @@ async def follower_worker(app: Sanic) -> None:
             pass
         app.ctx.wake_outbox()
 
-    await forever("follower", step, app.ctx.settings.poll_seconds)
+    await forever("follower", step, app.ctx.settings.poll_seconds, pulse=app.ctx.pulse)
 
 
 async def wait_timer_worker(app: Sanic) -> None:
@@ -55,4 +62,4 @@ async def wait_timer_worker(app: Sanic) -> None:
         if app.ctx.cases.send_wait_updates(s.wait_update_seconds, s.max_wait_updates):
             app.ctx.wake_outbox()
 
-    await forever("wait timer", step, max(1.0, min(5.0, s.wait_update_seconds / 4)))
+    await forever("wait timer", step, max(1.0, min(5.0, s.wait_update_seconds / 4)), pulse=app.ctx.pulse)

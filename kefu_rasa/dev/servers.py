@@ -6,7 +6,6 @@ what a shop runs: `rasa run` with the API behind a token, and the action server.
 from __future__ import annotations
 
 import os
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -22,6 +21,7 @@ import yaml
 from assist.settings import settings_from
 from assist.store import upgrade
 from kefu_rasa.dev.model_cache import ROOT
+from kefu_rasa.dev.supervisor import spawn_process, stop_process
 
 HOST = "127.0.0.1"
 
@@ -87,23 +87,37 @@ class Stack:
     env: Dict[str, str] = field(default_factory=dict)
     to_console: bool = False
     project: Path = ROOT
+    die_with_parent: bool = False  # the launcher's children: SIGTERM when it dies (supervisor.py)
+
+    def spawn(self, name: str) -> subprocess.Popen:
+        """Start one process without waiting for it (the launcher's supervisor waits)."""
+        log_path = self.workdir / f"{name}.log"
+        out = None if self.to_console else open(log_path, "a", encoding="utf-8")
+        self.processes[name] = spawn_process(self.commands[name], self.env, self.project, out, self.die_with_parent)
+        self.logs[name] = log_path
+        return self.processes[name]
 
     def start(self, name: str, timeout: float = 120) -> None:
         """(Re)start one process, e.g. Rasa after a test stopped it to simulate an outage."""
-        self.processes[name], self.logs[name] = _spawn(name, self.commands[name], self.env, self.workdir, self.to_console, self.project)
+        self.spawn(name)
         _wait_until_up(self, name, HEALTH[name](self), timeout)
         if name == "rasa":
             _wait_for_model(self, timeout)
 
+    def answers(self, name: str, timeout: float = 2) -> bool:
+        """One health check, without waiting: does `name` answer (Rasa: with its model loaded)?"""
+        try:
+            if requests.get(HEALTH[name](self), timeout=timeout).status_code != 200:
+                return False
+            if name == "rasa":
+                status = requests.get(f"{self.rasa_url}/status", params={"token": self.token}, timeout=timeout)
+                return status.ok and bool(status.json().get("model_file"))
+        except (requests.RequestException, ValueError):
+            return False
+        return True
+
     def stop_one(self, name: str, timeout: float = 15) -> None:
-        proc = self.processes[name]
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        stop_process(self.processes[name], timeout)
 
     def stop(self, timeout: float = 15) -> None:
         for name in self.processes:
@@ -114,15 +128,6 @@ class Stack:
         if not path or not path.exists():
             return ""
         return "\n".join(path.read_text(encoding="utf-8", errors="replace").splitlines()[-lines:])
-
-
-def _spawn(name: str, cmd: List[str], env: Dict[str, str], workdir: Path, to_console: bool, cwd: Path = ROOT) -> tuple:
-    log_path = workdir / f"{name}.log"
-    out = None if to_console else open(log_path, "a", encoding="utf-8")
-    proc = subprocess.Popen(
-        cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT if out else None, start_new_session=True
-    )
-    return proc, log_path
 
 
 def _wait_until_up(stack: Stack, name: str, url: str, timeout: float) -> None:
@@ -173,6 +178,7 @@ def start_stack(
     extra_env: Optional[Dict[str, str]] = None,
     to_console: bool = False,
     timeout: float = 120,
+    die_with_parent: bool = False,
 ) -> Stack:
     """Start the action server, Rasa and the console; return once all answer their health checks.
 
@@ -208,7 +214,7 @@ def start_stack(
     stack = Stack(
         rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url,
         console_url=f"http://{HOST}:{console_port}" if console_port else "", token=token, workdir=workdir,
-        store_url=settings.store_url, env=env, to_console=to_console, project=project,
+        store_url=settings.store_url, env=env, to_console=to_console, project=project, die_with_parent=die_with_parent,
     )
     commands = stack.commands = {
         "actions": [sys.executable, "-m", "kefu_rasa.action_server", "--actions", "actions", "--port", str(actions_port)],
@@ -217,6 +223,7 @@ def start_stack(
             "--interface", HOST, "--port", str(rasa_port),
             "--enable-api", "--auth-token", token,
             "--endpoints", str(endpoints), "--credentials", str(credentials),
+            "--logging-config-file", str(ROOT / "kefu_rasa" / "logging.yml"),
         ],
     }
     if console_port:
@@ -226,12 +233,12 @@ def start_stack(
         # proxy blocks websockets: that is a cross-origin request Rasa must allow.
         commands["rasa"] += ["--cors", f"http://{HOST}:{console_port}"]
     try:
-        for name, cmd in commands.items():
-            stack.processes[name], stack.logs[name] = _spawn(name, cmd, env, workdir, to_console, project)
+        for name in commands:
+            stack.spawn(name)
         for name in commands:
             _wait_until_up(stack, name, HEALTH[name](stack), timeout)
         _wait_for_model(stack, timeout)
-    except Exception:
+    except BaseException:  # Ctrl-C while starting too: nothing is left running
         stack.stop()
         raise
     return stack

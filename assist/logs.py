@@ -1,0 +1,182 @@
+"""How every kefu-assist process logs: one line per event to the terminal and to a rotating file
+(KEFU_LOG_DIR/<process>.log), with no secrets in it and no failure loop flooding it.
+
+    configure("console", settings)       # the console, the action server and the launcher
+    --logging-config-file kefu_rasa/logging.yml   # Rasa (its own terminal handler stays)
+
+- Secrets are scrubbed from every line (message, arguments, traceback, Sanic's access fields):
+  `token=…` and the like in URLs (Rasa's API token travels as `?token=`), `--auth-token …`,
+  `Bearer …`, and the values of this process's own secrets wherever they appear.
+- Repeats are limited: of the warnings and errors logged from one place (the same logger and
+  message template), five per KEFU_LOG_REPEAT_SECONDS are written; the rest are held back and the
+  next one written says how many were, so a worker failing twenty times a second stays readable. Lines that
+  must all be written (the launcher's restarts, bounded anyway) pass `extra=EVERY_TIME`.
+"""
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Dict, Iterable, List, Optional, Tuple
+
+from assist.settings import Settings, get_settings
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+HIDDEN = "***"
+EVERY_TIME = {"every_time": True}
+_SECRET_PATTERNS = (
+    # key=value in URLs, query strings and reprs: token=, access_token=, password=, api_key= …
+    re.compile(r"(?i)(\b[a-z_-]*(?:token|password|passwd|secret|api[_-]?key)=)[^&\s'\",;)\]]+"),
+    re.compile(r"(?i)(--auth-token[= ]+)\S+"),
+    re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
+)
+
+
+def scrub(text: str, secrets: Iterable[str] = ()) -> str:
+    """`text` with secret values replaced by ***."""
+    for pattern in _SECRET_PATTERNS:
+        text = pattern.sub(lambda m: m.group(1) + HIDDEN, text)
+    for secret in secrets:
+        if secret and len(secret) >= 8:
+            text = text.replace(secret, HIDDEN)
+    return text
+
+
+def own_secrets(settings: Settings) -> List[str]:
+    """This process's secrets: the Rasa token (given or in its file), the order API token, the chat key."""
+    found = [settings.rasa_token, settings.orders_token, settings.chat_context_secret]
+    token_file = Path(settings.data_dir) / "rasa_token"
+    if token_file.exists():
+        found.append(token_file.read_text().strip())
+    return [s for s in found if s]
+
+
+class RepeatLimit:
+    """Lets `burst` warnings per (logger, level, message template) through per `seconds`; the
+    first one written after some were held back says how many."""
+
+    def __init__(self, seconds: float, burst: int = 5, clock: Callable[[], float] = time.monotonic):
+        self.seconds = seconds
+        self.burst = burst
+        self.clock = clock
+        self.seen: Dict[Tuple[str, int, str], List[float]] = {}  # key → [window start, written, held back]
+
+    def allow(self, record: logging.LogRecord) -> bool:
+        if record.levelno < logging.WARNING or self.seconds <= 0 or getattr(record, "every_time", False):
+            return True
+        key = (record.name, record.levelno, str(record.msg))
+        at = self.clock()
+        window = self.seen.get(key)
+        if window is None or at - window[0] >= self.seconds:
+            if window is not None and window[2]:
+                record.msg = f"{record.msg} [{int(window[2])} more like this in the last {at - window[0]:.0f} s]"
+            window = self.seen[key] = [at, 0, 0]
+            if len(self.seen) > 10_000:  # many distinct templates: forget the oldest
+                for stale in sorted(self.seen, key=lambda k: self.seen[k][0])[:5_000]:
+                    del self.seen[stale]
+        if window[1] >= self.burst:
+            window[2] += 1
+            return False
+        window[1] += 1
+        return True
+
+
+class OperatorFilter(logging.Filter):
+    """Repeats limited, then secrets scrubbed; decided once per record, whatever handler asks."""
+
+    def __init__(self, repeat_seconds: float, secrets: Iterable[str] = ()):
+        super().__init__()
+        self.repeats = RepeatLimit(repeat_seconds)
+        self.secrets = [s for s in secrets if s]
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        verdict = getattr(record, "_kefu_verdict", None)
+        if verdict is None:
+            verdict = self.repeats.allow(record)
+            if verdict:
+                self.scrub_record(record)
+            record._kefu_verdict = verdict
+        return verdict
+
+    def scrub_record(self, record: logging.LogRecord) -> None:
+        try:
+            message = record.getMessage()
+        except Exception:  # a bad format string: keep what there is
+            message = f"{record.msg} {record.args}"
+        record.msg, record.args = scrub(message, self.secrets), ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = scrub(record.exc_text, self.secrets)
+        for field in ("request", "host"):  # Sanic's access-log fields
+            value = getattr(record, field, None)
+            if isinstance(value, str):
+                setattr(record, field, scrub(value, self.secrets))
+
+
+class LineFormatter(logging.Formatter):
+    """One line per record; Sanic's access records read `access GET /path → 200 (123 B) from host`."""
+
+    def __init__(self):
+        super().__init__(FORMAT)
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.name == "sanic.access" and hasattr(record, "request") and not record.msg:
+            record.msg = f"{record.request} → {getattr(record, 'status', '?')} ({getattr(record, 'byte', '?')} B) from {getattr(record, 'host', '?')}"
+            record.args = ()
+        return super().format(record)
+
+
+def log_file(process: str, settings: Settings) -> Path:
+    return Path(settings.log_dir) / f"{process}.log"
+
+
+def _handlers(process: str, settings: Settings, terminal: bool) -> List[logging.Handler]:
+    path = log_file(process, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handlers: List[logging.Handler] = [logging.handlers.RotatingFileHandler(
+        path, maxBytes=int(settings.log_max_mb * 1024 * 1024), backupCount=settings.log_backups, encoding="utf-8",
+    )]
+    if terminal:
+        handlers.append(logging.StreamHandler(sys.stderr))
+    check = OperatorFilter(settings.log_repeat_seconds, own_secrets(settings))
+    for handler in handlers:
+        handler.setFormatter(LineFormatter())
+        handler.addFilter(check)
+        handler._kefu = True  # ours: replaced, not doubled, when configure() runs again
+    return handlers
+
+
+def configure(process: str, settings: Optional[Settings] = None, terminal: bool = True,
+              level: int = logging.INFO) -> Path:
+    """Log this process to the terminal (unless `terminal` is off: another handler writes there)
+    and to KEFU_LOG_DIR/<process>.log, rotated; returns the file's path."""
+    settings = settings or get_settings()
+    root = logging.getLogger()
+    for handler in [h for h in root.handlers if getattr(h, "_kefu", False)]:
+        root.removeHandler(handler)
+        handler.close()
+    for handler in _handlers(process, settings, terminal):
+        root.addHandler(handler)
+    root.setLevel(level)
+    return log_file(process, settings)
+
+
+# ---- factories for logging.config.dictConfig (Rasa's --logging-config-file) -------------------
+def file_handler(process: str = "rasa") -> logging.Handler:
+    return _handlers(process, get_settings(), terminal=False)[0]
+
+
+def operator_filter() -> OperatorFilter:
+    settings = get_settings()
+    return OperatorFilter(settings.log_repeat_seconds, own_secrets(settings))
+
+
+def log_event(logger: logging.Logger, event: str, case: object, conversation: object, **fields: object) -> None:
+    """One line per event, the same shape everywhere so an operator can grep a case or a customer:
+    `case_opened case=3f… conversation=c1a… by=action`. Never the customer's words."""
+    details = "".join(f" {key}={value}" for key, value in fields.items() if value is not None)
+    logger.info("%s case=%s conversation=%s%s", event, case, conversation, details)

@@ -1,0 +1,1 @@
+"""What an operator sees of the console: readiness (/ready), metrics (/metrics), worker pulses."""

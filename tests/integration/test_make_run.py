@@ -1,0 +1,136 @@
+"""`make run` as an operator runs it: a killed child comes back, a second `make run` is refused
+naming the processes that hold its ports, killing the launcher leaves no orphan, a child that keeps
+dying stops everything with a non-zero exit — and no log line carries the Rasa token."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import uuid
+from pathlib import Path
+
+import pytest
+import requests
+
+from kefu_rasa.dev.ports import holders
+from kefu_rasa.dev.servers import free_port, wait_until
+
+pytestmark = pytest.mark.slow
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] != "Z"  # a zombie is dead, only not yet reaped
+    except OSError:
+        return False
+
+
+class MakeRun:
+    """`make run` on free ports with its own data dir; the terminal goes to a file."""
+
+    def __init__(self, tmp_path: Path, **extra: str):
+        self.token = f"make-run-token-{uuid.uuid4().hex}"
+        self.ports = {"rasa": free_port(), "actions": free_port(), "console": free_port()}
+        self.data = tmp_path / "data"
+        self.env = {
+            **os.environ, "KEFU_DATA_DIR": str(self.data), "RASA_TOKEN": self.token,
+            "KEFU_RASA_PORT": str(self.ports["rasa"]), "KEFU_ACTIONS_PORT": str(self.ports["actions"]),
+            "KEFU_CONSOLE_PORT": str(self.ports["console"]), "KEFU_RESTART_MAX_DELAY_SECONDS": "1",
+            # Rasa's and the action server's Sanic access logs on: the token must not reach them either.
+            "LOG_LEVEL_LIBRARIES": "INFO", **extra,
+        }
+        self.terminal = tmp_path / "terminal.log"
+        self.out = open(self.terminal, "w", encoding="utf-8")
+        self.make = subprocess.Popen(["make", "run"], cwd=ROOT, env=self.env, stdout=self.out, stderr=subprocess.STDOUT)
+        self.seen = set()
+
+    def text(self) -> str:
+        return self.terminal.read_text(encoding="utf-8", errors="replace")
+
+    def pids(self) -> dict:
+        found = {name: (holders(port) or [None])[0] for name, port in self.ports.items()}
+        self.seen.update(p for p in found.values() if p)
+        return found
+
+    def launcher(self) -> int:
+        for entry in Path("/proc").iterdir():
+            try:
+                if entry.name.isdigit() and int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1]) == self.make.pid:
+                    return int(entry.name)
+            except (OSError, IndexError, ValueError):
+                continue
+        raise AssertionError("make run has no launcher process")
+
+    def ready(self) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{self.ports['console']}/ready", timeout=10).json().get("ready") is True
+        except (requests.RequestException, ValueError):
+            return False
+
+    def wait_ready(self, timeout: float = 300) -> dict:
+        assert wait_until(lambda: self.make.poll() is None and self.ready(), timeout=timeout, interval=0.5), self.text()[-3000:]
+        return self.pids()
+
+    def close(self) -> None:
+        """Whatever a failed test left: the processes this run started, by their ids."""
+        for pid in [self.make.pid, *self.seen]:
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        self.make.wait(30)
+        self.out.close()
+
+
+def test_a_killed_child_comes_back_a_busy_port_is_named_and_the_launcher_leaves_no_orphan(tmp_path):
+    run = MakeRun(tmp_path)
+    try:
+        first = run.wait_ready()
+        assert all(first.values()), first
+
+        # A second `make run` finds the ports taken and names who holds them.
+        second = subprocess.run(["make", "run"], cwd=ROOT, env={**run.env, "KEFU_DATA_DIR": str(tmp_path / "second")},
+                                capture_output=True, text=True, timeout=600)
+        assert second.returncode != 0
+        for name, port in run.ports.items():
+            assert f"could not start: {name}: port {port} is in use by pid {first[name]} (" in second.stderr, second.stderr[-2000:]
+        assert "--auth-token ***" in second.stderr and run.token not in second.stderr + second.stdout
+
+        # Rasa killed: restarted with backoff, back with its model, the console ready again.
+        os.kill(first["rasa"], signal.SIGKILL)
+        assert wait_until(lambda: run.pids()["rasa"] not in (None, first["rasa"]) and run.ready(), timeout=240, interval=0.5)
+        assert f"rasa (pid {first['rasa']}) was killed by SIGKILL; restarting in 1 s" in run.text()
+        assert run.make.poll() is None and run.pids()["console"] == first["console"]
+
+        # Logs: every process has its file; the token is in none of them, nor on the terminal,
+        # though Rasa's access log shows the calls made with it.
+        logs = run.data / "logs"
+        assert sorted(p.name for p in logs.iterdir()) == ["actions.log", "console.log", "launcher.log", "rasa.log"]
+        everything = run.text() + "".join(p.read_text(encoding="utf-8") for p in logs.iterdir())
+        assert run.token not in everything and "/status?token=***" in run.text()
+        assert "restarting in 1 s" in (logs / "launcher.log").read_text(encoding="utf-8")
+
+        # The launcher killed outright: its children follow it, the ports come free.
+        children = run.pids()
+        os.kill(run.launcher(), signal.SIGKILL)
+        assert wait_until(lambda: not any(alive(p) for p in children.values()), timeout=90, interval=0.5), children
+        assert all(not holders(port) for port in run.ports.values())
+        assert run.make.wait(30) != 0
+    finally:
+        run.close()
+
+
+def test_a_child_that_keeps_dying_stops_everything_and_make_run_fails(tmp_path):
+    run = MakeRun(tmp_path, KEFU_RESTART_LIMIT="1")
+    try:
+        first = run.wait_ready()
+        os.kill(first["console"], signal.SIGKILL)
+        assert wait_until(lambda: run.pids()["console"] not in (None, first["console"]) and run.ready(), timeout=120, interval=0.5)
+        os.kill(run.pids()["console"], signal.SIGKILL)  # dead again after its one restart: give up
+        assert run.make.wait(120) != 0
+        text = run.text()
+        assert "it died 2 times within 300 s" in text and "giving up: stopping everything" in text
+        assert "Error 1" in text  # make reports the launcher's status 1
+        assert not any(alive(p) for p in first.values())
+    finally:
+        run.close()
