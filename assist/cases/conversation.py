@@ -12,6 +12,7 @@ from assist.cases.acts import evident_concerns, masked_facts, promise_time, read
 from assist.cases.state import ConversationState, CustomerReading, after_customer
 from assist.drafting import faq
 from assist.drafting.checker import check
+from assist.drafting.fact_reading import goods_named
 from assist.drafting.situation import Situation, in_conversation
 from assist.drafting.turn import Turn
 from assist.shop.acts import ActCues, load_acts
@@ -51,6 +52,9 @@ def earlier_facts(earlier: Sequence[str]) -> Dict[str, Any]:
         number = ORDER_NUMBER.search(normalize(text))
         if number:
             found.setdefault("order_id", number.group(1))
+        goods = goods_named(normalize(text))  # 这款 / 10罐山核桃 told to the bot: the goods are known
+        if goods:
+            found.setdefault("goods_said", goods)
     return found
 
 
@@ -128,6 +132,9 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         flags.add("repeat")  # asked again and again: the drafts say so and offer a step, not the same hold
     if done:
         flags.add("progressed")
+    offered = [key for key in state.offered if state.primary is None or state.primary in cues.did_for.get(key, (state.primary,))]
+    if offered:
+        flags.add("planned")  # 那怎么搞 after 退回来给您补发: the drafts restate the plan, not "I'll check"
     pending = state.waiting_for if state.waiting_for in RE_ASKED else None
     if pending and customer.act in ("informs", "pushes", "new_question", "greets"):
         flags.add("pending")  # we still need it: the drafts ask once more, briefly
@@ -137,13 +144,15 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         "next_step": cues.phrase("next_step", state.primary),
         "re_ask": cues.phrase("re_ask", pending),
         "request_step": cues.phrase("request_step", customer.request),
+        "plan": cues.phrase("plan", offered[-1] if offered else None),
     }
     promised = promise_time(state.promised)
     if promised and not any(f.severity == "block" for f in check(f"最晚{promised}给您答复。")):
         values["follow_up"] = promised  # the time an agent promised, not the policy's: the drafts never contradict it
     act, concern = drafting_act(state, customer, answer, problem)
     # Asking again for what we wait for is the safe reply; so is calming a customer who vents (扯淡).
-    unsure = () if "pending" in flags or customer.mood in ("angry", "abusive") else customer.unclear
+    unsure = () if "pending" in flags or "planned" in flags or "angry" in (customer.mood, state.mood) or "abusive" in (
+        customer.mood, state.mood) else customer.unclear
     return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=unsure,
                 avoid=tuple(agent_texts), concern=concern)
 

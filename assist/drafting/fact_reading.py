@@ -61,14 +61,19 @@ def read_facts(facts: Any, entities: Any, norm: str, cues: Cues) -> Dict[str, An
         elif numbers:
             known["order_id"] = numbers[0]
     if "product" not in known and "goods_said" not in known:
-        goods = _GOODS.search(norm) or _THIS_ONE.search(norm)
+        goods = goods_named(norm)
         if goods:
-            known["goods_said"] = goods.group(0)
+            known["goods_said"] = goods
     if "carrier" not in known:
         found = cues.carriers.find(norm)
         if found:
             known["carrier"] = cues.carrier_names.get(found[0].word.lower(), found[0].word)
     return known
+
+def goods_named(norm: str) -> Optional[str]:
+    """The goods a customer names (买10罐山核桃, 这款), or None."""
+    found = _GOODS.search(norm) or _THIS_ONE.search(norm)
+    return found.group(0) if found else None
 
 def is_known(fact: str, facts: Mapping[str, Any]) -> bool:
     """Whether the customer or the case gave this fact (goods named in words count as the product)."""

@@ -44,10 +44,10 @@ SCHEMA: Dict[str, Any] = {
                                 "additionalProperties": _CUE},
                       "promises": _CUE, "waits": _CUE}},
         "phrases": {"type": "object", "additionalProperties": False,
-                    "required": ["received", "progress", "next_step", "re_ask", "request_step"],
+                    "required": ["received", "progress", "next_step", "re_ask", "request_step", "plan"],
                     "properties": {k: {"type": "object", "required": ["default"],
                                        "additionalProperties": {"type": "string", "minLength": 1, "maxLength": 16}}
-                                   for k in ("received", "progress", "next_step", "re_ask", "request_step")}},
+                                   for k in ("received", "progress", "next_step", "re_ask", "request_step", "plan")}},
     },
 }
 

@@ -15,7 +15,7 @@ DERIVED_SLOTS: Tuple[str, ...] = ("cause", "follow_up", "compensation", "coupon"
 # From the case's conversation state (the phrases are in acts.yml): what the customer just gave,
 # what the shop has done so far, what comes next for the case's concern.
 # {re_ask}: what the shop asked for and the customer has not given yet, asked once more, briefly.
-STATE_SLOTS: Tuple[str, ...] = ("fact_ack", "progress", "next_step", "re_ask", "request_step")
+STATE_SLOTS: Tuple[str, ...] = ("fact_ack", "progress", "next_step", "re_ask", "request_step", "plan")
 ALL_SLOTS: FrozenSet[str] = frozenset(FACT_SLOTS + DERIVED_SLOTS + STATE_SLOTS + POLICY_SLOTS)
 # Facts a draft may ask the customer for (a template's `asks:`).
 ASKABLE: Tuple[str, ...] = ("order_id", "product")
@@ -29,7 +29,9 @@ FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_f
                           # the customer accepted grudgingly (好吧); the shop already did something ({progress} says what)
                           "work_open", "work_done", "reluctant", "progressed",
                           # the shop asked for something (a photo, a count, the order number) and is still waiting
-                          "pending")
+                          "pending",
+                          # the shop proposed something ({plan}) and has not done it yet
+                          "planned")
 
 # Representative values at their longest allowed length: lint fills every template with
 # these, so a template that fits and passes the checker here fits and passes for real.
@@ -39,7 +41,7 @@ SAMPLE_FACTS: Dict[str, str] = {
     "status_text": "运输中", "cause": "收到的东西和您买的不一样", "follow_up": "24小时内", "compensation": "20",
     "coupon": "10", "coupon_min_spend": "199", "floor_coupon": "20", "floor_min_spend": "199", "open_day": "明天",
     "fact_ack": "您说的情况我记下了", "progress": "退款已经帮您提交给财务了", "next_step": "把情况登记给售后专员核实",
-    "re_ask": "麻烦您拍张照片发我看一下", "request_step": "帮您申请退款",
+    "re_ask": "麻烦您拍张照片发我看一下", "request_step": "帮您申请退款", "plan": "给您办理退换",
 }
 
 MAX_CHARS = {"order_id": 20, "tracking_no": 20, "carrier": 6, "product": 12, "last_location": 10}

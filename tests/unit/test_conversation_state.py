@@ -324,6 +324,20 @@ def test_a_request_is_answered_by_doing_it(shop):
     assert "申请退款" in shop.drafts[0]
 
 
+def test_a_plan_on_the_table_is_restated_not_checked_again(shop):
+    shop.says("纸巾一擦全是毛", "complaint")
+    shop.sends("剩余的退回来给您补发")
+    shop.says("那怎么搞", "out_of_scope", 0.3)
+    assert "按刚才说的，我们会给您补发" in shop.drafts[0]
+
+
+def test_an_angry_customer_is_not_met_with_a_bare_hold(shop):
+    shop.says("快递五天了还没到，什么破快递", "delivery_delay")
+    shop.says("气死我了", "out_of_scope", 0.3)
+    assert shop.state.mood in ("angry", "abusive")
+    assert not shop.drafts[0].startswith(("您说的我看一下", "我看一下您说的情况"))
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
