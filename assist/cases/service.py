@@ -21,7 +21,7 @@ from assist.cases.facts import gather
 from assist.drafting.acceptance import Acceptance, nlu_reading
 from assist.drafting.acceptance_cache import acceptance_cache
 from assist.drafting.handoff import Handoff, draft_for, needs_person, read_situation
-from assist.drafting.holding import wait_update_message
+from assist.drafting.holding import holding_message, wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
 from assist.drafting.situation import build_situation
 from assist.shop.policy import Policy
@@ -107,7 +107,7 @@ class CaseService:
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])
         if hold_through_outbox and not opened["joined"]:
-            self.store.outbox.queue_message(opened["id"], handoff.holding_text, kind="holding")
+            self.store.outbox.queue_message(opened["id"], handoff.holding_text, kind="holding", once_key=holding_key(message))
             logger.info("opened case %s for %s from the event stream", opened["id"], message.conversation_id)
         return Outcome("joined" if opened["joined"] else "opened", opened["id"], opened["batch"], handoff.holding_text)
 
@@ -138,6 +138,14 @@ class CaseService:
     @staticmethod
     def _stored(handoff: Handoff, parse: Mapping[str, Any]) -> Dict[str, Any]:
         return dict(handoff.situation_dict, nlu=nlu_reading(parse))
+
+    def holding_text(self, case_id: str) -> str:
+        """The holding message for a case that is already open: the follower says it when the
+        action opened the case but its own holding message never reached the customer."""
+        case = self.store.cases.get_case(case_id)
+        said = [m["text"] for m in case["messages"] if m["sender"] == "customer"]
+        situation = build_situation(said[0] if said else "", intent=(case.get("concerns") or [None])[0])
+        return holding_message(situation, self._policy())
 
     # ---- the agents -------------------------------------------------------------------------
     def may_answer(self, case_id: str, agent: str) -> None:
@@ -190,6 +198,11 @@ class CaseService:
             self.store.outbox.queue_message(case["id"], wait_update_message(situation, self._policy(), now=now), kind="update")
             sent += 1
         return sent
+
+
+def holding_key(message: CustomerMessage) -> str:
+    """One holding message per customer message, whoever queues it and however often."""
+    return f"hold:{message.key}"
 
 
 def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:

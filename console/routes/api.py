@@ -133,6 +133,22 @@ async def correct_concern(request: Request, case_id: str):
     return json({"correction": correction}, status=201)
 
 
+@api.get("/dead-letters")
+async def list_dead_letters(request: Request):
+    """Rasa events the follower gave up on (KEFU_FOLLOWER_MAX_TRIES), oldest first: a message that may
+    have needed a case. Each has the event as Rasa published it and the last error."""
+    return json({"dead_letters": await run(request, request.app.ctx.store.dead_letters.open_letters)})
+
+
+@api.post("/dead-letters/<letter_id:int>/resolve")
+async def resolve_dead_letter(request: Request, letter_id: int):
+    """A person looked at it (and replayed or dismissed it): it no longer counts."""
+    bodies.parse(request, bodies.Empty)
+    if not await run(request, request.app.ctx.store.dead_letters.resolve, letter_id):
+        raise ApiError(404, "not_found", f"no open dead letter {letter_id}")
+    return json({"resolved": letter_id})
+
+
 @api.get("/me")
 async def me(request: Request):
     """Who is signed in, the CSRF token of their browser session, the timer limits, the shop's

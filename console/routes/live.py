@@ -14,6 +14,8 @@ from typing import Optional, Set
 
 from sanic import Blueprint, Request
 
+from console.workers.loops import FailureStreak
+
 
 logger = logging.getLogger("kefu.console.live")
 live = Blueprint("live", url_prefix="/api")
@@ -48,17 +50,20 @@ class QueueWatcher:
 
     async def run(self) -> None:
         seen = None
+        streak = FailureStreak("live queue", self.interval, 5.0, logger)  # one log line per outage
         while not self.closing.is_set():
+            pause = self.interval
             try:
                 mark = await asyncio.to_thread(self.queue.fingerprint)
                 if mark != seen:
                     self.publish(await self.current())
                     seen = mark
+                streak.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("live queue: reading the store failed; trying again")
-            await asyncio.sleep(self.interval)
+            except Exception as error:
+                pause = streak.failed(error)
+            await asyncio.sleep(pause)
 
 
 def _event(name: str, data: str) -> str:

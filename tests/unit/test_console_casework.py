@@ -105,7 +105,7 @@ def test_queue_is_ordered_by_urgency_and_shows_the_wait(store):
     assert top["last_customer_text"] == "还不到！" and top["concerns"] == ["delivery_delay"] and top["mood"] == "angry"
     assert top["order_id"] == "1234567890" and top["days_late"] == 5 and top["claimed_by"] is None
     assert top["waiting_since"] == "2026-11-24T10:05:00+00:00" and queue[1]["claimed_by"] == "xiaoli"
-    assert set(store.queue.snapshot()) == {"now", "cases"}
+    assert set(store.queue.snapshot()) == {"now", "cases", "dead_letters"}
 
 
 def test_waiting_counts_from_the_first_unanswered_message():
