@@ -139,7 +139,7 @@ def main() -> int:
     inbox = CallbackInbox()
     workdir = Path(tempfile.mkdtemp(prefix="kefu-e2e-"))
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    credentials["callback"] = {"url": inbox.url}
+    credentials["kefu_rasa.channels.CallbackInput"] = {"url": inbox.url}
     (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials), encoding="utf-8")
     print("starting Rasa, the action server and the console…", file=sys.stderr)
     stack = start_stack(
