@@ -381,7 +381,8 @@ def callback_refuses(h: Harness) -> None:
     h.inbox.refuse(4)
     h.approve(*pair)
     time.sleep(4)
-    h.notes.append(f"{h.inbox.refused} POSTs refused")
+    refused = h.inbox.refused
+    h.notes.append(f"{refused} POST{'' if refused == 1 else 's'} refused")
 
 
 def socket_dropped(h: Harness) -> None:
@@ -433,12 +434,32 @@ def run_fault(name: str, stack: Stack, inbox: CallbackInbox, agent_token: str) -
         harness.close()
 
 
-def start_fault_stack(model: Path, workdir: Path, inbox: CallbackInbox) -> Stack:
+# Control runs (bench/faults.py --control): one protection switched off, to show what it prevents.
+CONTROLS = {
+    "clients-show-every-copy": "the customers' clients show a message again when its id comes twice",
+    "no-catch-up": "the web customer reconnects without kefu_since (no catch-up)",
+    "rasa-callback-channel": "Rasa's own callback channel (a refused POST counts as delivered)",
+}
+
+
+def apply_control(control: str) -> None:
+    """Switch one protection off in this process (the customers) — or, for the callback channel,
+    in the stack `start_fault_stack(..., control=...)` starts."""
+    if control == "clients-show-every-copy":
+        arrived, take = WebCustomer._arrived, CallbackInbox.take
+        WebCustomer._arrived = lambda self, data: arrived(self, dict(data, id=None) if isinstance(data, dict) else data)
+        CallbackInbox.take = lambda self, body: take(self, dict(body, id=None))
+    elif control == "no-catch-up":
+        WebCustomer._request_session = lambda self: self.client.emit("session_request", {"session_id": self.session_id})
+
+
+def start_fault_stack(model: Path, workdir: Path, inbox: CallbackInbox, control: Optional[str] = None) -> Stack:
     """A stack of its own (the faults are destructive), with short timeouts and the callback
     channel pointed at `inbox`."""
     workdir.mkdir(parents=True, exist_ok=True)
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    credentials["kefu_rasa.channels.CallbackInput"] = {"url": inbox.url}
+    channel = "callback" if control == "rasa-callback-channel" else "kefu_rasa.channels.CallbackInput"
+    credentials[channel] = {"url": inbox.url}
     (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials), encoding="utf-8")
     return start_stack(
         model, workdir, data_dir=workdir / "data", credentials=workdir / "credentials.yml",

@@ -3,12 +3,16 @@ console/static/chat.js does — a random uuid4 session, `session_request` with `
 time of the last bot message shown) on every (re)connect, and each message id shown once."""
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
 from typing import List, Optional, Tuple
 
 import socketio
+
+# python-socketio's client says "packet queue is empty, aborting" on stderr whenever a connection ends.
+logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
 
 
 class WebCustomer:
