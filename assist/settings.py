@@ -34,11 +34,11 @@ class Settings(BaseSettings):
     store_url: str = Field("", env="KEFU_STORE_URL")
     # Rasa's SQL event broker (endpoints.yml: event_broker): the console's follower reads it.
     events_url: str = Field("", env="KEFU_EVENTS_URL")
+    # SQLite only: how long a write waits for another process's write lock before it fails (503).
+    store_lock_seconds: float = Field(30.0, env="KEFU_STORE_LOCK_SECONDS", gt=0)
     # The shop's orders: sqlite:///path (the demo store) or the http(s) URL of the shop's order API.
     orders_url: str = Field("", env="KEFU_ORDERS")
     orders_token: str = Field("", env="KEFU_ORDERS_TOKEN")
-    # SQLite only: how long a write waits for another process's write lock before it fails (503).
-    store_lock_seconds: float = Field(30.0, env="KEFU_STORE_LOCK_SECONDS", gt=0)
     policy_path: Optional[Path] = Field(None, env="KEFU_POLICY")  # empty: assist/policy.yml
     # Real customer messages for evaluation only, read in place (never copied into the project).
     eval_dir: Path = Field(ROOT.parent / "shared" / "eval", env="KEFU_EVAL_DIR")
