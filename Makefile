@@ -44,6 +44,7 @@ bench: setup train ## print the benchmark tables (see bench/RESULTS.md)
 	@$(PY) bench/coverage.py
 	@$(PY) bench/learning.py
 	@$(PY) bench/replay.py
+	@$(PY) bench/faults.py
 
 clean: ## remove trained models, reports and local databases (keeps .venv)
 	rm -rf models .rasa reports results .kefu .pytest_cache .hypothesis

@@ -34,6 +34,8 @@ class Settings(BaseSettings):
     store_url: str = Field("", env="KEFU_STORE_URL")
     # Rasa's SQL event broker (endpoints.yml: event_broker): the console's follower reads it.
     events_url: str = Field("", env="KEFU_EVENTS_URL")
+    # SQLite only: how long a write waits for another process's write lock before it fails (503).
+    store_lock_seconds: float = Field(30.0, env="KEFU_STORE_LOCK_SECONDS", gt=0)
     # The shop's orders: sqlite:///path (the demo store) or the http(s) URL of the shop's order API.
     orders_url: str = Field("", env="KEFU_ORDERS")
     orders_token: str = Field("", env="KEFU_ORDERS_TOKEN")
@@ -47,6 +49,15 @@ class Settings(BaseSettings):
     rasa_token: str = Field("", env="RASA_TOKEN")
     rasa_port: int = Field(5005, env="KEFU_RASA_PORT", ge=1, le=65535)
     actions_port: int = Field(5055, env="KEFU_ACTIONS_PORT", ge=1, le=65535)
+    # How long Rasa waits for the action server (Rasa's own limit is a fixed 300 s); kefu's channels
+    # (kefu_rasa/channels.py) set it when Rasa starts. A turn whose action times out is answered by
+    # the console's event follower (holding message and case) instead.
+    action_timeout_seconds: float = Field(5.0, env="KEFU_ACTION_TIMEOUT_SECONDS", gt=0)
+    # The handoff action answers (holding message, pause) within this even when the store is slow,
+    # and finishes the case work afterwards. Below KEFU_ACTION_TIMEOUT_SECONDS.
+    handoff_deadline_seconds: float = Field(3.0, env="KEFU_HANDOFF_DEADLINE_SECONDS", gt=0)
+    # How long Rasa waits for a callback client to acknowledge a message (kefu's callback channel).
+    callback_timeout_seconds: float = Field(5.0, env="KEFU_CALLBACK_TIMEOUT_SECONDS", gt=0)
     # Recorded with every batch of drafts, so acceptance can be compared release against release.
     model_version: str = Field(UNKNOWN, env="KEFU_MODEL_VERSION")
 
@@ -62,6 +73,11 @@ class Settings(BaseSettings):
     retry_max_seconds: float = Field(60.0, env="KEFU_RETRY_MAX_SECONDS", ge=0)
     max_attempts: int = Field(50, env="KEFU_MAX_ATTEMPTS", ge=1)
     follow_events: bool = Field(True, env="KEFU_FOLLOW_EVENTS")
+    # An event the follower cannot handle is tried this often, then kept as a dead letter the
+    # console shows (a store outage is waited out, never counted: the event is retried until it works).
+    follower_max_tries: int = Field(5, env="KEFU_FOLLOWER_MAX_TRIES", ge=1)
+    # A failing worker step (store or Rasa unavailable) is retried after 0.05 s, 0.1 s … up to this.
+    worker_backoff_max_seconds: float = Field(5.0, env="KEFU_WORKER_BACKOFF_MAX_SECONDS", gt=0)
     max_edit_chars: int = Field(1000, env="KEFU_MAX_EDIT_CHARS", ge=1)
     # Waiting-time colours in the queue: platforms score 3-minute response rates.
     wait_amber_seconds: float = Field(60.0, env="KEFU_WAIT_AMBER_SECONDS", ge=0)
@@ -131,6 +147,13 @@ class Settings(BaseSettings):
         if value and not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http(s) URL, not {value!r}")
         return value.rstrip("/")
+
+    @validator("handoff_deadline_seconds")
+    def _answer_before_rasa_gives_up(cls, value: float, values: Dict[str, Any]) -> float:
+        limit = values.get("action_timeout_seconds")
+        if limit is not None and value >= limit:
+            raise ValueError(f"must be below KEFU_ACTION_TIMEOUT_SECONDS ({limit:g})")
+        return value
 
     @validator("wait_red_seconds")
     def _red_after_amber(cls, value: float, values: Dict[str, Any]) -> float:

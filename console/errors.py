@@ -1,11 +1,38 @@
-"""JSON errors with a code and a message, for every route."""
+"""JSON errors with a code and a message, for every route.
+
+The store unavailable (read-only, locked, down) is 503 `store_unavailable` with Retry-After, not a
+500: the agent's page says so and tries again; the log gets one line per streak, not a traceback
+per request.
+"""
 from __future__ import annotations
 
+import time
+
+import sqlalchemy as sa
 from sanic import Sanic
 from sanic.exceptions import SanicException
 from sanic.response import json
 
-from assist.store import Claimed, StoreError
+from assist.store import Claimed, StoreError, StoreUnavailable, is_unavailable, short_error
+
+RETRY_AFTER_SECONDS = 2
+QUIET_SECONDS = 30.0  # one log line per outage seen by requests, then one per this long
+
+
+class OutageLog:
+    """Logs "the store is unavailable" once, then at most once per `quiet` seconds."""
+
+    def __init__(self, quiet: float = QUIET_SECONDS):
+        self.quiet, self.last, self.hidden = quiet, None, 0
+
+    def note(self, logger, path: str, error: BaseException) -> None:
+        now = time.monotonic()
+        if self.last is not None and now - self.last < self.quiet:
+            self.hidden += 1
+            return
+        more = f" ({self.hidden} more requests refused since the last line)" if self.hidden else ""
+        logger.warning("store unavailable on %s: %s; answering 503%s", path, short_error(error), more)
+        self.last, self.hidden = now, 0
 
 
 class ApiError(Exception):
@@ -23,10 +50,26 @@ def register_error_handlers(app: Sanic) -> None:
     async def api_error(request, error: ApiError):
         return json(error_body(error.code, error.message, **error.extra), status=error.status)
 
+    outages = OutageLog()
+
+    def unavailable(request, error: BaseException):
+        outages.note(app.ctx.logger, request.path, error)
+        return json(error_body(StoreUnavailable.code, "案件库暂时不可用，本次操作没有生效，请稍后再试 (the case store is "
+                               "unavailable right now: read-only, locked or down; nothing was changed)"),
+                    status=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
     @app.exception(StoreError)
     async def store_error(request, error: StoreError):
+        if isinstance(error, StoreUnavailable):
+            return unavailable(request, error)
         extra = {"claimed_by": error.claimed_by} if isinstance(error, Claimed) else {}
         return json(error_body(error.code, str(error), **extra), status=error.status)
+
+    @app.exception(sa.exc.SQLAlchemyError)
+    async def database_error(request, error: sa.exc.SQLAlchemyError):
+        if is_unavailable(error):
+            return unavailable(request, error)
+        return await unexpected(request, error)
 
     @app.exception(SanicException)
     async def sanic_error(request, error: SanicException):

@@ -61,7 +61,7 @@ def stack(trained_model, tmp_path_factory, callback_inbox):
 
     workdir = tmp_path_factory.mktemp("stack")
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
-    credentials["callback"] = {"url": callback_inbox.url}
+    credentials["kefu_rasa.channels.CallbackInput"] = {"url": callback_inbox.url}
     (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials), encoding="utf-8")
     running = start_stack(
         trained_model,

@@ -25,7 +25,7 @@ from assist.cases.state import ConversationState, after_correction, after_shop, 
 from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
 from assist.drafting.handoff import needs_person, read_situation
-from assist.drafting.holding import wait_update_message
+from assist.drafting.holding import holding_message, wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
 from assist.drafting.situation import build_situation
 from assist.logs import log_event
@@ -117,7 +117,7 @@ class CaseService:
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])
         if hold_through_outbox and not opened["joined"]:
-            self.store.outbox.queue_message(opened["id"], handoff.holding_text, kind="holding")
+            self.store.outbox.queue_message(opened["id"], handoff.holding_text, kind="holding", once_key=holding_key(message))
         log_event(logger, "message_joined" if opened["joined"] else "case_opened", opened["id"], message.conversation_id,
                   by="follower" if hold_through_outbox else "action", concern=read.state.primary, batch=opened["batch"])
         return Outcome("joined" if opened["joined"] else "opened", opened["id"], opened["batch"], handoff.holding_text)
@@ -134,6 +134,14 @@ class CaseService:
         batch = self.drafts.redraft(case["id"], message.parse, read)
         log_event(logger, "message_joined", case["id"], message.conversation_id, act=read.customer.act, batch=batch)
         return Outcome("joined", case["id"], batch)
+
+    def holding_text(self, case_id: str) -> str:
+        """The holding message for a case that is already open: the follower says it when the
+        action opened the case but its own holding message never reached the customer."""
+        case = self.store.cases.get_case(case_id)
+        said = [m["text"] for m in case["messages"] if m["sender"] == "customer"]
+        situation = build_situation(said[0] if said else "", intent=(case.get("concerns") or [None])[0])
+        return holding_message(situation, self._policy())
 
     # ---- the agents -------------------------------------------------------------------------
     def may_answer(self, case_id: str, agent: str) -> None:
@@ -220,6 +228,11 @@ class CaseService:
             log_event(logger, "wait_update", case["id"], case["conversation_id"], number=case["wait_updates"] + 1)
             sent += 1
         return sent
+
+
+def holding_key(message: CustomerMessage) -> str:
+    """One holding message per customer message, whoever queues it and however often."""
+    return f"hold:{message.key}"
 
 
 def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:

@@ -1,14 +1,15 @@
 """The one client for Rasa's HTTP API (token-protected): parse a message, read a conversation,
 append events to it — deliver a text, pause or resume the bot.
 
-Every call has a timeout and raises RasaUnavailable when Rasa cannot answer. Delivery is made
-exactly once: each pushed bot event carries its delivery id in metadata, and before a retry the
-outbox looks in the tracker for it, so a push whose answer was lost is not sent twice.
+Every call has a timeout and raises RasaUnavailable when Rasa cannot answer. Each pushed bot event
+carries its delivery id in metadata (`kefu_delivery`): before a retry the outbox looks in the
+tracker for it, and kefu's channels (kefu_rasa/channels.py) send it to the customer's client with
+the text, so a client that gets a push twice (its first answer was lost) shows it once.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Mapping, Optional
 
 import requests
 
@@ -16,6 +17,19 @@ DEFAULT_TIMEOUT = 5.0
 # Channels Rasa can push to. REST cannot receive pushes (RasaHQ docs): its customers are
 # served through the `callback` channel instead.
 PUSHABLE = {"socketio", "callback"}
+
+
+def delivery_key(delivery_id: int) -> str:
+    """The id an outbox row travels under, in the tracker and to the customer's client."""
+    return f"d{delivery_id}"
+
+
+def message_id(message: Mapping[str, Any]) -> str:
+    """The id a customer's client shows a bot message under, once: a pushed message's delivery id,
+    else the bot event's time (the same in the live message and in the tracker's copy).
+    `message` is a bot event's metadata and timestamp, or the message Rasa sends to a channel."""
+    key = message.get("kefu_delivery") or (message.get("metadata") or {}).get("kefu_delivery")
+    return str(key) if key else f"t{float(message.get('timestamp') or 0):.6f}"
 
 
 class RasaUnavailable(RuntimeError):

@@ -6,7 +6,7 @@ One small facade, one part per entity:
 
     store = SuggestionStore()                 # KEFU_STORE_URL; refuses a schema that is behind
     store.cases.open_case(...)  store.decisions.decide(...)  store.outbox.due()
-    store.agents  store.claims  store.customers  store.learning  store.follower
+    store.agents  store.claims  store.customers  store.learning  store.follower  store.dead_letters
     store.queue.open_queue()  store.records.search_cases(q)  store.figures.figures(days)
     store.vitals (readiness and metrics: writable?, outbox, open cases by stage, waiting, decisions)
 """
@@ -18,7 +18,9 @@ from .agents import Agents
 from .cases import Cases
 from .claims import Claims
 from .customers import Customers
-from .db import AlreadyHandled, Claimed, NotFound, StoreError, UnknownAgent, WrongState, make_engine
+from .dead_letters import DeadLetters
+from .db import (AlreadyHandled, Claimed, NotFound, StoreError, StoreUnavailable, UnknownAgent, WrongState, is_unavailable,
+                 make_engine, short_error)
 from .decisions import DECISION_ACTIONS, Decisions, edit_distance
 from .figures import Figures
 from .follower import FollowerPositions
@@ -49,6 +51,7 @@ class SuggestionStore:
         self.customers = Customers(self.engine)
         self.learning = LearningRecords(self.engine)
         self.follower = FollowerPositions(self.engine)
+        self.dead_letters = DeadLetters(self.engine)
         self.queue = Queue(self.engine)
         self.records = Records(self.engine)
         self.figures = Figures(self.engine)
@@ -63,7 +66,8 @@ class SuggestionStore:
 
 
 __all__ = [
-    "SuggestionStore", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "UnknownAgent", "SchemaBehind",
+    "SuggestionStore", "StoreError", "StoreUnavailable", "is_unavailable", "short_error", "NotFound", "WrongState",
+    "AlreadyHandled", "Claimed", "UnknownAgent", "SchemaBehind",
     "MIGRATE_COMMAND", "upgrade", "edit_distance", "waiting_since", "DECISION_ACTIONS",
     "OPEN", "RESOLVED", "CANCELLED", "PENDING", "DELIVERED", "FAILED", "AGENT", "SUPERVISOR", "ROLES",
 ]

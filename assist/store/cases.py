@@ -136,6 +136,14 @@ class Cases:
         with self.engine.connect() as db:
             return db.execute(sa.select(cases.c.conversation_id).where(cases.c.id == str(case_id))).scalar()
 
+    def opening_key(self, case_id: str) -> Optional[str]:
+        """The source key of the customer message that opened the case."""
+        with self.engine.connect() as db:
+            return db.execute(
+                sa.select(messages.c.source_key).where(messages.c.case_id == case_id, messages.c.sender == "customer")
+                .order_by(messages.c.id).limit(1)
+            ).scalar()
+
     def get_case(self, case_id: str) -> Dict[str, Any]:
         """The case with its messages, its current drafts, its decisions, deliveries and handovers
         (transfers and reassignments, with their notes)."""

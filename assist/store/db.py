@@ -36,6 +36,27 @@ class UnknownAgent(StoreError):
     code, status = "unknown_agent", 404
 
 
+class StoreUnavailable(StoreError):
+    """The database cannot be used right now (read-only, locked, down): try again later."""
+    code, status = "store_unavailable", 503
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """The database refused or could not be reached (read-only, locked, gone), as opposed to a
+    bug or bad data: worth waiting out and trying again, never worth a traceback per try."""
+    if isinstance(error, StoreUnavailable):
+        return True
+    if isinstance(error, (sa.exc.OperationalError, sa.exc.InterfaceError)):
+        return True
+    return isinstance(error, sa.exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def short_error(error: BaseException) -> str:
+    """An error in one line, without the SQL statement SQLAlchemy appends (for logs and answers)."""
+    text = str(getattr(error, "orig", None) or error).strip()
+    return (text.splitlines() or [type(error).__name__])[0][:300]
+
+
 class Claimed(StoreError):
     """Another agent has the case; taking it over must be explicit."""
     code, status = "claimed", 409
@@ -59,14 +80,19 @@ def use_wal(dbapi_connection, _record=None) -> None:
     cursor.close()
 
 
-def make_engine(url: str) -> Engine:
+def make_engine(url: str, lock_seconds: Optional[float] = None) -> Engine:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path.startswith("file:"):  # a SQLite URI filename: sqlite:///file:/path/s.db?mode=ro&uri=true
             path = path[len("file:"):].split("?")[0]
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        # Rasa's action server and the console write at once: wait for the lock, don't fail.
-        engine = sa.create_engine(url, future=True, connect_args={"timeout": 30, "check_same_thread": False})
+        if lock_seconds is None:
+            from assist.settings import get_settings
+
+            lock_seconds = get_settings().store_lock_seconds
+        # Rasa's action server and the console write at once: wait for the lock (KEFU_STORE_LOCK_SECONDS),
+        # then fail with OperationalError ("database is locked"), which callers treat as unavailable.
+        engine = sa.create_engine(url, future=True, connect_args={"timeout": lock_seconds, "check_same_thread": False})
         sa.event.listen(engine, "connect", use_wal)
         return engine
     return sa.create_engine(url, future=True, pool_pre_ping=True)
@@ -101,5 +127,6 @@ def dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-__all__ = ["OPEN", "StoreError", "NotFound", "WrongState", "AlreadyHandled", "Claimed", "UnknownAgent", "now", "make_engine",
+__all__ = ["OPEN", "StoreError", "StoreUnavailable", "is_unavailable", "short_error", "NotFound", "WrongState",
+           "AlreadyHandled", "Claimed", "UnknownAgent", "now", "make_engine",
            "as_dict", "iso", "require_case", "dumps"]

@@ -1,6 +1,13 @@
 """The delivery outbox: every text for a customer (an agent's reply, the holding message, a wait
 update, the bot's resumption) is a row here first, then delivered through Rasa by the console's
-outbox worker, retried with backoff until Rasa confirms it."""
+outbox worker, retried with backoff until Rasa confirms it.
+
+An attempt is counted before the text is sent (`start_attempt`), never after: a worker that
+cannot record the attempt (the store is read-only or locked) sends nothing, and a row whose
+earlier attempt may have landed is only sent again after Rasa's tracker was checked for its
+delivery id. The row's id is that delivery id (`d<id>`), carried to the customer's client with
+the text, so a client that sees it twice shows it once.
+"""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -27,13 +34,18 @@ class Outbox:
     def __init__(self, engine: Engine):
         self.engine = engine
 
-    def queue_message(self, case_id: str, text: str, kind: str = "update") -> int:
-        """A message from kefu-assist itself (holding message, waiting update), with its transcript line."""
+    def queue_message(self, case_id: str, text: str, kind: str = "update", once_key: Optional[str] = None) -> Optional[int]:
+        """A message from kefu-assist itself (holding message, waiting update), with its transcript line.
+        With `once_key` it is queued at most once per key (None the second time): the follower may
+        handle the same event again after a crash or a store outage."""
         at = now()
         with self.engine.begin() as db:
             case = require_case(db, case_id)
+            if once_key is not None and not add_message(db, case_id, "bot", text, at, once_key):
+                return None
             delivery_id = enqueue(db, case, text, kind, at)
-            add_message(db, case_id, "bot", text, at, f"delivery:{delivery_id}")
+            if once_key is None:
+                add_message(db, case_id, "bot", text, at, f"delivery:{delivery_id}")
             if kind == "update":
                 db.execute(cases.update().where(cases.c.id == case_id).values(wait_updates=cases.c.wait_updates + 1))
         return delivery_id
@@ -46,14 +58,24 @@ class Outbox:
             ).all()
         return [as_dict(r) for r in rows]
 
+    def start_attempt(self, delivery: Dict[str, Any], lease: timedelta) -> bool:
+        """Count an attempt before sending, and hold the row for `lease` (the longest a push can
+        take): a worker that dies mid-push leaves it due again after that, as a retry. False when
+        another worker took this attempt first (several consoles share one outbox)."""
+        with self.engine.begin() as db:
+            taken = db.execute(deliveries.update().where(
+                deliveries.c.id == delivery["id"], deliveries.c.state == PENDING,
+                deliveries.c.attempts == delivery["attempts"],
+            ).values(attempts=deliveries.c.attempts + 1, next_attempt_at=now() + lease))
+        return taken.rowcount == 1
+
     def mark_delivered(self, delivery_id: int) -> None:
         with self.engine.begin() as db:
-            db.execute(deliveries.update().where(deliveries.c.id == delivery_id)
-                       .values(state=DELIVERED, delivered_at=now(), attempts=deliveries.c.attempts + 1))
+            db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(state=DELIVERED, delivered_at=now()))
 
-    def mark_attempt_failed(self, delivery_id: int, error: str, retry_in: timedelta, give_up: bool = False) -> None:
+    def retry_later(self, delivery_id: int, error: str, retry_in: timedelta, give_up: bool = False) -> None:
+        """The attempt (already counted) failed: try again after `retry_in`, or show it as failed."""
         with self.engine.begin() as db:
             db.execute(deliveries.update().where(deliveries.c.id == delivery_id).values(
-                state=FAILED if give_up else PENDING, last_error=error[:2000],
-                attempts=deliveries.c.attempts + 1, next_attempt_at=now() + retry_in,
+                state=FAILED if give_up else PENDING, last_error=error[:2000], next_attempt_at=now() + retry_in,
             ))

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from .claims import handover_of
 from .db import iso, now
-from .schema import (DELIVERED, HANDOVERS, OPEN, cases, claim_log, concern_corrections, decisions, deliveries, drafts,
+from .schema import (DELIVERED, HANDOVERS, OPEN, cases, claim_log, concern_corrections, dead_letters, decisions, deliveries, drafts,
                      messages, ratings)
 
 
@@ -52,6 +52,7 @@ class Queue:
             biggest(messages.c.id), biggest(drafts.c.id), biggest(decisions.c.id), biggest(claim_log.c.id),
             biggest(concern_corrections.c.id), count(ratings), count(cases, cases.c.state == OPEN),
             count(deliveries, deliveries.c.state == DELIVERED), count(deliveries),
+            count(dead_letters, dead_letters.c.resolved_at.is_(None)),
         )
         with self.engine.connect() as db:
             return tuple(db.execute(statement).one())
@@ -106,8 +107,11 @@ class Queue:
         }
 
     def snapshot(self) -> Dict[str, Any]:
-        """What the live view sends: the queue and the server's clock (timers count from it)."""
-        return {"now": now().isoformat(), "cases": self.open_queue()}
+        """What the live view sends: the queue, the server's clock (timers count from it) and how
+        many of Rasa's events the follower gave up on (dead letters: a customer may be missing)."""
+        with self.engine.connect() as db:
+            missed = db.execute(sa.select(sa.func.count()).select_from(dead_letters).where(dead_letters.c.resolved_at.is_(None))).scalar()
+        return {"now": now().isoformat(), "cases": self.open_queue(), "dead_letters": missed}
 
 
 def _summary(row, thread: List[Dict[str, Any]], delivered: int) -> Dict[str, Any]:

@@ -233,3 +233,19 @@ chat_contexts = sa.Table(
     sa.Column("verified", sa.Boolean, nullable=False, default=False),  # signed by the shop's server
     sa.Column("updated_at", UtcDateTime, nullable=False),
 )
+
+# Events the follower could not handle after KEFU_FOLLOWER_MAX_TRIES tries (a bug or bad data, never a
+# store outage, which is waited out): kept whole so a person can see what was missed and replay it.
+dead_letters = sa.Table(
+    "kefu_dead_letters", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("follower", sa.String(64), nullable=False),
+    sa.Column("event_id", sa.Integer, nullable=False),  # the row id in Rasa's event broker table
+    sa.Column("conversation_id", sa.String(255)),
+    sa.Column("event", sa.Text, nullable=False),  # the event as Rasa published it
+    sa.Column("error", sa.Text, nullable=False),
+    sa.Column("tries", sa.Integer, nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("resolved_at", UtcDateTime),  # a person replayed or dismissed it
+    sa.UniqueConstraint("follower", "event_id", name="kefu_dead_letter_once"),
+)

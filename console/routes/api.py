@@ -16,7 +16,7 @@ from assist.shop.labels import LABELS
 from assist.store import CANCELLED, OPEN, RESOLVED, waiting_since
 from console import bodies
 from console.errors import ApiError
-from console.roles import EVERYONE, FORBIDDEN, allow, is_supervisor, visible_cases
+from console.roles import EVERYONE, FORBIDDEN, SUPERVISORS, allow, is_supervisor, visible_cases
 
 api = Blueprint("api", url_prefix="/api")
 
@@ -155,6 +155,24 @@ async def correct_concern(request: Request, case_id: str):
     body = bodies.parse(request, bodies.Concern)
     correction = await run(request, request.app.ctx.cases.correct, case_id, request.ctx.agent, body.concern)
     return json({"correction": correction}, status=201)
+
+
+@api.get("/dead-letters")
+@allow(*EVERYONE)
+async def list_dead_letters(request: Request):
+    """Rasa events the follower gave up on (KEFU_FOLLOWER_MAX_TRIES), oldest first: a message that may
+    have needed a case. Each has the event as Rasa published it and the last error."""
+    return json({"dead_letters": await run(request, request.app.ctx.store.dead_letters.open_letters)})
+
+
+@api.post("/dead-letters/<letter_id:int>/resolve")
+@allow(*SUPERVISORS)
+async def resolve_dead_letter(request: Request, letter_id: int):
+    """A person looked at it (and replayed or dismissed it): it no longer counts."""
+    bodies.parse(request, bodies.Empty)
+    if not await run(request, request.app.ctx.store.dead_letters.resolve, letter_id):
+        raise ApiError(404, "not_found", f"no open dead letter {letter_id}")
+    return json({"resolved": letter_id})
 
 
 @api.get("/me")

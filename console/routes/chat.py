@@ -1,11 +1,11 @@
 """The customer's side: the web-chat page and the small public API it uses beside Rasa's
 socket.io channel (which carries the conversation itself).
 
-Rasa's socket.io output sends a pushed message's text only, not our metadata, so the page
-asks here who is answering: the suggestion store knows whether a person has the case and
-which texts a person sent. The page also reads its history here (from Rasa's tracker, so
-messages that came while the tab was closed are there), tells us the shop's order or
-customer id, and sends the satisfaction rating after a case is resolved.
+kefu's socket.io channel (kefu_rasa/channels.py) sends each message with its id and sender;
+the page asks here whether a person has the case (the suggestion store knows). The page also
+reads its history here (from Rasa's tracker, so messages that came while the tab was closed are
+there, each with the id the socket gave it), tells us the shop's order or customer id, and sends
+the satisfaction rating after a case is resolved.
 
 A session id (random uuid4, made by the page) is the only key: whoever holds it could read
 the conversation on Rasa's socket anyway, so these routes reveal nothing more.
@@ -17,12 +17,12 @@ import hashlib
 import hmac
 import re
 from datetime import datetime, timedelta
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from sanic import Blueprint, Request
 from sanic.response import file, json
 
-from assist.integrations.rasa import RasaUnavailable
+from assist.integrations.rasa import RasaUnavailable, message_id
 from assist.store import OPEN, RESOLVED
 from assist.store.db import now as store_now
 from console import bodies
@@ -86,28 +86,41 @@ async def status(request: Request, session_id: str):
     return json(await asyncio.to_thread(session_status, request.app.ctx.store, conversation_id, store_now()))
 
 
-def transcript(events: List[Dict[str, Any]]) -> List[Dict[str, str]]:
-    said = []
+def transcript(events: List[Dict[str, Any]], since: Optional[float] = None) -> List[Dict[str, Any]]:
+    """The conversation as the page shows it. Each bot message has the id the live socket gave it
+    (a pushed message's delivery id, shown once even if Rasa stored it twice) and its time;
+    `since`: only what came after that time (what a returning page missed)."""
+    said, seen = [], set()
     for event in events:
         text = event.get("text")
-        if not text:
+        at = event.get("timestamp") or 0
+        if not text or (since is not None and at <= since):
             continue
         if event.get("event") == "user":
-            said.append({"sender": "customer", "text": text})
+            said.append({"sender": "customer", "text": text, "id": f"u{float(at):.6f}", "timestamp": at})
         elif event.get("event") == "bot":
+            key = message_id(event)
+            if key in seen:
+                continue
+            seen.add(key)
             sender = (event.get("metadata") or {}).get("kefu_sender")
-            said.append({"sender": "agent" if sender == "agent" else "bot", "text": text})
+            said.append({"sender": "agent" if sender == "agent" else "bot", "text": text, "id": key, "timestamp": at})
     return said[-HISTORY_LIMIT:]
 
 
 @chat.get("/api/sessions/<session_id>/history")
 async def history(request: Request, session_id: str):
     conversation_id = _session(session_id)
+    since = request.args.get("since")
+    try:
+        since = float(since) if since is not None else None
+    except ValueError:
+        raise ApiError(400, "bad_field", "since must be a time in seconds (a message's timestamp)") from None
     try:
         events = await asyncio.to_thread(request.app.ctx.rasa.events, conversation_id)
     except RasaUnavailable:
         raise ApiError(503, "rasa_unavailable", "the conversation history is not reachable right now") from None
-    return json({"messages": transcript(events)})
+    return json({"messages": transcript(events, since)})
 
 
 def _signature(secret: str, context: Dict[str, str]) -> str:

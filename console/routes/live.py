@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional, Set
 from sanic import Blueprint, Request
 
 from console.roles import EVERYONE, allow, visible_cases
+from console.workers.loops import FailureStreak
 
 
 logger = logging.getLogger("kefu.console.live")
@@ -52,17 +53,20 @@ class QueueWatcher:
 
     async def run(self) -> None:
         seen = None
+        streak = FailureStreak("live queue", self.interval, 5.0, logger)  # one log line per outage
         while not self.closing.is_set():
+            pause = self.interval
             try:
                 mark = await asyncio.to_thread(self.queue.fingerprint)
                 if mark != seen:
                     self.publish(await self.current())
                     seen = mark
+                streak.succeeded()
             except asyncio.CancelledError:
                 raise
-            except Exception:
-                logger.exception("live queue: reading the store failed; trying again")
-            await asyncio.sleep(self.interval)
+            except Exception as error:
+                pause = streak.failed(error)
+            await asyncio.sleep(pause)
 
 
 def _event(name: str, data: str) -> str:

@@ -1,6 +1,9 @@
-// The customer's web chat on Rasa's socket.io channel (vendored socket.io-client 4).
-// Text is shown with textContent only. Who is answering (bot or a person) and the rating
-// come from the console's /chat/api, because Rasa's socket sends a pushed message's text only.
+// The customer's web chat on kefu's socket.io channel for Rasa (vendored socket.io-client 4).
+// Text is shown with textContent only. Every bot message comes with an id: one that arrives twice
+// (a retried push, a catch-up that overlaps the live socket) is shown once. On every (re)connect
+// the page says when the last message it showed was sent (kefu_since) and the channel first sends
+// what came after: nothing said while the tab was reconnecting is lost. Whether a person has the
+// case and the rating come from the console's /chat/api.
 "use strict";
 
 (() => {
@@ -12,7 +15,8 @@
   const SCORES = [[5, "非常满意"], [4, "满意"], [3, "一般"], [2, "不满意"], [1, "很不满意"]];
   const LABELS = { customer: "我", bot: "智能助手", agent: "人工客服" };
 
-  const chat = { sessionId: null, ready: false, pending: [], socket: null, context: null, personTexts: new Set(), pollTimer: null, sentAt: {} };
+  const chat = { sessionId: null, ready: false, pending: [], socket: null, context: null, personTexts: new Set(), pollTimer: null, sentAt: {},
+    shown: new Set(), since: 0 };
   window.kefuChat = chat; // for the tests and the benchmark: session id and send times
 
   // Storage can be blocked in a third-party frame: then the chat still works for this visit.
@@ -74,6 +78,16 @@
     box.append(node);
     box.scrollTop = box.scrollHeight;
     return node;
+  }
+
+  // A bot or agent message, once per id; `since` follows the newest message shown.
+  function showBot(m, replies) {
+    if (m.id) {
+      if (chat.shown.has(m.id)) return;
+      chat.shown.add(m.id);
+    }
+    if (typeof m.timestamp === "number" && m.timestamp > chat.since) chat.since = m.timestamp;
+    bubble(m.sender === "agent" ? "agent" : "bot", m.text, replies);
   }
 
   function markPeople() {
@@ -164,8 +178,8 @@
     const socket = io(rasaUrl, { path, transports: ["websocket", "polling"], tryAllTransports: true, reconnectionDelayMax: 5000, timeout: 10000 });
     chat.socket = socket;
     socket.on("connect", () => {
-      // (Re)join this session's room after every (re)connect.
-      socket.emit("session_request", { session_id: chat.sessionId });
+      // (Re)join this session's room after every (re)connect; first get what came after the last message shown.
+      socket.emit("session_request", { session_id: chat.sessionId, kefu_since: chat.since });
     });
     socket.on("session_confirm", () => {
       chat.ready = true;
@@ -176,7 +190,7 @@
     socket.on("disconnect", () => { chat.ready = false; $("conn").textContent = "连接断开，正在重连…"; });
     socket.on("connect_error", () => { $("conn").textContent = "暂时连不上客服，正在重试…"; });
     socket.on("bot_uttered", (data) => {
-      if (data && typeof data.text === "string") bubble("bot", data.text, data.quick_replies);
+      if (data && typeof data.text === "string") showBot(data, data.quick_replies);
       refreshStatusSoon();
     });
   }
@@ -184,7 +198,11 @@
   async function loadHistory() {
     try {
       const history = await getJSON(`/chat/api/sessions/${chat.sessionId}/history`);
-      for (const m of history.messages) bubble(m.sender, m.text);
+      for (const m of history.messages) {
+        if (m.sender === "customer") bubble("customer", m.text);
+        else showBot(m);
+        if (typeof m.timestamp === "number" && m.timestamp > chat.since) chat.since = m.timestamp;
+      }
     } catch (e) {
       $("conn").textContent = "之前的聊天记录暂时加载不出来";
     }

@@ -56,9 +56,16 @@
     tick();
   }
 
+  // Rasa events the follower gave up on: a customer may be waiting without a case (GET /api/dead-letters).
+  function showDeadLetters(count) {
+    $("dead-letters").hidden = !count;
+    $("dead-letters").textContent = count ? `${count} 条顾客消息未能转成会话，请查看 /api/dead-letters` : "";
+  }
+
   function onQueue(snapshot) {
     state.offset = parseTime(snapshot.now) - Date.now();
     state.queue = snapshot.cases;
+    showDeadLetters(snapshot.dead_letters || 0);
     renderQueue();
     KefuAlerts.onQueue(state.queue, now());
     const current = state.queue.find((c) => c.id === state.caseId);

@@ -2,41 +2,75 @@
 
 - A customer message in a conversation with an open case joins it (the bot is paused and stays
   quiet) and gets fresh drafts; 算了不用了 cancels the wait.
-- A message that needs a person but has no case — the action server was unreachable, or the
-  customer is angry on an intent the bot answers itself — opens the case here, with the order
-  looked up like the action does, and the holding message goes out through the outbox (which
-  also pauses the bot), so nobody is left without an answer.
+- A message that needs a person but has no case — the action server was unreachable, hung past
+  KEFU_ACTION_TIMEOUT_SECONDS, or the customer is angry on an intent the bot answers itself — opens
+  the case here, with the order looked up like the action does. If the turn did not pause the bot
+  (nobody told the customer anything), the holding message goes out through the outbox (which also
+  pauses the bot), once per message, so nobody is left without an answer.
 - The bot's own messages (the holding message) join the transcript.
-Rasa saves a turn's events after the turn, so by the time a message is read here the handoff
-action has already opened its case; the case service takes each message id once.
+
+Nothing is skipped. The bookmark never passes an event that was not handled:
+- the store unavailable (read-only, locked, down) stops the pass; the loop backs off and the same
+  events are read again, never counted as failures;
+- any other failure is retried with backoff while the other conversations go on (one
+  conversation's events stay in order); after `max_tries` the event is kept as a dead letter
+  (kefu_dead_letters, counted in the console's queue) and the stream moves on.
+Handling is idempotent (a message joins a case once, by its message id), so events read again
+after a crash or an outage change nothing.
 """
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Callable, Dict, List, Optional
+import time
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
-from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts
+from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts, holding_key
+from assist.store import StoreUnavailable, is_unavailable, short_error as short
 from assist.store.db import make_engine
 
 logger = logging.getLogger(__name__)
 
+HANDOFF_ACTION = "action_handoff"
+# Rasa publishes a turn's events one by one right after the turn: a turn with neither a pause,
+# an action_listen nor a next message after this long is as complete as it will get.
+TURN_SETTLE_SECONDS = 1.0
 
-class EventFollower:
-    def __init__(self, cases: CaseService, events_url: str, name: str = "console",
-                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None):
-        self.cases = cases
-        self.observe = observe  # hears of each customer message handled (the console's metrics)
-        self.store = cases.store
-        self.name = name
-        self.engine = make_engine(events_url)
+
+@dataclass(frozen=True)
+class Turn:
+    """What Rasa did with one customer message: paused the bot (someone told the customer what
+    happens next), and whether it ran the handoff action (the rules decided: a person)."""
+
+    paused: bool
+    handover: bool
+
+
+@dataclass(frozen=True)
+class LoggedEvent:
+    id: int
+    conversation_id: str
+    data: str
+
+
+class EventLog:
+    """Rasa's SQL event broker table, read in id order. The one place that knows how events are read.
+
+    With one Rasa server (SQLite or PostgreSQL) ids become visible in id order. With several servers
+    writing one PostgreSQL table, an id is taken at insert and becomes visible at commit, so a smaller
+    id can appear after a larger one was read. `Progress` keeps the bookmark at the last id before
+    anything unhandled, so the fix for that case lives there: hold the bookmark at a gap in the ids
+    for a grace period instead of stepping over it.
+    """
+
+    def __init__(self, url: str):
+        self.engine = make_engine(url)
         self.events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("data"))
 
-    def poll(self, limit: int = 500) -> int:
-        """Read and handle the events after our bookmark. Blocking: run it in a thread."""
-        position = self.store.follower.position(self.name)
+    def read_after(self, position: int, limit: int) -> List[LoggedEvent]:
         try:
             with self.engine.connect() as db:
                 rows = db.execute(
@@ -44,39 +78,171 @@ class EventFollower:
                     .where(self.events.c.id > position).order_by(self.events.c.id).limit(limit)
                 ).all()
         except sa.exc.OperationalError:
-            return 0  # Rasa has not written its first event yet
-        for row in rows:
-            try:
-                self.handle(row.id, row.sender_id, json.loads(row.data))
-            except Exception:  # one bad event must not stop the stream
-                logger.exception("event %s of %s could not be handled", row.id, row.sender_id)
-        if rows:
-            # One bookmark write per batch; a batch replayed after a crash is harmless, since
-            # every message joins a case at most once (its message id is a unique key).
-            self.store.follower.set_position(self.name, rows[-1].id)
-        return len(rows)
+            return []  # Rasa has not written its first event yet (or its file is busy): next time
+        return [LoggedEvent(row.id, row.sender_id, row.data) for row in rows]
 
-    def handle(self, event_id: int, conversation_id: str, event: Dict[str, Any]) -> None:
-        kind = event.get("event")
-        if kind == "user":
-            message = CustomerMessage(
-                conversation_id=conversation_id, text=event.get("text") or "",
-                message_id=str(event.get("message_id") or event_id), channel=event.get("input_channel"),
-                parse=event.get("parse_data") or {}, history=lambda: self._earlier_words(conversation_id, event_id),
-            )
-            outcome = self.cases.on_customer_message(message, hold_through_outbox=True)
-            if self.observe:
-                self.observe(event, outcome)
-        elif kind == "bot" and not (event.get("metadata") or {}).get("kefu_delivery"):
-            case = self.store.cases.open_case_for(conversation_id)
-            if case and event.get("text"):
-                self.store.cases.add_message(case["id"], "bot", event["text"], source_key=f"evt:{event_id}")
+    def after(self, conversation_id: str, event_id: int, limit: int = 50) -> List[Dict[str, Any]]:
+        """The conversation's events after `event_id`, oldest first."""
+        with self.engine.connect() as db:
+            rows = db.execute(
+                sa.select(self.events.c.data).where(self.events.c.sender_id == conversation_id, self.events.c.id > event_id)
+                .order_by(self.events.c.id).limit(limit)
+            ).all()
+        return [event for event in map(_parsed, [row.data for row in rows]) if event]
 
-    def _earlier_words(self, conversation_id: str, event_id: int) -> List[str]:
+    def earlier_words(self, conversation_id: str, event_id: int) -> List[str]:
         """The customer's words in this conversation up to this event (for mood trend and repeats)."""
         with self.engine.connect() as db:
             rows = db.execute(
                 sa.select(self.events.c.data).where(self.events.c.sender_id == conversation_id, self.events.c.id <= event_id)
                 .order_by(self.events.c.id.desc()).limit(40)
             ).all()
-        return customer_texts([json.loads(row.data) for row in reversed(rows)])
+        return customer_texts([event for event in map(_parsed, reversed([row.data for row in rows])) if event])
+
+
+def _parsed(data: str) -> Optional[Dict[str, Any]]:
+    """An event that cannot be read is its own (dead) letter; it must not spoil its neighbours."""
+    try:
+        event = json.loads(data)
+    except ValueError:
+        return None
+    return event if isinstance(event, dict) else None
+
+
+class Progress:
+    """The bookmark (stored) and what was handled beyond it (in memory: after a restart those
+    events are handled again, which changes nothing)."""
+
+    def __init__(self, position: int):
+        self.position = position
+        self.done: Set[int] = set()
+
+    def advance(self, ids_in_order: Iterable[int]) -> bool:
+        """Move the bookmark over the handled events; stop at the first one that is not."""
+        moved = False
+        for event_id in ids_in_order:
+            if event_id <= self.position:
+                continue
+            if event_id not in self.done:
+                break
+            self.done.discard(event_id)
+            self.position, moved = event_id, True
+        return moved
+
+
+class EventFollower:
+    def __init__(self, cases: CaseService, events_url: str, name: str = "console", max_tries: int = 5,
+                 retry_seconds: float = 0.5, settle_seconds: float = TURN_SETTLE_SECONDS,
+                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None):
+        self.cases = cases
+        self.observe = observe  # hears of each customer message handled (the console's metrics)
+        self.store = cases.store
+        self.name = name
+        self.log = EventLog(events_url)
+        self.max_tries = max_tries
+        self.retry_seconds = retry_seconds
+        self.settle_seconds = settle_seconds
+        self.progress: Optional[Progress] = None
+        self.failures: Dict[int, Tuple[int, float]] = {}  # event id → (tries, not before)
+        self.first_seen: Dict[int, float] = {}             # user events whose turn is still being published
+
+    def poll(self, limit: int = 500) -> int:
+        """Handle the events after the bookmark; the number handled. Blocking: run it in a thread.
+        Raises StoreUnavailable (nothing skipped) when the suggestion store cannot be used."""
+        try:
+            if self.progress is None:
+                self.progress = Progress(self.store.follower.position(self.name))
+            rows = self.log.read_after(self.progress.position, limit)
+            waiting: Set[str] = set()  # conversations with an event not handled yet: keep their order
+            handled = 0
+            for row in rows:
+                if row.id in self.progress.done or row.conversation_id in waiting:
+                    continue
+                if self._try(row):
+                    self.progress.done.add(row.id)
+                    handled += 1
+                else:
+                    waiting.add(row.conversation_id)
+            if self.progress.advance(row.id for row in rows):
+                self.store.follower.set_position(self.name, self.progress.position)
+            return handled
+        except Exception as error:
+            if is_unavailable(error) and not isinstance(error, StoreUnavailable):
+                raise StoreUnavailable(f"the suggestion store is unavailable: {short(error)}") from error
+            raise
+
+    def _try(self, row: LoggedEvent) -> bool:
+        """True when the event is handled (or given up on as a dead letter); False: later."""
+        tries, not_before = self.failures.get(row.id, (0, 0.0))
+        if time.monotonic() < not_before:
+            return False
+        try:
+            handled = self.handle(row.id, row.conversation_id, json.loads(row.data))
+        except Exception as error:
+            if is_unavailable(error):
+                raise  # waited out by the loop, never counted against the event
+            tries += 1
+            if tries >= self.max_tries:
+                self.store.dead_letters.add(self.name, row.id, row.conversation_id, row.data, f"{type(error).__name__}: {error}", tries)
+                logger.error("event %s of %s failed %d times, kept as a dead letter: %s", row.id, row.conversation_id, tries, short(error))
+                self.failures.pop(row.id, None)
+                return True
+            if tries == 1:
+                logger.exception("event %s of %s could not be handled; trying again", row.id, row.conversation_id)
+            self.failures[row.id] = (tries, time.monotonic() + self.retry_seconds * 2 ** (tries - 1))
+            return False
+        self.failures.pop(row.id, None)
+        return handled
+
+    def handle(self, event_id: int, conversation_id: str, event: Dict[str, Any]) -> bool:
+        """False when the event must wait (its turn is still being published)."""
+        kind = event.get("event")
+        if kind == "user":
+            return self._customer(event_id, conversation_id, event)
+        if kind == "bot" and not (event.get("metadata") or {}).get("kefu_delivery"):
+            case = self.store.cases.open_case_for(conversation_id)
+            if case and event.get("text"):
+                self.store.cases.add_message(case["id"], "bot", event["text"], source_key=f"evt:{event_id}")
+        return True
+
+    def _customer(self, event_id: int, conversation_id: str, event: Dict[str, Any]) -> bool:
+        message = CustomerMessage(
+            conversation_id=conversation_id, text=event.get("text") or "",
+            message_id=str(event.get("message_id") or event_id), channel=event.get("input_channel"),
+            parse=event.get("parse_data") or {}, history=lambda: self.log.earlier_words(conversation_id, event_id),
+        )
+        case = self.store.cases.open_case_for(conversation_id)
+        if case is not None and self.store.cases.opening_key(case["id"]) != message.key:
+            outcome = self.cases.on_customer_message(message)  # a follow-up: joins the open case (the bot is paused)
+            if self.observe:
+                self.observe(event, outcome)
+            return True
+        turn = self._turn(event_id, conversation_id)
+        if turn is None:
+            return False
+        outcome = self.cases.on_customer_message(message, hand_over=turn.handover, hold_through_outbox=not turn.paused)
+        if self.observe:
+            self.observe(event, outcome)
+        if not turn.paused and outcome.kind == "duplicate" and self.store.cases.opening_key(outcome.case_id) == message.key:
+            # The action opened the case but Rasa gave up waiting for it, so its holding message never
+            # reached the customer — or this very event opened it and queueing the holding failed.
+            self.store.outbox.queue_message(outcome.case_id, self.cases.holding_text(outcome.case_id), kind="holding",
+                                            once_key=holding_key(message))
+        return True
+
+    def _turn(self, event_id: int, conversation_id: str) -> Optional[Turn]:
+        turn, settled = [], False
+        for later in self.log.after(conversation_id, event_id):
+            if later.get("event") == "user":
+                settled = True
+                break
+            turn.append(later)
+        paused = any(e.get("event") == "pause" for e in turn)
+        actions = [e.get("name") for e in turn if e.get("event") == "action"]
+        if not (settled or paused or "action_listen" in actions):
+            first = self.first_seen.setdefault(event_id, time.monotonic())
+            if time.monotonic() - first < self.settle_seconds:
+                return None
+        self.first_seen.pop(event_id, None)
+        return Turn(paused=paused, handover=HANDOFF_ACTION in actions)
+

@@ -1,7 +1,15 @@
 """Delivers queued texts (agents' decisions, holding messages, updates) to customers via Rasa.
 
-A delivery leaves the outbox only when Rasa confirmed it. While Rasa is down it stays
-pending and is retried with exponential backoff; the console shows it as pending.
+Exactly once is at-least-once plus a receiver that drops what it has shown:
+- an attempt is counted (and the row held for a lease) *before* the text is sent; when the store
+  cannot record it, nothing is sent;
+- a row with an earlier attempt is sent again only after Rasa's tracker was checked for its
+  delivery id (the earlier push may have landed though its answer was lost);
+- that check cannot see a push Rasa has emitted but not yet saved (Rasa is slow, the console died
+  mid-request), so every pushed message carries its delivery id to the customer's client (kefu's
+  socket.io and callback channels, kefu_rasa/channels.py), which shows an id once.
+A delivery leaves the outbox only when Rasa confirmed it. While Rasa is down it stays pending and
+is retried with exponential backoff; the console shows it as pending, then failed after the last try.
 """
 from __future__ import annotations
 
@@ -9,10 +17,11 @@ import logging
 from datetime import timedelta
 from typing import Any, Callable, Dict, Optional
 
+from assist.integrations.rasa import RasaClient, RasaUnavailable, delivery_key
 from assist.store import SuggestionStore
-from assist.integrations.rasa import RasaClient, RasaUnavailable
 
 logger = logging.getLogger(__name__)
+DEFAULT_LEASE = timedelta(seconds=11)
 
 
 def backoff(attempts: int, cap: float) -> timedelta:
@@ -20,14 +29,19 @@ def backoff(attempts: int, cap: float) -> timedelta:
 
 
 def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.0, max_attempts: int = 50,
+                lease: timedelta = DEFAULT_LEASE,
                 on_delivered: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, int]:
-    """One pass over the due deliveries. Blocking: run it in a thread. `on_delivered(delivery)`
+    """One pass over the due deliveries. Blocking: run it in a thread. A store error propagates
+    (the loop backs off); nothing is sent that the store has not counted. `on_delivered(delivery)`
     hears of each delivery Rasa confirmed (the console's metrics and log line)."""
     counts = {"delivered": 0, "retry": 0}
     for delivery in store.outbox.due():
-        key = f"d{delivery['id']}"
+        if not store.outbox.start_attempt(delivery, lease):
+            continue  # another console took this attempt
+        attempts = delivery["attempts"] + 1
+        key = delivery_key(delivery["id"])
         try:
-            # A retry first asks Rasa whether the earlier attempt landed after all.
+            # An earlier attempt may have landed: ask the tracker before sending again.
             if delivery["attempts"] and delivery["text"] and rasa.was_delivered(delivery["conversation_id"], key):
                 store.outbox.mark_delivered(delivery["id"])
                 counts["delivered"] += 1
@@ -40,11 +54,12 @@ def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.
                 sender="agent" if delivery["kind"] == "agent" else "bot",
             )
         except RasaUnavailable as error:
-            attempts = delivery["attempts"] + 1
             give_up = attempts >= max_attempts
-            store.outbox.mark_attempt_failed(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
-            logger.warning("delivery %s not delivered (attempt %s) case=%s conversation=%s: %s", delivery["id"], attempts,
-                           delivery["case_id"], delivery["conversation_id"], error)
+            store.outbox.retry_later(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
+            if attempts == 1 or give_up:
+                logger.warning("delivery %s not delivered (attempt %s%s) case=%s conversation=%s: %s", delivery["id"], attempts,
+                               ", giving up" if give_up else "; retrying with backoff", delivery["case_id"],
+                               delivery["conversation_id"], error)
             counts["retry"] += 1
             continue
         store.outbox.mark_delivered(delivery["id"])

@@ -81,6 +81,38 @@ def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages)
     assert agent.errors == [] and shopper.errors == []
 
 
+def test_the_chat_catches_up_after_a_lost_connection_and_shows_a_reply_once(stack, store, agents, pages):
+    """Issue 15: a reply pushed while the tab was disconnected arrives when it reconnects (the
+    page sends the time of the last message it showed); the same delivery pushed again (its first
+    answer was lost) is not shown twice, live or after a reload."""
+    from assist.integrations.rasa import RasaClient
+
+    shopper = customer(pages, stack)
+    session = shopper.evaluate("kefuChat.sessionId")
+    say(shopper, ANGRY)
+    case = wait_for_case(store, session)
+    shopper.wait_for_selector(".bubble.bot")
+    shopper.evaluate("kefuChat.socket.disconnect()")  # the tab loses its connection
+    draft = case["drafts"][0]
+    store.decisions.decide(case["id"], "xiaowang", "approve", draft_id=draft["id"], batch=case["batch"])
+    deadline = time.monotonic() + 30
+    while (delivery := store.cases.get_case(case["id"])["deliveries"][-1])["state"] != "delivered":
+        assert time.monotonic() < deadline, "the reply was never pushed"
+        time.sleep(0.1)
+    time.sleep(0.5)
+    assert texts(shopper, ".bubble.agent .text") == []  # pushed into an empty room
+    shopper.evaluate("kefuChat.socket.connect()")
+    wait_for_text(shopper, ".bubble.agent .text", draft["text"])
+    RasaClient(stack.rasa_url, stack.token).deliver(session, "socketio", draft["text"], f"d{delivery['id']}")
+    time.sleep(1.5)
+    assert texts(shopper, ".bubble.agent .text") == [draft["text"]]
+    shopper.reload()
+    shopper.wait_for_selector("body[data-ready=true]")
+    wait_for_text(shopper, ".bubble.agent .text", draft["text"])
+    time.sleep(1)
+    assert texts(shopper, ".bubble.agent .text") == [draft["text"]] and shopper.errors == []
+
+
 def test_editing_shows_the_finding_and_its_fix_before_sending(stack, store, agents, pages):
     agent = signed_in(pages, stack, "xiaowang")
     shopper = customer(pages, stack)

@@ -96,7 +96,8 @@ FILES = {
           dialect: sqlite
           db: events.db
     """,
-    "credentials.yml": "rest:\n",
+    # kefu's socket.io channel (delivery ids, catch-up, bounded action calls) beside Rasa's REST.
+    "credentials.yml": "rest:\nkefu_rasa.channels.SocketIOInput:\n  session_persistence: true\n",
     # The one line an adopting project adds to its own action package:
     "actions/__init__.py": "from kefu_actions.handoff import ActionHandoff  # noqa: F401\n",
 }

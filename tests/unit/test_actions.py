@@ -3,6 +3,7 @@ and the chosen responses are asserted; the case service and the order store are 
 temporary files."""
 from __future__ import annotations
 
+import asyncio
 from datetime import datetime, timedelta
 
 import pytest
@@ -84,6 +85,36 @@ async def test_handoff_with_the_store_down_still_holds_the_line(monkeypatch):
     events, said = await run(handoff_action.ActionHandoff(), tracker("我要投诉", "complaint"))
     assert [m["response"] for m in said] == ["utter_handoff_holding"]
     assert events == [{"event": "pause", "timestamp": None}]
+
+
+async def test_handoff_answers_within_its_deadline_and_finishes_the_case_after(monkeypatch, store):
+    """The store is slow (locked by another writer): the customer hears the holding message within
+    KEFU_HANDOFF_DEADLINE_SECONDS and the bot pauses; the case is opened when the store answers."""
+    import threading
+    import time
+
+    from assist.settings import get_settings
+
+    monkeypatch.setenv("KEFU_HANDOFF_DEADLINE_SECONDS", "0.3")
+    get_settings.cache_clear()
+    service = handoff_action.case_service()
+    released = threading.Event()
+
+    def slow_store():
+        released.wait(5)
+        return service
+
+    monkeypatch.setattr(handoff_action, "case_service", slow_store)
+    started = time.monotonic()
+    events, said = await run(handoff_action.ActionHandoff(), tracker("我要投诉", "complaint"))
+    assert time.monotonic() - started < 2
+    assert [m["response"] for m in said] == ["utter_handoff_holding"] and events == [{"event": "pause", "timestamp": None}]
+    released.set()
+    for _ in range(100):
+        if store.cases.open_case_for("t1"):
+            break
+        await asyncio.sleep(0.05)
+    assert store.cases.open_case_for("t1") is not None
 
 
 async def test_order_status_answers_from_the_order_and_hands_a_late_one_over():

@@ -112,7 +112,7 @@ def test_queue_is_ordered_by_urgency_and_shows_the_wait(store):
     assert top["last_customer_text"] == "还不到！" and top["concerns"] == ["delivery_delay"] and top["mood"] == "angry"
     assert top["order_id"] == "1234567890" and top["days_late"] == 5 and top["claimed_by"] is None
     assert top["waiting_since"] == "2026-11-24T10:05:00+00:00" and queue[1]["claimed_by"] == "xiaoli"
-    assert set(store.queue.snapshot()) == {"now", "cases"}
+    assert set(store.queue.snapshot()) == {"now", "cases", "dead_letters"}
 
 
 def test_waiting_counts_from_the_first_unanswered_message():
@@ -317,17 +317,21 @@ def test_chat_history_comes_from_rasa_with_people_marked(app):
     from console.routes.chat import transcript
 
     events = [
-        {"event": "action", "name": "action_listen"},
-        {"event": "user", "text": "<img src=x onerror=alert(1)>"},
-        {"event": "bot", "text": "您好，马上为您转接", "metadata": {}},
-        {"event": "bot", "text": "我是客服小王", "metadata": {"kefu_delivery": "d1", "kefu_sender": "agent"}},
-        {"event": "bot", "text": "", "metadata": {"kefu_sender": "bot"}},
+        {"event": "action", "name": "action_listen", "timestamp": 100.0},
+        {"event": "user", "text": "<img src=x onerror=alert(1)>", "timestamp": 101.0},
+        {"event": "bot", "text": "您好，马上为您转接", "metadata": {}, "timestamp": 101.25},
+        {"event": "bot", "text": "我是客服小王", "metadata": {"kefu_delivery": "d1", "kefu_sender": "agent"}, "timestamp": 150.5},
+        # The same delivery stored twice (its first answer was lost, the outbox sent it again): shown once.
+        {"event": "bot", "text": "我是客服小王", "metadata": {"kefu_delivery": "d1", "kefu_sender": "agent"}, "timestamp": 156.0},
+        {"event": "bot", "text": "", "metadata": {"kefu_sender": "bot"}, "timestamp": 157.0},
     ]
     assert transcript(events) == [
-        {"sender": "customer", "text": "<img src=x onerror=alert(1)>"},
-        {"sender": "bot", "text": "您好，马上为您转接"},
-        {"sender": "agent", "text": "我是客服小王"},
+        {"sender": "customer", "text": "<img src=x onerror=alert(1)>", "id": "u101.000000", "timestamp": 101.0},
+        {"sender": "bot", "text": "您好，马上为您转接", "id": "t101.250000", "timestamp": 101.25},
+        {"sender": "agent", "text": "我是客服小王", "id": "d1", "timestamp": 150.5},
     ]
+    # What a page that last showed the bot's message at 101.25 missed:
+    assert [m["id"] for m in transcript(events, since=101.25)] == ["d1"]
     # Rasa is not running in this test: an honest 503, not a crash.
     response = call(app, "get", f"/chat/api/sessions/{uuid.uuid4()}/history")
     assert response.status == 503 and response.json["error"]["code"] == "rasa_unavailable"

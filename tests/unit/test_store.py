@@ -129,12 +129,30 @@ def test_unknown_ids_and_bad_decisions(store):
 def test_failed_delivery_is_retried_later(store):
     case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
     delivery_id = store.outbox.queue_message(case["id"], "仍在处理中，请您稍等")
-    store.outbox.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=60))
+    assert store.outbox.start_attempt(store.outbox.due()[0], lease=timedelta(seconds=10))
+    assert store.outbox.due() == []  # held while the push is under way
+    store.outbox.retry_later(delivery_id, "rasa down", timedelta(seconds=60))
     assert store.outbox.due() == []
-    store.outbox.mark_attempt_failed(delivery_id, "rasa down", timedelta(seconds=-1))
-    assert [d["attempts"] for d in store.outbox.due()] == [2]
+    store.outbox.retry_later(delivery_id, "rasa down", timedelta(seconds=-1))
+    assert [d["attempts"] for d in store.outbox.due()] == [1]  # counted once, when it was made
     store.outbox.mark_delivered(delivery_id)
     assert store.outbox.due() == []
+
+
+def test_an_attempt_is_taken_by_one_worker_only(store):
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    store.outbox.queue_message(case["id"], "仍在处理中，请您稍等")
+    seen_by_two = store.outbox.due()[0]
+    assert store.outbox.start_attempt(seen_by_two, lease=timedelta(seconds=-1))
+    assert not store.outbox.start_attempt(seen_by_two, lease=timedelta(seconds=-1))
+
+
+def test_a_message_queued_once_per_key(store):
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "x")
+    first = store.outbox.queue_message(case["id"], "已为您转接人工客服", kind="holding", once_key="hold:msg:m1")
+    assert first is not None
+    assert store.outbox.queue_message(case["id"], "已为您转接人工客服", kind="holding", once_key="hold:msg:m1") is None
+    assert len(store.cases.get_case(case["id"])["deliveries"]) == 1
 
 
 def test_agent_tokens(store):

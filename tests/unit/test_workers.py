@@ -1,9 +1,14 @@
 """The console's workers without servers: the outbox against a fake Rasa client, the event follower
-against an events table written the way Rasa's SQL event broker writes it."""
+against an events table written the way Rasa's SQL event broker writes it, and the loops' backoff.
+The store is a real SQLite file; "the store is read-only" is another connection holding its write
+lock (as root, chmod would not stop a write), with a short lock wait."""
 from __future__ import annotations
 
 import json
+import logging
+import sqlite3
 import time
+from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
@@ -12,9 +17,10 @@ import sqlalchemy as sa
 from assist.cases.service import CaseService
 from assist.integrations.orders import Order
 from assist.integrations.rasa import RasaUnavailable
-from assist.store import SuggestionStore
+from assist.store import StoreUnavailable, SuggestionStore
 from assist.store.db import now
-from console.workers.follower import EventFollower
+from console.workers.follower import EventFollower, Progress
+from console.workers.loops import FailureStreak
 from console.workers.outbox import backoff, deliver_due
 
 SITUATION = {"intent": "complaint", "concerns": ["complaint"], "mood": "angry", "urgency": 5}
@@ -22,29 +28,62 @@ DRAFTS = [{"text": "非常抱歉给您添麻烦了，我马上为您核实，您
 
 
 class FakeRasa:
-    """Rasa's HTTP API at the far edge: records pushes; can be down, or lose an answer."""
+    """Rasa's HTTP API at the far edge. `pushed` is what reached the customer's client (with the
+    delivery id it carries); Rasa can be down, lose its answer, or emit a push it has not saved yet
+    (slow, or the console died mid-request), which the tracker check cannot see."""
 
     def __init__(self):
         self.pushed = []      # (conversation, text, key, pause, resume)
+        self.saved = set()    # delivery keys in the tracker
         self.down = False
         self.lose_answer = False
+        self.unsaved = False
+        self.after_push = None
 
     def deliver(self, conversation_id, channel, text, key, resume=False, pause=False, sender="agent"):
         if self.down:
             raise RasaUnavailable("Rasa at http://127.0.0.1:5005 unreachable: connection refused")
         self.pushed.append((conversation_id, text, key, pause, resume))
-        if self.lose_answer:
-            raise RasaUnavailable("read timed out")  # Rasa stored it, the answer never came
+        if not self.unsaved:
+            self.saved.add(key)
+        if self.after_push:
+            self.after_push()
+        if self.lose_answer or self.unsaved:
+            raise RasaUnavailable("read timed out")  # Rasa has it (or is still at it), the answer never came
 
     def was_delivered(self, conversation_id, key):
         if self.down:
             raise RasaUnavailable("down")
-        return any(p[2] == key for p in self.pushed)
+        return key in self.saved
 
 
 @pytest.fixture
-def store(tmp_path):
-    return SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
+def store_url(tmp_path, monkeypatch):
+    monkeypatch.setenv("KEFU_STORE_LOCK_SECONDS", "0.2")  # a locked store fails fast
+    return f"sqlite:///{tmp_path / 's.db'}"
+
+
+@pytest.fixture
+def store(store_url):
+    return SuggestionStore.migrated(store_url)
+
+
+@contextmanager
+def store_locked(url):
+    """Another process holds the store's write lock: reads work, every write fails."""
+    db = sqlite3.connect(url[len("sqlite:///"):], isolation_level=None)
+    db.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        db.execute("ROLLBACK")
+        db.close()
+
+
+def due_now(store):
+    """Make every pending delivery due (as if its backoff or lease had passed)."""
+    with store.engine.begin() as db:
+        db.execute(sa.text("UPDATE kefu_deliveries SET next_attempt_at = '2000-01-01 00:00:00'"))
 
 
 def approved(store, conversation="c1"):
@@ -54,12 +93,17 @@ def approved(store, conversation="c1"):
     return case["id"]
 
 
+def delivery_of(store, case_id):
+    return store.cases.get_case(case_id)["deliveries"][0]
+
+
 def test_an_approved_text_is_delivered_once_with_the_bot_resumed(store):
     rasa = FakeRasa()
-    approved(store)
+    case_id = approved(store)
     assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
-    assert [(p[1], p[4]) for p in rasa.pushed] == [(DRAFTS[0]["text"], True)]
+    assert [(p[1], p[2], p[4]) for p in rasa.pushed] == [(DRAFTS[0]["text"], f"d{delivery_of(store, case_id)['id']}", True)]
     assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0}
+    assert delivery_of(store, case_id)["attempts"] == 1
 
 
 def test_rasa_down_keeps_the_delivery_pending_with_backoff_then_delivers(store):
@@ -68,7 +112,7 @@ def test_rasa_down_keeps_the_delivery_pending_with_backoff_then_delivers(store):
     case_id = approved(store)
     tried_at = now()
     assert deliver_due(store, rasa) == {"delivered": 0, "retry": 1}
-    delivery = store.cases.get_case(case_id)["deliveries"][0]
+    delivery = delivery_of(store, case_id)
     assert delivery["state"] == "pending" and delivery["attempts"] == 1 and "unreachable" in delivery["last_error"]
     assert store.outbox.due(at=tried_at) == []  # not before its backoff (read on the store's clock, not the wall's)
     rasa.down = False
@@ -87,10 +131,9 @@ def test_a_retry_asks_rasa_first_and_never_sends_twice(store):
     case_id = approved(store)
     deliver_due(store, rasa)
     rasa.lose_answer = False
-    for delivery in store.outbox.due(at=now() + timedelta(seconds=5)):
-        assert delivery["attempts"] == 1
+    assert delivery_of(store, case_id)["attempts"] == 1
+    due_now(store)
     # Due again: the retry finds the delivery id in the tracker and marks it delivered.
-    store.outbox.mark_attempt_failed(store.cases.get_case(case_id)["deliveries"][0]["id"], "x", timedelta(seconds=-1))
     assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
     assert len(rasa.pushed) == 1
 
@@ -99,14 +142,98 @@ def test_giving_up_after_the_last_attempt(store):
     rasa = FakeRasa()
     rasa.down = True
     case_id = approved(store)
-    for _ in range(3):
-        store.outbox.mark_attempt_failed(store.cases.get_case(case_id)["deliveries"][0]["id"], "x", timedelta(seconds=-1))
-    deliver_due(store, rasa, max_attempts=4)
-    assert store.cases.get_case(case_id)["deliveries"][0]["state"] == "failed"
+    for _ in range(4):
+        due_now(store)
+        deliver_due(store, rasa, max_attempts=4)
+    delivery = delivery_of(store, case_id)
+    assert delivery["state"] == "failed" and delivery["attempts"] == 4
 
 
 def test_backoff_doubles_up_to_the_cap():
-    assert [backoff(n, 10).total_seconds() for n in (1, 2, 3, 4, 5, 6)] == [1, 2, 4, 8, 10, 10]
+    assert [backoff(n, 10).total_seconds() for n in (1, 2, 4, 5, 6, 7)] == [1, 2, 8, 10, 10, 10]
+
+
+# ---- issue 15, item 1: the resend loop ------------------------------------------------------------
+def test_a_locked_store_after_the_push_never_makes_a_resend_loop(store, store_url):
+    """The push lands, then the store turns read-only before "delivered" is written: the old outbox
+    counted no attempt and pushed again every pass (41 times in the probe). Now the attempt was
+    counted before the push; while the store is locked nothing more is sent; once it is back, the
+    retry finds the delivery in the tracker."""
+    rasa = FakeRasa()
+    case_id = approved(store)
+    lock = store_locked(store_url)
+    rasa.after_push = lock.__enter__  # the store goes read-only right after Rasa took the text
+    expired = timedelta(seconds=-1)   # the worst case: the attempt's lease has run out at once
+    with pytest.raises(sa.exc.OperationalError):
+        deliver_due(store, rasa, lease=expired)
+    rasa.after_push = None
+    for _ in range(20):  # the worker's passes while the store stays locked
+        with pytest.raises(sa.exc.OperationalError):
+            deliver_due(store, rasa, lease=expired)
+    assert len(rasa.pushed) == 1
+    lock.__exit__(None, None, None)
+    due_now(store)
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert len(rasa.pushed) == 1 and delivery_of(store, case_id)["state"] == "delivered"
+
+
+def test_nothing_is_sent_that_the_store_could_not_count(store, store_url):
+    rasa = FakeRasa()
+    approved(store)
+    with store_locked(store_url), pytest.raises(sa.exc.OperationalError):
+        deliver_due(store, rasa)
+    assert rasa.pushed == []
+
+
+# ---- item 2: what the tracker check cannot see ----------------------------------------------------
+def test_a_push_rasa_has_not_saved_is_sent_again_under_the_same_id(store):
+    """Rasa emitted the text but had not saved it when the retry looked (slow past the client
+    timeout, or the console died mid-request): the text goes out again, under the same delivery id,
+    so the customer's client shows it once."""
+    rasa = FakeRasa()
+    rasa.unsaved = True
+    case_id = approved(store)
+    deliver_due(store, rasa)
+    rasa.unsaved = False
+    due_now(store)
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    keys = [p[2] for p in rasa.pushed]
+    assert len(keys) == 2 and len(set(keys)) == 1 == len({p[1] for p in rasa.pushed})
+    assert delivery_of(store, case_id)["attempts"] == 2
+
+
+def test_a_console_that_dies_mid_push_leaves_a_retry_after_the_lease(store):
+    rasa = FakeRasa()
+    case_id = approved(store)
+    delivery = store.outbox.due()[0]
+    assert store.outbox.start_attempt(delivery, lease=timedelta(seconds=30))  # counted; then the process died
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0}  # held for the lease
+    due_now(store)
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert len(rasa.pushed) == 1 and delivery_of(store, case_id)["attempts"] == 2
+
+
+# ---- item 6: backoff and one log line per failure streak ------------------------------------------
+def test_a_failure_streak_is_logged_once_and_backs_off(caplog):
+    streak = FailureStreak("outbox", first=0.05, cap=2.0)
+    outage = sa.exc.OperationalError("UPDATE kefu_deliveries …", {}, sqlite3.OperationalError("database is locked"))
+    with caplog.at_level(logging.INFO, logger="kefu.console"):
+        waits = [streak.failed(outage) for _ in range(200)]
+        streak.succeeded()
+        streak.succeeded()
+    assert waits[:4] == [0.05, 0.1, 0.2, 0.4] and max(waits) == 2.0
+    lines = [r for r in caplog.records if r.name == "kefu.console"]
+    assert len(lines) == 2 and all(r.exc_info is None for r in lines)
+    assert "store is unavailable (database is locked)" in lines[0].getMessage()
+    assert "working again after 200 failed tries" in lines[1].getMessage()
+
+
+def test_an_unexpected_failure_gets_one_traceback_per_streak(caplog):
+    streak = FailureStreak("follower", first=0.05, cap=1.0)
+    with caplog.at_level(logging.INFO, logger="kefu.console"):
+        for _ in range(50):
+            streak.failed(KeyError("parse_data"))
+    assert [bool(r.exc_info) for r in caplog.records if r.name == "kefu.console"] == [True]
 
 
 # ---- the event follower ------------------------------------------------------------------------
@@ -129,17 +256,37 @@ class Events:
                           "parse_data": {"intent": {"name": intent, "confidence": 0.93}, "entities": list(entities),
                                          "intent_ranking": [{"name": intent, "confidence": 0.93}]}})
 
+    def handoff_turn(self, sender, paused=True):
+        """What Rasa publishes after the handoff action: its action event, then its holding message and
+        pause — or, when Rasa gave up waiting for the action, nothing from it and the next action_listen."""
+        self.add(sender, {"event": "action", "name": "action_handoff"})
+        if paused:
+            self.add(sender, {"event": "bot", "text": "已为您转接人工客服，请稍等"})
+            self.add(sender, {"event": "pause"})
+        else:
+            self.add(sender, {"event": "action", "name": "action_listen"})
+
 
 @pytest.fixture
 def events(tmp_path):
     return Events(f"sqlite:///{tmp_path / 'events.db'}")
 
 
+ORDERS = {"1234567890": Order("1234567890", "in_transit", carrier="中通", product="羽绒服")}
+
+
+def make_follower(store, events, **options):
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    return EventFollower(service, str(events.engine.url), **dict({"settle_seconds": 0, "retry_seconds": 0}, **options))
+
+
 @pytest.fixture
-def follower(store, events, tmp_path):
-    orders = {"1234567890": Order("1234567890", "in_transit", carrier="中通", product="羽绒服")}
-    service = CaseService(store, find_order=orders.get, acceptance=lambda: None)
-    return EventFollower(service, str(events.engine.url))
+def follower(store, events):
+    return make_follower(store, events)
+
+
+def kinds(store, conversation):
+    return [d["kind"] for d in store.cases.get_case(store.cases.latest_case_for(conversation)["id"])["deliveries"]]
 
 
 def test_the_follower_opens_a_case_with_the_order_and_queues_the_holding_message(follower, events, store):
@@ -161,12 +308,13 @@ def test_the_follower_joins_each_message_once_and_records_the_bot(follower, even
     events.add("c1", {"event": "bot", "text": "已为您转接人工客服", "metadata": {}})
     events.user("c1", "人呢？？", "greet", "m2")
     follower.poll()
-    store.follower.set_position("console", 0)  # a crash before the bookmark was written: replay
-    follower.poll()
+    # A crash before the bookmark was written: a new follower reads everything again.
+    store.follower.set_position("console", 0)
+    make_follower(store, events).poll()
     detail = store.cases.get_case(store.cases.open_case_for("c1")["id"])
     assert [(m["sender"], m["text"]) for m in detail["messages"]] == [
         ("customer", "我要投诉"), ("bot", detail["deliveries"][0]["text"]), ("bot", "已为您转接人工客服"), ("customer", "人呢？？")]
-    assert detail["batch"] == 2
+    assert detail["batch"] == 2 and len(detail["deliveries"]) == 1
 
 
 def test_the_follower_leaves_what_the_bot_answers(follower, events, store):
@@ -175,9 +323,91 @@ def test_the_follower_leaves_what_the_bot_answers(follower, events, store):
     assert store.cases.open_case_for("c1") is None
 
 
-def test_a_bad_event_does_not_stop_the_stream(follower, events, store):
+# ---- item 4: nothing skipped ------------------------------------------------------------------------
+def test_a_store_outage_never_moves_the_bookmark_past_a_message(follower, events, store, store_url):
+    """The old follower logged the failure and moved on: the customer had been told a person
+    would answer, the bot stayed paused, and no case ever existed."""
+    events.user("c1", "我要投诉，东西是坏的", "complaint", "m1")
+    events.handoff_turn("c1", paused=True)  # the action spoke, but could not write the case
+    with store_locked(store_url):
+        with pytest.raises(StoreUnavailable):
+            follower.poll()
+        with pytest.raises(StoreUnavailable):
+            follower.poll()
+    assert store.follower.position("console") == 0 and store.cases.open_case_for("c1") is None
+    assert follower.poll() == 4
+    case = store.cases.open_case_for("c1")
+    assert case is not None and store.follower.position("console") == 4
+    assert kinds(store, "c1") == []  # the action's holding message was said: none twice
+    assert store.dead_letters.open_count() == 0  # an outage is waited out, never counted
+
+
+def test_a_bad_event_is_retried_then_kept_as_a_dead_letter_while_others_go_on(store, events):
+    follower = make_follower(store, events, max_tries=3)
     with events.engine.begin() as db:
         db.execute(sa.text("INSERT INTO events (sender_id, data) VALUES ('c0', '{not json')"))
-    events.user("c1", "我要投诉", "complaint", "m1")
-    assert follower.poll() == 2
+    events.user("c0", "我要投诉", "complaint", "m0")   # behind the bad event: keeps its order
+    events.user("c1", "我要投诉", "complaint", "m1")   # another customer: not held up
+    assert follower.poll() == 1
     assert store.cases.open_case_for("c1") is not None and store.cases.open_case_for("c0") is None
+    assert store.follower.position("console") == 0
+    follower.poll()
+    assert store.dead_letters.open_count() == 0
+    assert follower.poll() == 2  # third try: a dead letter; the stream moves on
+    assert store.cases.open_case_for("c0") is not None and store.follower.position("console") == 3
+    letters = store.dead_letters.open_letters()
+    assert [(d["event_id"], d["conversation_id"], d["tries"]) for d in letters] == [(1, "c0", 3)]
+    assert "JSONDecodeError" in letters[0]["error"] and letters[0]["event"] == "{not json"
+    assert store.queue.snapshot()["dead_letters"] == 1
+
+
+def test_a_failing_event_is_tried_again_with_backoff(store, events):
+    follower = make_follower(store, events, max_tries=5, retry_seconds=60)
+    with events.engine.begin() as db:
+        db.execute(sa.text("INSERT INTO events (sender_id, data) VALUES ('c0', '{not json')"))
+    for _ in range(10):
+        follower.poll()
+    assert follower.failures[1][0] == 1 and store.dead_letters.open_count() == 0
+
+
+def test_the_bookmark_stops_at_the_first_event_not_handled():
+    progress = Progress(10)
+    progress.done.update({11, 12, 14})
+    assert progress.advance([11, 12, 13, 14]) and progress.position == 12
+    progress.done.add(13)
+    assert progress.advance([13, 14]) and progress.position == 14 and progress.done == set()
+
+
+# ---- item 5: who tells the customer ------------------------------------------------------------------
+def test_a_turn_the_action_never_answered_gets_the_holding_message_once(follower, events, store):
+    """Rasa gave up on a hung action server: its turn has the handoff action but no pause."""
+    events.user("c1", "你们这服务太差了", "complaint", "m1")
+    events.handoff_turn("c1", paused=False)
+    follower.poll()
+    assert kinds(store, "c1") == ["holding"]
+    make_follower(store, events).poll()  # read again after a restart
+    assert kinds(store, "c1") == ["holding"]
+
+
+def test_a_late_action_that_opened_the_case_still_leaves_the_customer_a_holding_message(follower, events, store):
+    """The action server woke up after Rasa had given up: it opened the case, but its holding
+    message went nowhere. The follower sees an unpaused turn and says it."""
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    from assist.cases.service import CustomerMessage
+
+    service.on_customer_message(CustomerMessage("c1", "你们这服务太差了", "m1", "socketio",
+                                                {"intent": {"name": "complaint"}}), hand_over=True)
+    events.user("c1", "你们这服务太差了", "complaint", "m1")
+    events.handoff_turn("c1", paused=False)
+    follower.poll()
+    assert kinds(store, "c1") == ["holding"]
+    assert store.cases.get_case(store.cases.open_case_for("c1")["id"])["created_by"] == "action"
+
+
+def test_a_turn_still_being_published_waits(store, events):
+    follower = make_follower(store, events, settle_seconds=60)
+    events.user("c1", "我要投诉", "complaint", "m1")
+    assert follower.poll() == 0 and store.cases.open_case_for("c1") is None
+    events.handoff_turn("c1", paused=True)
+    assert follower.poll() == 4
+    assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == []

@@ -1,0 +1,210 @@
+"""Rasa channels that keep kefu-assist's delivery promise: every message reaches the customer's
+client with an id, a client that gets an id twice shows it once, and nothing is lost while the
+client is away. Named in credentials.yml instead of Rasa's own:
+
+    kefu_rasa.channels.SocketIOInput: {user_message_evt: user_uttered, bot_message_evt: bot_uttered, session_persistence: true}
+    kefu_rasa.channels.CallbackInput: {url: https://your-client/bot}
+
+What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channels/):
+- Every bot message carries `id` (a pushed message's delivery id `d<n>`, else the bot event's
+  time `t<seconds>`), `sender` (agent or bot) and `timestamp`, as one message: Rasa's
+  SocketIOOutput sends `{"text"}` only and splits a text on blank lines.
+- socket.io: `session_request` joins the room (awaited where python-socketio made it a coroutine,
+  RasaHQ/rasa#13027) and, given `kefu_since` (the timestamp of the last bot message the client
+  showed), first sends every bot message after it. It reads the tracker under the conversation's
+  lock, so a push that went into an empty room while the client reconnected is either in what it
+  reads or arrives live afterwards: never lost between the two.
+- callback: a pushed message (one with a delivery id) counts as delivered only when the client
+  answered 2xx within KEFU_CALLBACK_TIMEOUT_SECONDS; otherwise Rasa answers the push with an error,
+  saves nothing, and the console's outbox retries (Rasa's CallbackOutput logs and swallows the
+  error). A message inside a customer's own turn keeps Rasa's behaviour (logged): failing it would
+  drop the customer's message itself.
+- Both bound Rasa's wait for the action server to KEFU_ACTION_TIMEOUT_SECONDS (`bound_action_calls`).
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import uuid
+from typing import Any, Dict, List, Optional, Text
+
+import aiohttp
+from rasa.core.channels import callback as rasa_callback
+from rasa.core.channels import socketio as rasa_socketio
+from rasa.core.channels.channel import UserMessage
+from rasa.core.lock_store import LockError
+from rasa.shared.core.events import BotUttered
+from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+
+from assist.integrations.rasa import message_id
+from assist.settings import get_settings
+
+logger = logging.getLogger(__name__)
+MAX_CATCH_UP = 100  # bot messages sent to a client that comes back
+
+
+def bound_action_calls(seconds: float) -> None:
+    """Rasa 3.6 waits up to a fixed 300 s for the action server: RemoteAction.run passes the module
+    constant DEFAULT_REQUEST_TIMEOUT (rasa/core/actions/action.py) on every call, and neither
+    --request-timeout nor endpoints.yml changes it. A hung action server would leave the customer
+    silent and the conversation locked for five minutes. With the bound, the call fails after
+    `seconds`, Rasa logs it and ends the turn, and the console's event follower, which sees the turn
+    unpaused, opens the case and sends the holding message through the outbox (a late answer from
+    the action changes nothing: the case service takes each message id once).
+
+    Why here and not a proxy in front of the action server: a proxy that hangs puts the 300 s back,
+    and it is one more process to run; this is the one line of Rasa's that decides the wait."""
+    from rasa.core.actions import action
+
+    if getattr(action, "DEFAULT_REQUEST_TIMEOUT", None) != seconds:
+        action.DEFAULT_REQUEST_TIMEOUT = seconds
+        logger.info("kefu: Rasa waits at most %g s for the action server (KEFU_ACTION_TIMEOUT_SECONDS)", seconds)
+
+
+def outgoing(text: Text, message: Dict[Text, Any]) -> Dict[Text, Any]:
+    """What a client receives for one bot message: the text with its id, sender and time."""
+    return {
+        "text": text, "id": message_id(message), "sender": message.get("kefu_sender") or "bot",
+        "timestamp": message.get("timestamp"),
+    }
+
+
+def quick_replies(buttons: List[Dict[Text, Any]]) -> List[Dict[Text, Any]]:
+    return [{"content_type": "text", "title": b["title"], "payload": b["payload"]} for b in buttons]
+
+
+# ---- socket.io ----------------------------------------------------------------------------------
+class SocketIOOutput(rasa_socketio.SocketIOOutput):
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._send_message(recipient_id, outgoing(text, kwargs))
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        await self._send_message(recipient_id, dict(outgoing(text, kwargs), quick_replies=quick_replies(buttons)))
+
+
+class SocketIOInput(rasa_socketio.SocketIOInput):
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "SocketIOInput":
+        bound_action_calls(get_settings().action_timeout_seconds)
+        return super().from_credentials(credentials)  # type: ignore[return-value]
+
+    def get_output_channel(self) -> Optional[rasa_socketio.SocketIOOutput]:
+        if self.sio is None:
+            return super().get_output_channel()  # Rasa's warning: no socket server in this process
+        return SocketIOOutput(self.sio, self.bot_message_evt)
+
+    def blueprint(self, on_new_message):
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+
+        # Registering an event again replaces Rasa's handler for it (python-socketio keeps one per event).
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Optional[Dict]) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id") or uuid.uuid4().hex
+            if self.session_persistence:
+                joined = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(joined):
+                    await joined
+                since = data.get("kefu_since")
+                if isinstance(since, (int, float)) and not isinstance(since, bool):
+                    await self._catch_up(sid, session_id, float(since))
+            await sio.emit("session_confirm", session_id, room=sid)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Dict) -> None:
+            # Rasa's handler, with our output channel (Rasa builds its own SocketIOOutput here).
+            if self.session_persistence:
+                if not data.get("session_id"):
+                    logger.warning("a socket.io message without a session_id was ignored (send session_request first)")
+                    return
+                sender_id = data["session_id"]
+            else:
+                sender_id = sid
+            metadata = data.get(self.metadata_key, {})
+            if isinstance(metadata, Text):
+                metadata = json.loads(metadata)
+            await on_new_message(UserMessage(
+                data.get("message", ""), SocketIOOutput(sio, self.bot_message_evt), sender_id,
+                input_channel=self.name(), metadata=metadata,
+            ))
+
+        return blueprint
+
+    async def _catch_up(self, sid: Text, session_id: Text, since: float) -> None:
+        """Send this client the bot messages after `since`, read under the conversation's lock."""
+        agent = _agent(self.sio, sid)
+        if agent is None or agent.tracker_store is None:
+            return
+        try:
+            async with agent.lock_store.lock(session_id, wait_time_in_seconds=0.05):
+                tracker = await agent.tracker_store.retrieve_full_tracker(session_id)
+                await self._send_missed(sid, tracker, since)
+        except LockError:
+            logger.warning("catch-up for %s read without the conversation lock (it expired)", session_id)
+            await self._send_missed(sid, await agent.tracker_store.retrieve_full_tracker(session_id), since)
+
+    async def _send_missed(self, sid: Text, tracker, since: float) -> None:
+        if tracker is None:
+            return
+        missed = [e for e in tracker.events if isinstance(e, BotUttered) and (e.timestamp or 0) > since][-MAX_CATCH_UP:]
+        output = SocketIOOutput(self.sio, self.bot_message_evt)
+        for event in missed:
+            await output.send_response(sid, event.message())
+
+
+def _agent(sio, sid: Text):
+    """Rasa's agent (tracker and lock stores), from the web request the socket came in on."""
+    try:
+        return sio.get_environ(sid)["sanic.request"].app.ctx.agent
+    except (KeyError, AttributeError, TypeError):
+        logger.warning("no Rasa agent reachable from socket %s: no catch-up", sid)
+        return None
+
+
+# ---- callback -----------------------------------------------------------------------------------
+class CallbackNotAcknowledged(RuntimeError):
+    """The callback client did not take a pushed message; Rasa answers the push with an error."""
+
+
+class CallbackOutput(rasa_callback.CallbackOutput):
+    def __init__(self, endpoint: EndpointConfig, timeout: float) -> None:
+        super().__init__(endpoint)
+        self.timeout = timeout
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        message = dict(self._message(recipient_id, text=text), **outgoing(text, kwargs))
+        await self._post(message, pushed=bool(kwargs.get("kefu_delivery")))
+
+    async def send_text_with_buttons(self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]],
+                                     **kwargs: Any) -> None:
+        message = dict(self._message(recipient_id, text=text, buttons=buttons), **outgoing(text, kwargs))
+        await self._post(message, pushed=bool(kwargs.get("kefu_delivery")))
+
+    async def _persist_message(self, message: Dict[Text, Any]) -> None:
+        await self._post(message, pushed=False)  # images, attachments …: Rasa's way, with our timeout
+
+    async def _post(self, message: Dict[Text, Any], pushed: bool) -> None:
+        self.messages.append(message)
+        try:
+            await self.callback_endpoint.request(
+                "post", content_type="application/json", json=message, timeout=aiohttp.ClientTimeout(total=self.timeout),
+            )
+        except (ClientResponseError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+            detail = f"{error.status} {error.text!r}" if isinstance(error, ClientResponseError) else repr(error)
+            if pushed:
+                raise CallbackNotAcknowledged(f"the callback client did not take message {message['id']}: {detail}") from error
+            logger.error("the callback client did not take a message for %s: %s", message.get("recipient_id"), detail)
+
+
+class CallbackInput(rasa_callback.CallbackInput):
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "CallbackInput":
+        bound_action_calls(get_settings().action_timeout_seconds)
+        return super().from_credentials(credentials)  # type: ignore[return-value]
+
+    def get_output_channel(self) -> CallbackOutput:
+        return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds)
