@@ -73,8 +73,15 @@ def command_line(pid: int, proc: Path = Path("/proc"), limit: int = 160) -> str:
         raw = (proc / str(pid) / "cmdline").read_bytes()
     except OSError:
         return "?"
-    text = scrub(" ".join(part.decode("utf-8", "replace") for part in raw.split(b"\0") if part))
+    parts = [part.decode("utf-8", "replace") for part in raw.split(b"\0") if part]
+    # Absolute paths shortened to their last name: a deep checkout must not push the
+    # arguments that tell one process from another past the limit.
+    text = scrub(" ".join(_short(part) for part in parts))
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _short(part: str) -> str:
+    return "…/" + os.path.basename(part.rstrip("/")) if part.startswith("/") and part.count("/") > 1 else part
 
 
 def who_holds(port: int, host: str = "127.0.0.1") -> Optional[str]:

@@ -30,6 +30,17 @@ def test_a_leftover_s_command_line_is_shown_without_its_token(tmp_path):
     assert command_line(4242, tmp_path) == "python -m rasa run --auth-token *** --port 5005"
 
 
+def test_a_deep_checkout_does_not_push_the_telling_arguments_past_the_limit(tmp_path):
+    proc = tmp_path / "4243"
+    proc.mkdir()
+    deep = "/" + "/".join(["a-rather-long-directory-name"] * 8)
+    parts = [f"{deep}/.venv/bin/python", "-m", "rasa", "run", "--model", f"{deep}/models/kefu-0123.tar.gz",
+             "--port", "5005", "--enable-api", "--auth-token", "abcdefgh12345", "--endpoints", f"{deep}/endpoints.yml"]
+    (proc / "cmdline").write_bytes("\0".join(parts).encode() + b"\0")
+    assert command_line(4243, tmp_path) == ("…/python -m rasa run --model …/kefu-0123.tar.gz --port 5005 "
+                                            "--enable-api --auth-token *** --endpoints …/endpoints.yml")
+
+
 def test_restarts_back_off_and_give_up_after_the_limit_within_the_window():
     policy = RestartPolicy(limit=3, window=100, max_delay=3)
     deaths = deque()
