@@ -63,7 +63,8 @@ def declines_only(norm: str, declines) -> bool:
     return bool(declines.matches(norm)) and len(re.sub(r"[\W了啊呀吧哦嘛的呢]", "", rest)) <= 1
 
 
-def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = None) -> Tuple[str, ...]:
+def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = None,
+                     confidence: Optional[float] = None) -> Tuple[str, ...]:
     """The message's concerns, each believed only with a sign of it in the words (acts.yml evidence):
     NLU's complaint for 有没实惠点的 is a question about the goods; its delivery_delay for 预计送达时间 a
     question about the order."""
@@ -71,7 +72,8 @@ def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = N
     implied = {p.concern for p in said.problems if p.id in message.problems}
     signs = {"problem": implied, "mood": message.mood != "calm", "threat": bool(message.threats),
              "waited": bool(message.facts.get("days_waited")), "price": bool(message.price_ask),
-             "statement": not cues.customer["question"].matches(message.text)}
+             # A plain statement backs NLU's reading only when NLU itself is not guessing.
+             "statement": not cues.customer["question"].matches(message.text) and (confidence is None or confidence >= 0.5)}
     out = []
     for concern in message.concerns:
         needs, instead = cues.evidence.get(concern, ((), concern))
@@ -93,6 +95,8 @@ def masked_facts(text: str, waiting_for: Optional[str]) -> Mapping[str, str]:
         kind = match.group(1)
         fact = MASK_FACT.get(kind)
         if fact is None and kind in ("数字", "号码"):
+            if re.match(r"\s*[点号分天个元块岁件包月年次秒周斤份盒袋瓶罐张:：\-]", text[match.end():match.end() + 2]):
+                continue  # [数字x]点 / [数字x]号 / [数字x]个: a time, a date or a count, not something to look up
             fact = waiting_for if waiting_for in ("order_id", "waybill", "phone") else "order_id"
         if fact and fact not in found:
             found[fact] = match.group(0)
@@ -123,10 +127,12 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     norm = normalize(text or "")
     intent = (parse.get("intent") or {}).get("name")
     confidence = (parse.get("intent") or {}).get("confidence")
-    # A case opened on a question (预计送达时间, 有大号吗) is about that question until a problem comes up.
-    about_question = not state.customer_turns or state.primary not in PERSON_CONCERNS
-    raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
     sure = confidence is None or confidence >= SURE  # NLU sure of this message alone
+    # A case opened on a question (预计送达时间, 有大号吗) is about that question until a problem comes up.
+    # ... or a calm case whose customer now asks, and NLU is sure, about the goods or the order (这款是纯棉的吗).
+    about_question = (not state.customer_turns or state.primary not in PERSON_CONCERNS
+                      or (state.mood == "calm" and sure and bool(said["question"].matches(norm))))
+    raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
     # Another problem: one not raised before, or an earlier one the customer now insists on.
     # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.
     words = re.sub(r"[\s\d\W]", "", MASK.sub("", norm))
@@ -153,7 +159,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         act = "cancels"
     elif answered and (waiting_for in FACT_ANSWERS + ("photo",) or len(norm) > 12):
         act = "answers"
-    elif said["requests"].matches(norm):
+    elif said["requests"].matches(norm) and not asks:
         act = "requests"  # 你点下退款吧: say we do it (the agent approves only what they will do)
     elif greets and not shift:
         act = "greets" if state.agent_turns else "pushes"  # 您好 before anyone answered is a push

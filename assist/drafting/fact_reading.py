@@ -79,7 +79,7 @@ def is_known(fact: str, facts: Mapping[str, Any]) -> bool:
     """Whether the customer or the case gave this fact (goods named in words count as the product)."""
     if fact in facts or f"{fact}_seen" in facts:  # *_seen: the agent's words show they have it in hand
         return True
-    return fact == "product" and any(k in facts for k in ("goods_said", "photo"))
+    return fact == "product" and any(k in facts for k in ("goods_said", "photo", "product_code"))
 
 def int_fact(facts: Mapping[str, Any], key: str) -> Optional[int]:
     value = facts.get(key)

@@ -134,6 +134,10 @@ def _concerns(intent: str, ranking: Sequence[Tuple[str, float]], guesses: Sequen
     return tuple(substantive or concerns[:1])
 
 
+PRESALE = frozenset({"price_haggle", "product_inquiry"})
+_ORDER_WORDS = re.compile(r"订单|单号|下单|下的单|付款|发货|快递|物流|包裹")
+
+
 # ---- the builder -----------------------------------------------------------------------
 
 def build_situation(
@@ -183,6 +187,10 @@ def build_situation(
 
 
     known = read_facts(facts, entities, norm, cues)
+    if ("order_id" in known and not (facts or {}).get("order_id") and set(concerns) <= PRESALE
+            and not _ORDER_WORDS.search(norm)):
+        # Before buying, a bare long number is the goods' id (商品编号), not an order to look up.
+        known["product_code"] = known.pop("order_id")
     waited = max([d for d in (waited_days(t) for t in earlier + [norm]) if d] or [0]) or None
     if waited and "days_waited" not in known:
         known["days_waited"] = waited

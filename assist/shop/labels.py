@@ -25,7 +25,7 @@ LABELS: Dict[str, Dict[str, str]] = {
         "days_waited": "顾客说等了几天", "status_zh": "订单状态", "waybill": "快递单号", "phone": "联系电话",
         "address": "地址", "photo": "照片", "order_id_from_shop": "订单号来自", "shipped_at": "发货时间",
         "ordered_at": "下单时间", "last_update_at": "物流更新", "customer_id": "顾客编号", "name": "姓名",
-        "goods_said": "顾客说的商品", "order_id_seen": "订单客服已查到", "product_seen": "商品客服已确认",
+        "goods_said": "顾客说的商品", "product_code": "商品编号", "order_id_seen": "订单客服已查到", "product_seen": "商品客服已确认",
     },
     # The conversation state (assist/cases/state.py), in the words the case panel shows.
     "acts": {

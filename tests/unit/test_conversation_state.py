@@ -338,6 +338,30 @@ def test_an_angry_customer_is_not_met_with_a_bare_hold(shop):
     assert not shop.drafts[0].startswith(("您说的我看一下", "我看一下您说的情况"))
 
 
+def test_a_sure_question_about_the_goods_moves_a_calm_case_to_it(shop):
+    shop.says("我要找人工", "request_human", 0.95)
+    shop.says("我的快递到哪里了", "order_status", 0.95)
+    assert shop.state.primary == "order_status"
+
+
+def test_a_time_or_a_count_is_no_order_number():
+    from assist.cases.acts import masked_facts
+    assert masked_facts("我今天[数字x]点[数字x]分钟下的单", None) == {}
+    assert masked_facts("[数字x]", "order_id") == {"order_id": "[数字x]"}
+
+
+def test_before_buying_a_long_number_is_the_goods_not_an_order():
+    from assist.drafting.situation import build_situation
+    assert "order_id" not in build_situation("540992569369这个买6份有优惠吗", intent="price_haggle").facts
+    assert build_situation("订单540992569369还没发货", intent="delivery_delay").facts["order_id"] == "540992569369"
+
+
+def test_a_question_about_when_to_apply_is_not_a_request(shop):
+    shop.says("东西有问题我要退", "refund_return")
+    shop.says("什么时候申请退款", "refund_return", 0.9)
+    assert shop.state.last_act != "requests"
+
+
 def test_the_same_conversation_gives_the_same_state_every_time(tmp_path):
     def run(folder):
         folder.mkdir()
