@@ -129,9 +129,11 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     confidence = (parse.get("intent") or {}).get("confidence")
     sure = confidence is None or confidence >= SURE  # NLU sure of this message alone
     # A case opened on a question (预计送达时间, 有大号吗) is about that question until a problem comes up.
-    # ... or a calm case whose customer now asks, and NLU is sure, about the goods or the order (这款是纯棉的吗).
+    # ... or a calm case whose customer now asks, and NLU is sure, about the goods or the order (这款是纯棉的吗,
+    # 这款是纯棉的还是…): a price talk that moved on to the goods is about the goods now.
     about_question = (not state.customer_turns or state.primary not in PERSON_CONCERNS
-                      or (state.mood == "calm" and sure and bool(said["question"].matches(norm))))
+                      or (state.mood == "calm" and sure and (intent in QUESTION_CONCERNS
+                                                             or bool(said["question"].matches(norm)))))
     raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
     # Another problem: one not raised before, or an earlier one the customer now insists on.
     # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.

@@ -18,6 +18,8 @@ from assist.shop.slots import MAX_CHARS, STATUS_TEXT
 _CODE = re.compile(r"^[A-Za-z0-9-]{4,24}$")
 _NAME_CHARS = re.compile(r"[^\u4e00-\u9fffA-Za-z0-9 ·-]")
 PRODUCT_FAULTS = frozenset({"damaged", "wrong_item", "missing_item", "quality"})
+DELIVERY_FAULTS = frozenset({"late", "stuck", "not_shipped"})
+ON_THE_WAY = frozenset({"paid", "shipped", "in_transit"})
 
 
 def _code(value: Any, limit: int) -> Optional[str]:
@@ -132,4 +134,10 @@ def flags(situation, policy: Policy) -> FrozenSet[str]:
         on.add("our_fault")
     if any(s.startswith("argues:") for s in situation.temperament_signals):
         on.add("argues")
+    # The parcel has not reached the customer: the delivery is chased, the 7-day rule (counted from
+    # signing) is not the answer, and a return means a refund before it arrives. A demand beyond the
+    # policy keeps its own answer (the supervisor) first.
+    if (DELIVERY_FAULTS & set(situation.problems) or situation.facts.get("status") in ON_THE_WAY) and not (
+            PRODUCT_FAULTS & set(situation.problems)) and "beyond_policy" not in on:
+        on.add("not_received")
     return frozenset(on)

@@ -25,6 +25,8 @@ FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_f
                           "our_fault",
                           # the customer argues their case (因为, 按理说, 说好的): "您说得在理" only then
                           "argues",
+                          # the parcel has not reached the customer (late, stuck, not shipped, or the order says so)
+                          "not_received",
                           # from the conversation state: the shop still owes the customer something, or delivered it;
                           # the customer accepted grudgingly (好吧); the shop already did something ({progress} says what)
                           "work_open", "work_done", "reluctant", "progressed",

@@ -219,3 +219,17 @@ def test_draft_as_json():
     data = draft.to_dict()
     assert {"text", "score", "reason", "variant_id"} <= set(data)
     assert data["variant_id"].startswith("request_human.resolve.")
+
+
+def test_a_parcel_not_received_is_chased_and_refunded_not_sent_to_after_sales_or_the_7_day_rule():
+    delivery = build_situation("快递员说送不了让我自己去取，都第三次了还没送到，太差劲了", intent="complaint",
+                               facts={"order_id": "1234567890", "status": "in_transit"})
+    top = compose(delivery, policy=POLICY, templates=BOOK)[0].text
+    assert "快递" in top and "售后专员" not in top, top
+    refund = build_situation("还没收到货我不要了，退款吧", intent="refund_return",
+                             facts={"order_id": "1234567890", "status": "in_transit"})
+    top = compose(refund, policy=POLICY, templates=BOOK)[0].text
+    assert "退款" in top and "无理由" not in top and "签收7天" not in top, top
+    # goods that came broken still go the after-sales way
+    broken = build_situation("收到的杯子碎了", intent="complaint", facts={"order_id": "1234567890", "status": "delivered"})
+    assert not any("配送问题" in d.text or "签收，不用" in d.text for d in compose(broken, policy=POLICY, templates=BOOK))

@@ -344,6 +344,19 @@ def test_a_sure_question_about_the_goods_moves_a_calm_case_to_it(shop):
     assert shop.state.primary == "order_status"
 
 
+def test_a_price_talk_that_moves_on_to_the_goods_is_about_the_goods(shop):
+    shop.says("这个能便宜点吗", "price_haggle", 0.9)
+    assert shop.state.primary == "price_haggle"
+    shop.says("这款是纯棉的还是涤纶的", "product_inquiry", 0.8)  # a choice question, no question mark
+    assert shop.state.primary == "product_inquiry"
+
+
+def test_an_unsure_side_question_leaves_a_price_talk_alone(shop):
+    shop.says("这个能便宜点吗", "price_haggle", 0.9)
+    shop.says("这款是纯棉的还是涤纶的", "product_inquiry", 0.5)
+    assert shop.state.primary == "price_haggle"
+
+
 def test_a_time_or_a_count_is_no_order_number():
     from assist.cases.acts import masked_facts
     assert masked_facts("我今天[数字x]点[数字x]分钟下的单", None) == {}
