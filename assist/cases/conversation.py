@@ -141,7 +141,7 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
     values = {
         "fact_ack": cues.phrase("received", received),
         "progress": cues.phrase("progress", progress_key),
-        "next_step": cues.phrase("next_step", state.primary),
+        "next_step": cues.phrase("next_step", _step_for(state, customer)),
         "re_ask": cues.phrase("re_ask", pending),
         "request_step": cues.phrase("request_step", customer.request),
         "plan": cues.phrase("plan", offered[-1] if offered else None),
@@ -155,6 +155,15 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         customer.mood, state.mood) else customer.unclear
     return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=unsure,
                 avoid=tuple(agent_texts), concern=concern)
+
+
+def _step_for(state: ConversationState, customer: CustomerReading) -> Optional[str]:
+    """Whose next step the drafts name. A price talk is one question, soon settled: a later message
+    with no word of price (发货前检查一下, A套餐是这些吧) is not met with "let me look for a discount"."""
+    if state.primary == "price_haggle" and customer.act in ("informs", "new_question", "answers") and not (
+            customer.haggles or "price_haggle" in customer.concerns):
+        return customer.intent if customer.intent in ("product_inquiry", "order_status") else None
+    return state.primary
 
 
 def drafting_act(state: ConversationState, customer: CustomerReading, answer, problem: bool = True) -> Tuple[str, Optional[str]]:

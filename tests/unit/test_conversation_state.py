@@ -357,6 +357,15 @@ def test_an_unsure_side_question_leaves_a_price_talk_alone(shop):
     assert shop.state.primary == "price_haggle"
 
 
+def test_after_a_price_talk_a_word_about_the_shipping_gets_no_discount_hunt(shop):
+    shop.says("这个能便宜点吗", "price_haggle", 0.9)
+    shop.sends("亲，现在下单可以领5元券哦")
+    shop.says("套餐里就是这三样茶叶各一百克", "complaint", 0.35)
+    assert shop.state.primary == "price_haggle" and not any("优惠" in d for d in shop.drafts), shop.drafts
+    shop.says("还有别的券吗", "price_haggle", 0.42)  # a coupon is a price word: the price talk is back
+    assert shop.state.primary == "price_haggle"
+
+
 def test_a_time_or_a_count_is_no_order_number():
     from assist.cases.acts import masked_facts
     assert masked_facts("我今天[数字x]点[数字x]分钟下的单", None) == {}
