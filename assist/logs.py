@@ -5,7 +5,7 @@
     --logging-config-file kefu_rasa/logging.yml   # Rasa (its own terminal handler stays)
 
 - Secrets are scrubbed from every line (message, arguments, traceback, Sanic's access fields):
-  `token=…` and the like in URLs (Rasa's API token travels as `?token=`), `--auth-token …`,
+  `token=…` and the like in URLs, `--auth-token …` / `--jwt-secret …` (neither is ever passed now),
   `Bearer …`, and the values of this process's own secrets wherever they appear.
 - Repeats are limited: of the warnings and errors logged from one place (the same logger and
   message template), five per KEFU_LOG_REPEAT_SECONDS are written; the rest are held back and the
@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from assist.settings import Settings, get_settings
+from assist.settings import SECRET_FILE, Settings, get_settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 HIDDEN = "***"
@@ -30,7 +30,7 @@ EVERY_TIME = {"every_time": True}
 _SECRET_PATTERNS = (
     # key=value in URLs, query strings and reprs: token=, access_token=, password=, api_key= …
     re.compile(r"(?i)(\b[a-z_-]*(?:token|password|passwd|secret|api[_-]?key)=)[^&\s'\",;)\]]+"),
-    re.compile(r"(?i)(--auth-token[= ]+)\S+"),
+    re.compile(r"(?i)(--(?:auth-token|jwt-secret|jwt-private-key)[= ]+)\S+"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
 )
 
@@ -46,11 +46,11 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def own_secrets(settings: Settings) -> List[str]:
-    """This process's secrets: the Rasa token (given or in its file), the order API token, the chat key."""
-    found = [settings.rasa_token, settings.orders_token, settings.chat_context_secret]
-    token_file = Path(settings.data_dir) / "rasa_token"
-    if token_file.exists():
-        found.append(token_file.read_text().strip())
+    """This process's secrets: Rasa's JWT secret (given or in its file), the order API token, the chat key."""
+    found = [settings.rasa_jwt_secret, settings.orders_token, settings.chat_context_secret]
+    secret_file = Path(settings.data_dir) / SECRET_FILE
+    if secret_file.exists():
+        found.append(secret_file.read_text().strip())
     return [s for s in found if s]
 
 
@@ -136,7 +136,7 @@ def log_file(process: str, settings: Settings) -> Path:
 
 def _handlers(process: str, settings: Settings, terminal: bool) -> List[logging.Handler]:
     path = log_file(process, settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     handlers: List[logging.Handler] = [logging.handlers.RotatingFileHandler(
         path, maxBytes=int(settings.log_max_mb * 1024 * 1024), backupCount=settings.log_backups, encoding="utf-8",
     )]

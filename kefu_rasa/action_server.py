@@ -13,9 +13,10 @@ import sys
 
 def main() -> int:
     from assist.logs import configure
-    from assist.settings import SettingsError, get_settings
+    from assist.settings import SettingsError, get_settings, private_files
     from assist.store import SchemaBehind, SuggestionStore
 
+    private_files()
     try:
         settings = get_settings()
         SuggestionStore(settings.store_url)

@@ -77,7 +77,7 @@ def installed(tmp_path, trained_model):
             (units / unit.name).write_text(text.replace("/opt/kefu-assist", str(ROOT)).replace("/etc/kefu-assist", str(etc)))
     env = read_env_file(UNITS / "kefu.env.example")
     ports = {name: free_port() for name in ("KEFU_RASA_PORT", "KEFU_ACTIONS_PORT", "KEFU_CONSOLE_PORT")}
-    env.update({key: str(port) for key, port in ports.items()}, RASA_TOKEN=uuid.uuid4().hex, KEFU_DATA_DIR=str(data),
+    env.update({key: str(port) for key, port in ports.items()}, KEFU_RASA_JWT_SECRET=uuid.uuid4().hex, KEFU_DATA_DIR=str(data),
                KEFU_LOG_DIR=str(tmp_path / "log"), KEFU_RASA_URL=f"http://127.0.0.1:{ports['KEFU_RASA_PORT']}",
                KEFU_STORE_URL=f"sqlite:///{data / 'suggestions.db'}", KEFU_COOKIE_SECURE="off")
     urls = write_endpoints(ROOT / "endpoints.yml", etc / "endpoints.yml", f"http://127.0.0.1:{ports['KEFU_ACTIONS_PORT']}/webhook", data)

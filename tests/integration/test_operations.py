@@ -39,7 +39,7 @@ def test_readiness_is_false_while_the_store_is_read_only(stack, postgres, tmp_pa
     env = {
         **os.environ, "PYTHONPATH": str(ROOT), "KEFU_DATA_DIR": str(tmp_path / "data"),
         "KEFU_STORE_URL": f"{postgres['url']}/{db}", "KEFU_EVENTS_URL": f"sqlite:///{tmp_path / 'events.db'}",
-        "KEFU_RASA_URL": stack.rasa_url, "RASA_TOKEN": stack.token, "KEFU_CONSOLE_PORT": str(port),
+        "KEFU_RASA_URL": stack.rasa_url, "KEFU_RASA_JWT_SECRET": stack.secret, "KEFU_CONSOLE_PORT": str(port),
     }
     subprocess.run([sys.executable, "-m", "console", "migrate"], cwd=ROOT, env=env, check=True, capture_output=True)
     console = spawn_process([sys.executable, "-m", "console", "serve"], env, ROOT, open(tmp_path / "console.out", "w"))

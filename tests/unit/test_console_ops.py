@@ -21,7 +21,7 @@ from console.monitoring.lag import FollowerLag
 from console.monitoring.metrics import ConsoleMetrics
 from console.monitoring.pulse import WorkerPulse
 from kefu_rasa.dev.servers import free_port
-TOKEN = "rasa-token-for-these-tests"
+TOKEN = "rasa-jwt-secret-for-these-tests-0123456789"
 SITUATION = {"intent": "complaint", "concerns": ["complaint"], "mood": "angry", "temperament": "agitated", "urgency": 6}
 DRAFTS = [{"text": "非常抱歉给您添麻烦了，我马上帮您核实，今天18点前给您回复，您看可以吗？", "score": 0.9, "reason": "r", "variant_id": "v1"}]
 
@@ -52,7 +52,7 @@ def events(tmp_path):
 @pytest.fixture
 def settings(store, events):
     # Rasa's URL: a free port nobody listens on.
-    return Settings(store_url=store.url, events_url=str(events.engine.url), rasa_token=TOKEN,
+    return Settings(store_url=store.url, events_url=str(events.engine.url), rasa_jwt_secret=TOKEN,
                     rasa_url=f"http://127.0.0.1:{free_port()}", http_timeout=2)
 
 
