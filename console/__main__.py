@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from assist.settings import Settings, SettingsError, load_settings
+from assist.settings import Settings, SettingsError, load_settings, private_dir, private_files
+from assist.store.agents import agent_name
 from assist.store.schema import ROLES
 
 
@@ -27,6 +28,9 @@ def main(argv=None) -> int:
     role.add_argument("name")
     role.add_argument("role", choices=ROLES)
     args = parser.parse_args(argv)
+    if getattr(args, "name", None) is not None:
+        args.name = agent_name(args.name)  # as sign-in looks it up: " 小王" is 小王
+    private_files()  # the store it may create holds customers' words: this user only
 
     try:
         settings = load_settings(**({"console_port": args.port} if getattr(args, "port", None) else {}))
@@ -58,6 +62,7 @@ def main(argv=None) -> int:
     from assist.logs import configure
     from console.app import create_app
 
+    private_dir(settings.data_dir, tighten=True)
     configure("console", settings)  # the terminal and KEFU_LOG_DIR/console.log, secrets scrubbed
     app = create_app(settings, store)
     app.run(host=settings.console_host, port=settings.console_port, access_log=True, workers=1)
