@@ -4,7 +4,7 @@ socket.io with a `kefu_error` event — instead of Rasa's 500, a silent `200 []`
 socket, or a message filed under the shared `default` conversation.
 
     {"sender": "<conversation id>", "message": "<text>", "metadata": {...}?}     (REST)
-    {"session_id": "<the session this socket joined>", "message": "<text>", "customData": {...}?}   (socket.io)
+    {"session_id": "<the session this socket joined>", "message": "<text>", "metadata": {...}?}   (socket.io)
 
 An answer names a code, as the console's API does: malformed_json (not JSON, or not an object),
 missing_field, bad_field (a number, list, null or object where text belongs; a lone surrogate, which
