@@ -7,6 +7,9 @@
 - Secrets are scrubbed from every line (message, arguments, traceback, Sanic's access fields):
   `token=…` and the like in URLs, `--auth-token …` / `--jwt-secret …` (neither is ever passed now),
   `Bearer …`, and the values of this process's own secrets wherever they appear.
+- Personal data is masked in every line (PIPL): phone, ID-card, order and tracking numbers, e-mail,
+  addresses and names become <手机号>, <地址>, <姓名> … (assist/text/masking.py, what mining uses),
+  ids kept whole (UUIDs, hex keys) so an operator still greps a case or a conversation.
 - Repeats are limited: of the warnings and errors logged from one place (the same logger and
   message template), five per KEFU_LOG_REPEAT_SECONDS are written; the rest are held back and the
   next one written says how many were, so a worker failing twenty times a second stays readable. Lines that
@@ -23,6 +26,7 @@ from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
 from assist.settings import SECRET_FILE, Settings, get_settings
+from assist.text.masking import mask
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 HIDDEN = "***"
@@ -43,6 +47,23 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
         if secret and len(secret) >= 8:
             text = text.replace(secret, HIDDEN)
     return text
+
+
+# Ids an operator greps by, kept out of the masks (a UUID's last part may be 8+ digits, an "order number").
+_IDS = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\b[0-9a-f]{32}\b")
+_HELD = re.compile("\x00(\\d+)\x00")
+
+
+def without_personal_data(text: str) -> str:
+    """`text` with personal data masked (assist/text/masking.py), ids left whole."""
+    held: List[str] = []
+
+    def hold(match: "re.Match[str]") -> str:
+        held.append(match.group(0))
+        return f"\x00{len(held) - 1}\x00"
+
+    masked = mask(_IDS.sub(hold, text))
+    return _HELD.sub(lambda m: held[int(m.group(1))], masked) if held else masked
 
 
 def own_secrets(settings: Settings) -> List[str]:
@@ -106,15 +127,18 @@ class OperatorFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: keep what there is
             message = f"{record.msg} {record.args}"
-        record.msg, record.args = scrub(message, self.secrets), ()
+        record.msg, record.args = self.clean(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = scrub(record.exc_text, self.secrets)
+            record.exc_text = self.clean(record.exc_text)
         for field in ("request", "host"):  # Sanic's access-log fields
             value = getattr(record, field, None)
             if isinstance(value, str):
-                setattr(record, field, scrub(value, self.secrets))
+                setattr(record, field, self.clean(value))
+
+    def clean(self, text: str) -> str:
+        return without_personal_data(scrub(text, self.secrets))
 
 
 class LineFormatter(logging.Formatter):

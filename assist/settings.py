@@ -37,6 +37,11 @@ class Settings(BaseSettings):
     store_url: str = Field("", env="KEFU_STORE_URL")
     # Rasa's SQL event broker (endpoints.yml: event_broker): the console's follower reads it.
     events_url: str = Field("", env="KEFU_EVENTS_URL")
+    # Rasa's SQL tracker store (endpoints.yml: tracker_store): what retention and erasure clean there.
+    tracker_url: str = Field("", env="KEFU_TRACKER_URL")
+    # Customers' conversations and closed cases are kept this long after their last activity; then
+    # `python -m console purge` deletes them (run it daily: README "Customers' data").
+    retention_days: int = Field(180, env="KEFU_RETENTION_DAYS", ge=1)
     # SQLite only: how long a write waits for another process's write lock before it fails (503).
     store_lock_seconds: float = Field(30.0, env="KEFU_STORE_LOCK_SECONDS", gt=0)
     # The shop's orders: sqlite:///path (the demo store) or the http(s) URL of the shop's order API.
@@ -128,18 +133,19 @@ class Settings(BaseSettings):
         extra = "forbid"
         env_file = None
 
-    @validator("store_url", "events_url", "orders_url", always=True)
+    @validator("store_url", "events_url", "tracker_url", "orders_url", always=True)
     def _default_files(cls, value: str, values: Dict[str, Any], field) -> str:
         if value:
             return value
-        name = {"store_url": "suggestions.db", "events_url": "events.db", "orders_url": "orders.db"}[field.name]
+        name = {"store_url": "suggestions.db", "events_url": "events.db", "tracker_url": "tracker.db",
+                "orders_url": "orders.db"}[field.name]
         return f"sqlite:///{values.get('data_dir', ROOT / '.kefu') / name}"
 
     @validator("log_dir", always=True)
     def _default_log_dir(cls, value: Optional[Path], values: Dict[str, Any]) -> Path:
         return Path(value) if value else Path(values.get("data_dir", ROOT / ".kefu")) / "logs"
 
-    @validator("store_url", "events_url")
+    @validator("store_url", "events_url", "tracker_url")
     def _sqlalchemy_url(cls, value: str) -> str:
         if "://" not in value:
             raise ValueError(f"must be a SQLAlchemy URL such as sqlite:///path or postgresql://…, not {value!r}")

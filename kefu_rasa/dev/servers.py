@@ -213,6 +213,8 @@ def start_stack(
     )
     if "event_broker" in urls:
         env.setdefault("KEFU_EVENTS_URL", urls["event_broker"])
+    if "tracker_store" in urls:
+        env.setdefault("KEFU_TRACKER_URL", urls["tracker_store"])  # where purge and erase find conversations
     if secret:
         env["KEFU_RASA_JWT_SECRET"] = secret
     env.update(extra_env or {})
