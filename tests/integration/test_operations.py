@@ -97,7 +97,10 @@ def test_metrics_after_a_handoff_and_an_approval_show_the_counts(stack, agent_to
     kind = ("kind", "approve"),
     assert after[("kefu_decisions_total", kind)] == before[("kefu_decisions_total", kind)] + 1
     assert after[("kefu_approve_to_delivered_seconds_count", ())] == before[("kefu_approve_to_delivered_seconds_count", ())] + 1
-    assert after[("kefu_open_cases", (("stage", "in_progress"),))] == before[("kefu_open_cases", (("stage", "in_progress"),))] + 1
+    # Answered: in progress, or done when the draft the ranking put first already gives a remedy (a coupon).
+    answered = lambda found: sum(found[("kefu_open_cases", (("stage", stage),))] for stage in ("in_progress", "done"))  # noqa: E731
+    assert answered(after) == answered(before) + 1
+    assert after[("kefu_open_cases", (("stage", "open"),))] == before[("kefu_open_cases", (("stage", "open"),))]
     assert after[("kefu_outbox_deliveries", (("state", "failed"),))] == before[("kefu_outbox_deliveries", (("state", "failed"),))]
     assert after[("kefu_store_up", ())] == 1 and after[("kefu_events_up", ())] == 1
     assert ready(stack.console_url)[0] == 200
@@ -111,4 +114,4 @@ def test_metrics_after_a_handoff_and_an_approval_show_the_counts(stack, agent_to
     assert f"decision case={case['id']} conversation={sender} kind=approve agent=test-agent" in console_log
     assert f"delivered case={case['id']} conversation={sender} delivery=" in console_log
     assert f"POST {stack.console_url}/api/cases/{case['id']}/approve → 201" in console_log
-    assert agent_token not in console_log and stack.token not in console_log + actions_log
+    assert agent_token not in console_log and stack.secret not in console_log + actions_log

@@ -127,6 +127,21 @@ def test_metrics_count_cases_by_stage_waiting_customers_decisions_and_latencies(
     assert found[("kefu_follower_lag_events", ())] == 0 and found[("kefu_events_up", ())] == 1
 
 
+def test_a_delivery_quicker_than_its_approve_request_is_still_timed(store, settings, events):
+    """The outbox can deliver before the approve route has told the metrics of the decision."""
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "东西坏了")
+    draft = store.cases.get_case(case["id"])["drafts"][0]
+    asked_at = time.time()
+    decision = store.decisions.decide(case["id"], "xiaowang", "approve", draft_id=draft["id"])
+    metrics = ConsoleMetrics(store, settings, FollowerLag(settings.events_url, store), WorkerPulse())
+    metrics.delivered(store.outbox.due()[0])
+    assert samples(metrics.render().decode())[("kefu_approve_to_delivered_seconds_count", ())] == 0
+    metrics.decided(decision, asked_at)
+    found = samples(metrics.render().decode())
+    assert found[("kefu_approve_to_delivered_seconds_count", ())] == 1
+    assert 0 <= found[("kefu_approve_to_delivered_seconds_sum", ())] < 5
+
+
 def test_metrics_say_when_the_store_cannot_be_read(tmp_path, settings):
     broken = SuggestionStore(f"sqlite:///{tmp_path / 'empty.db'}", check_schema=False)  # no tables at all
     found = samples(ConsoleMetrics(broken, settings, None, WorkerPulse()).render().decode())

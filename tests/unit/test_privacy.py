@@ -155,3 +155,51 @@ def test_erase_finds_a_customer_by_phone_and_deletes_everything_of_theirs(kept, 
 def test_erase_without_a_conversation_is_refused(kept, capsys):
     assert console_main(["erase"]) == 2
     assert "name the conversation ids" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_purge_and_erase_on_postgresql(postgres, tmp_path, monkeypatch, capsys):
+    """The production stores: the suggestion store, Rasa's tracker store and event broker on PostgreSQL."""
+    import subprocess
+
+    from rasa.core.brokers.sql import SQLEventBroker
+    from rasa.core.tracker_store import SQLTrackerStore
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.events import UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    suffix = uuid_suffix()
+    names = {kind: f"privacy_{kind}_{suffix}" for kind in ("store", "tracker", "events")}
+    for name in names.values():
+        subprocess.run(["psql", f"{postgres['url']}/postgres", "-c", f"CREATE DATABASE {name}"], check=True, capture_output=True)
+    host, port = "127.0.0.1", postgres["port"]
+    monkeypatch.setenv("KEFU_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("KEFU_STORE_URL", f"{postgres['url']}/{names['store']}")
+    monkeypatch.setenv("KEFU_TRACKER_URL", f"{postgres['url']}/{names['tracker']}")
+    monkeypatch.setenv("KEFU_EVENTS_URL", f"{postgres['url']}/{names['events']}")
+    store = SuggestionStore.migrated(f"{postgres['url']}/{names['store']}")
+    tracker = SQLTrackerStore(Domain.empty(), dialect="postgresql", host=host, port=port, db=names["tracker"], username="kefu")
+    broker = SQLEventBroker(dialect="postgresql", host=host, port=port, db=names["events"], username="kefu")
+    for sender, at in (("pg-old", time.time() - 200 * DAY), ("pg-new", time.time())):
+        events = [UserUttered(f"我的电话{PHONE}", timestamp=at)]
+        asyncio.run(tracker.save(DialogueStateTracker.from_events(sender, events)))
+        broker.publish(dict(events[0].as_dict(), sender_id=sender))
+    tracker.engine.dispose()
+    broker.engine.dispose()
+
+    code, report = run_console(capsys, "purge")
+    assert code == 0 and report["conversations"] == 1
+    assert report["rows"]["tracker store"] == 1 and report["rows"]["event stream"] == 1
+    code, found = run_console(capsys, "erase", "--containing", PHONE)
+    assert found["conversations"] == ["pg-new"]
+    code, report = run_console(capsys, "erase", "pg-new")
+    assert report["rows"]["tracker store"] == 1 and report["rows"]["event stream"] == 1
+    code, found = run_console(capsys, "erase", "--containing", PHONE)
+    assert found["conversations"] == []
+    store.engine.dispose()
+
+
+def uuid_suffix() -> str:
+    import uuid
+
+    return uuid.uuid4().hex[:8]
