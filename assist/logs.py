@@ -5,8 +5,11 @@
     --logging-config-file kefu_rasa/logging.yml   # Rasa (its own terminal handler stays)
 
 - Secrets are scrubbed from every line (message, arguments, traceback, Sanic's access fields):
-  `token=…` and the like in URLs (Rasa's API token travels as `?token=`), `--auth-token …`,
+  `token=…` and the like in URLs, `--auth-token …` / `--jwt-secret …` (neither is ever passed now),
   `Bearer …`, and the values of this process's own secrets wherever they appear.
+- Personal data is masked in every line (PIPL): phone, ID-card, order and tracking numbers, e-mail,
+  addresses and names become <手机号>, <地址>, <姓名> … (assist/text/masking.py, what mining uses),
+  ids kept whole (UUIDs, hex keys) so an operator still greps a case or a conversation.
 - Repeats are limited: of the warnings and errors logged from one place (the same logger and
   message template), five per KEFU_LOG_REPEAT_SECONDS are written; the rest are held back and the
   next one written says how many were, so a worker failing twenty times a second stays readable. Lines that
@@ -22,7 +25,8 @@ import time
 from pathlib import Path
 from typing import Callable, Dict, Iterable, List, Optional, Tuple
 
-from assist.settings import Settings, get_settings
+from assist.settings import SECRET_FILE, Settings, get_settings
+from assist.text.masking import mask
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 HIDDEN = "***"
@@ -30,7 +34,7 @@ EVERY_TIME = {"every_time": True}
 _SECRET_PATTERNS = (
     # key=value in URLs, query strings and reprs: token=, access_token=, password=, api_key= …
     re.compile(r"(?i)(\b[a-z_-]*(?:token|password|passwd|secret|api[_-]?key)=)[^&\s'\",;)\]]+"),
-    re.compile(r"(?i)(--auth-token[= ]+)\S+"),
+    re.compile(r"(?i)(--(?:auth-token|jwt-secret|jwt-private-key)[= ]+)\S+"),
     re.compile(r"(?i)(\bbearer\s+)[A-Za-z0-9._~+/=-]+"),
 )
 
@@ -45,12 +49,29 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
     return text
 
 
+# Ids an operator greps by, kept out of the masks (a UUID's last part may be 8+ digits, an "order number").
+_IDS = re.compile(r"\b[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}\b|\b[0-9a-f]{32}\b")
+_HELD = re.compile("\x00(\\d+)\x00")
+
+
+def without_personal_data(text: str) -> str:
+    """`text` with personal data masked (assist/text/masking.py), ids left whole."""
+    held: List[str] = []
+
+    def hold(match: "re.Match[str]") -> str:
+        held.append(match.group(0))
+        return f"\x00{len(held) - 1}\x00"
+
+    masked = mask(_IDS.sub(hold, text))
+    return _HELD.sub(lambda m: held[int(m.group(1))], masked) if held else masked
+
+
 def own_secrets(settings: Settings) -> List[str]:
-    """This process's secrets: the Rasa token (given or in its file), the order API token, the chat key."""
-    found = [settings.rasa_token, settings.orders_token, settings.chat_context_secret]
-    token_file = Path(settings.data_dir) / "rasa_token"
-    if token_file.exists():
-        found.append(token_file.read_text().strip())
+    """This process's secrets: Rasa's JWT secret (given or in its file), the order API token, the chat key."""
+    found = [settings.rasa_jwt_secret, settings.orders_token, settings.chat_context_secret]
+    secret_file = Path(settings.data_dir) / SECRET_FILE
+    if secret_file.exists():
+        found.append(secret_file.read_text().strip())
     return [s for s in found if s]
 
 
@@ -106,15 +127,18 @@ class OperatorFilter(logging.Filter):
             message = record.getMessage()
         except Exception:  # a bad format string: keep what there is
             message = f"{record.msg} {record.args}"
-        record.msg, record.args = scrub(message, self.secrets), ()
+        record.msg, record.args = self.clean(message), ()
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         if record.exc_text:
-            record.exc_text = scrub(record.exc_text, self.secrets)
+            record.exc_text = self.clean(record.exc_text)
         for field in ("request", "host"):  # Sanic's access-log fields
             value = getattr(record, field, None)
             if isinstance(value, str):
-                setattr(record, field, scrub(value, self.secrets))
+                setattr(record, field, self.clean(value))
+
+    def clean(self, text: str) -> str:
+        return without_personal_data(scrub(text, self.secrets))
 
 
 class LineFormatter(logging.Formatter):
@@ -136,7 +160,7 @@ def log_file(process: str, settings: Settings) -> Path:
 
 def _handlers(process: str, settings: Settings, terminal: bool) -> List[logging.Handler]:
     path = log_file(process, settings)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     handlers: List[logging.Handler] = [logging.handlers.RotatingFileHandler(
         path, maxBytes=int(settings.log_max_mb * 1024 * 1024), backupCount=settings.log_backups, encoding="utf-8",
     )]

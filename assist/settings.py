@@ -21,6 +21,9 @@ from pydantic import BaseSettings, Field, ValidationError, validator
 
 ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = "unknown"
+SECRET_FILE = "rasa_jwt_secret"
+SECRETS = ("rasa_jwt_secret", "retired_rasa_token", "orders_token", "chat_context_secret")  # never echoed
+MIN_SECRET_CHARS = 32
 
 
 class SettingsError(ValueError):
@@ -34,6 +37,11 @@ class Settings(BaseSettings):
     store_url: str = Field("", env="KEFU_STORE_URL")
     # Rasa's SQL event broker (endpoints.yml: event_broker): the console's follower reads it.
     events_url: str = Field("", env="KEFU_EVENTS_URL")
+    # Rasa's SQL tracker store (endpoints.yml: tracker_store): what retention and erasure clean there.
+    tracker_url: str = Field("", env="KEFU_TRACKER_URL")
+    # Customers' conversations and closed cases are kept this long after their last activity; then
+    # `python -m console purge` deletes them (run it daily: README "Customers' data").
+    retention_days: int = Field(180, env="KEFU_RETENTION_DAYS", ge=1)
     # SQLite only: how long a write waits for another process's write lock before it fails (503).
     store_lock_seconds: float = Field(30.0, env="KEFU_STORE_LOCK_SECONDS", gt=0)
     # The shop's orders: sqlite:///path (the demo store) or the http(s) URL of the shop's order API.
@@ -45,8 +53,12 @@ class Settings(BaseSettings):
 
     # ---- Rasa and the action server ---------------------------------------------------------
     rasa_url: str = Field("http://127.0.0.1:5005", env="KEFU_RASA_URL")
-    # Rasa's HTTP API token. Empty: one generated once and kept in data_dir/rasa_token (0600).
-    rasa_token: str = Field("", env="RASA_TOKEN")
+    # Rasa's HTTP API takes JWTs (Authorization header, a minute's life) signed with this secret; Rasa
+    # gets it from kefu_rasa.rasa_server, never on a command line. Empty: one generated once into
+    # data_dir/rasa_jwt_secret (0600), which every process with the same data_dir reads.
+    rasa_jwt_secret: str = Field("", env="KEFU_RASA_JWT_SECRET")
+    # Rasa's old ?token= (it leaked into URLs, logs, stored errors and `ps`): no longer read; set, it stops the process.
+    retired_rasa_token: str = Field("", env="RASA_TOKEN")
     rasa_port: int = Field(5005, env="KEFU_RASA_PORT", ge=1, le=65535)
     actions_port: int = Field(5055, env="KEFU_ACTIONS_PORT", ge=1, le=65535)
     # How long Rasa waits for the action server (Rasa's own limit is a fixed 300 s); kefu's channels
@@ -58,6 +70,8 @@ class Settings(BaseSettings):
     handoff_deadline_seconds: float = Field(3.0, env="KEFU_HANDOFF_DEADLINE_SECONDS", gt=0)
     # How long Rasa waits for a callback client to acknowledge a message (kefu's callback channel).
     callback_timeout_seconds: float = Field(5.0, env="KEFU_CALLBACK_TIMEOUT_SECONDS", gt=0)
+    # The longest customer message kefu's channels pass to Rasa (REST: 400 too_long; socket.io: kefu_error).
+    max_message_chars: int = Field(10_000, env="KEFU_MAX_MESSAGE_CHARS", ge=1)
     # Recorded with every batch of drafts, so acceptance can be compared release against release.
     model_version: str = Field(UNKNOWN, env="KEFU_MODEL_VERSION")
 
@@ -119,18 +133,19 @@ class Settings(BaseSettings):
         extra = "forbid"
         env_file = None
 
-    @validator("store_url", "events_url", "orders_url", always=True)
+    @validator("store_url", "events_url", "tracker_url", "orders_url", always=True)
     def _default_files(cls, value: str, values: Dict[str, Any], field) -> str:
         if value:
             return value
-        name = {"store_url": "suggestions.db", "events_url": "events.db", "orders_url": "orders.db"}[field.name]
+        name = {"store_url": "suggestions.db", "events_url": "events.db", "tracker_url": "tracker.db",
+                "orders_url": "orders.db"}[field.name]
         return f"sqlite:///{values.get('data_dir', ROOT / '.kefu') / name}"
 
     @validator("log_dir", always=True)
     def _default_log_dir(cls, value: Optional[Path], values: Dict[str, Any]) -> Path:
         return Path(value) if value else Path(values.get("data_dir", ROOT / ".kefu")) / "logs"
 
-    @validator("store_url", "events_url")
+    @validator("store_url", "events_url", "tracker_url")
     def _sqlalchemy_url(cls, value: str) -> str:
         if "://" not in value:
             raise ValueError(f"must be a SQLAlchemy URL such as sqlite:///path or postgresql://…, not {value!r}")
@@ -148,6 +163,19 @@ class Settings(BaseSettings):
             raise ValueError(f"must be an http(s) URL, not {value!r}")
         return value.rstrip("/")
 
+    @validator("rasa_jwt_secret")
+    def _long_enough(cls, value: str) -> str:
+        if value and len(value) < MIN_SECRET_CHARS:
+            raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters (HS256 needs a 256-bit key), got {len(value)}")
+        return value
+
+    @validator("retired_rasa_token")
+    def _token_retired(cls, value: str) -> str:
+        if value:
+            raise ValueError("is no longer used: Rasa's HTTP API takes JWTs signed with KEFU_RASA_JWT_SECRET "
+                             "(docs/CONFIGURATION.md); remove RASA_TOKEN")
+        return value
+
     @validator("handoff_deadline_seconds")
     def _answer_before_rasa_gives_up(cls, value: float, values: Dict[str, Any]) -> float:
         limit = values.get("action_timeout_seconds")
@@ -162,9 +190,9 @@ class Settings(BaseSettings):
             raise ValueError(f"must not be below KEFU_WAIT_AMBER_SECONDS ({amber:g})")
         return value
 
-    def rasa_api_token(self) -> str:
-        """RASA_TOKEN, else the token generated once in data_dir (what `make run` gives Rasa)."""
-        return self.rasa_token or _token_file(self.data_dir)
+    def rasa_api_secret(self) -> str:
+        """KEFU_RASA_JWT_SECRET, else the secret generated once in data_dir (what `make run` gives Rasa)."""
+        return self.rasa_jwt_secret or _secret_file(Path(self.data_dir) / SECRET_FILE)
 
     @property
     def eval_messages(self) -> Path:
@@ -175,13 +203,39 @@ class Settings(BaseSettings):
         return self.eval_dir / "dialogues.jsonl"
 
 
-def _token_file(data_dir: Path) -> str:
-    """Rasa's API token, generated once and readable by this user only."""
-    path = Path(data_dir) / "rasa_token"
+def private_dir(path: Path, tighten: bool = False) -> Path:
+    """A directory only this user can enter (0700) when it is made here: the data, the secret, the
+    logs. `tighten`: an existing one is made so too (KEFU_DATA_DIR, kefu's own; before this
+    version it was 0755) — never a shared sticky directory such as /tmp."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    mode = path.stat().st_mode
+    if tighten and mode & 0o077 and not mode & 0o1000:
+        path.chmod(0o700)
+    return path
+
+
+def private_files() -> None:
+    """What this process creates is readable by its user only (0600 files, 0700 directories):
+    the SQLite stores hold customers' words. Called first by every kefu entry point."""
+    os.umask(0o077)
+
+
+def _secret_file(path: Path) -> str:
+    """A secret generated once and readable by this user only. Processes starting together (Rasa
+    and the console) agree on it: the first link wins, the others read what it wrote."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(24))
-        path.chmod(0o600)
+        private_dir(path.parent)
+        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
+        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+        try:
+            os.link(draft, path)
+        except FileExistsError:
+            pass
+        finally:
+            draft.unlink()
     return path.read_text().strip()
 
 
@@ -201,7 +255,8 @@ def load_settings(**overrides: Any) -> Settings:
             field = str(problem["loc"][0])
             name = env_name(field) if field in Settings.__fields__ else field
             given = overrides[field] if field in overrides else os.environ.get(name)
-            shown = f" (got {given!r})" if given is not None and "got " not in problem["msg"] else ""
+            secret = field in SECRETS
+            shown = f" (got {given!r})" if given is not None and "got " not in problem["msg"] and not secret else ""
             lines.append(f"configuration: {name}: {problem['msg']}{shown}")
         raise SettingsError("\n".join(lines)) from None
 

@@ -138,7 +138,7 @@ def main() -> int:
 
     workdir = Path(tempfile.mkdtemp(prefix="kefu-bench-console-"))
     stack = start_stack(ensure_model(), workdir, data_dir=workdir / "data", rasa_port=free_port(), actions_port=free_port(),
-                        console_port=free_port(), token=uuid.uuid4().hex, extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"})
+                        console_port=free_port(), secret=uuid.uuid4().hex, extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"})
     try:
         store = SuggestionStore(stack.store_url)
         store.agents.create_agent("bench")

@@ -145,7 +145,7 @@ def main() -> int:
     print("starting Rasa, the action server and the console…", file=sys.stderr)
     stack = start_stack(
         model, workdir / "run", data_dir=workdir / "data", credentials=workdir / "credentials.yml",
-        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), token=uuid.uuid4().hex,
+        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), secret=uuid.uuid4().hex,
         extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"},
     )
     store = SuggestionStore(stack.store_url)

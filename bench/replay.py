@@ -259,7 +259,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"starting Rasa, the action server and the console (logs in {workdir})…", file=sys.stderr)
     began = time.monotonic()
     stack = start_stack(model, workdir / "run", data_dir=workdir / "data", rasa_port=free_port(), actions_port=free_port(),
-                        console_port=free_port(), token=uuid.uuid4().hex, timeout=300,
+                        console_port=free_port(), secret=uuid.uuid4().hex, timeout=300,
                         extra_env={"KEFU_WAIT_UPDATE_SECONDS": "3600"})  # the real agents answer, not the timer
     started = time.monotonic() - began
     try:

@@ -1,11 +1,13 @@
 """python -m console serve | migrate | create-agent NAME [--password] [--role agent|supervisor] |
-set-password NAME | set-role NAME agent|supervisor"""
+set-password NAME | set-role NAME agent|supervisor | purge [--days N] [--dry-run] |
+erase CONVERSATION_ID… [--containing TEXT] [--dry-run]"""
 from __future__ import annotations
 
 import argparse
 import sys
 
-from assist.settings import Settings, SettingsError, load_settings
+from assist.settings import Settings, SettingsError, load_settings, private_dir, private_files
+from assist.store.agents import agent_name
 from assist.store.schema import ROLES
 
 
@@ -26,7 +28,21 @@ def main(argv=None) -> int:
     role = sub.add_parser("set-role", help="make an agent an agent or a supervisor (from their next request on)")
     role.add_argument("name")
     role.add_argument("role", choices=ROLES)
+    purge = sub.add_parser("purge", help="delete customers' conversations and closed cases older than KEFU_RETENTION_DAYS "
+                                         "(run it daily)")
+    purge.add_argument("--days", type=int, default=None, help="this many days instead of KEFU_RETENTION_DAYS")
+    purge.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    erase = sub.add_parser("erase", help="erase everything kept about one customer's conversations (on their request)")
+    erase.add_argument("conversations", nargs="*", metavar="CONVERSATION_ID")
+    erase.add_argument("--containing", metavar="TEXT",
+                       help="list the conversations whose kept words contain TEXT (a phone or order number); "
+                            "erases nothing unless --yes")
+    erase.add_argument("--yes", action="store_true", help="with --containing: erase the conversations found")
+    erase.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
     args = parser.parse_args(argv)
+    if getattr(args, "name", None) is not None:
+        args.name = agent_name(args.name)  # as sign-in looks it up: " 小王" is 小王
+    private_files()  # the store it may create holds customers' words: this user only
 
     try:
         settings = load_settings(**({"console_port": args.port} if getattr(args, "port", None) else {}))
@@ -54,10 +70,13 @@ def main(argv=None) -> int:
         return _set_password(store, settings, args.name)
     if args.command == "set-role":
         return _set_role(store, args.name, args.role)
+    if args.command in ("purge", "erase"):
+        return _privacy(args, settings, store)
 
     from assist.logs import configure
     from console.app import create_app
 
+    private_dir(settings.data_dir, tighten=True)
     configure("console", settings)  # the terminal and KEFU_LOG_DIR/console.log, secrets scrubbed
     app = create_app(settings, store)
     app.run(host=settings.console_host, port=settings.console_port, access_log=True, workers=1)
@@ -73,6 +92,32 @@ def _migrate(settings: Settings) -> int:
         print(f"migrate: {error}", file=sys.stderr)
         return 2
     print(f"migrate: the suggestion store is at {revision}")
+    return 0
+
+
+def _privacy(args, settings: Settings, store) -> int:
+    import json
+
+    from console import retention
+
+    if args.command == "purge":
+        if args.days is not None and args.days < 1:
+            print("purge: --days must be at least 1", file=sys.stderr)
+            return 2
+        report = retention.purge(settings, store, args.days, args.dry_run)
+    else:
+        conversations = list(args.conversations)
+        if args.containing:
+            found = retention.find(settings, store, args.containing)
+            print(json.dumps({"containing": "(given)", "conversations": found}, ensure_ascii=False))
+            if not args.yes:
+                return 0
+            conversations += found
+        if not conversations:
+            print("erase: name the conversation ids (or --containing TEXT --yes)", file=sys.stderr)
+            return 2
+        report = retention.erase(settings, store, sorted(set(conversations)), args.dry_run)
+    print(json.dumps(report, ensure_ascii=False))
     return 0
 
 

@@ -65,7 +65,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
             app.ctx.store = await asyncio.to_thread(SuggestionStore, settings.store_url)
         app.ctx.policy = load_checked_policy()
         app.ctx.cases = CaseService(app.ctx.store, find_order=open_order_store().find)
-        app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_api_token(), settings.http_timeout)
+        app.ctx.rasa = RasaClient(settings.rasa_url, settings.rasa_api_secret(), settings.http_timeout)
         app.ctx.outbox_event = asyncio.Event()
         app.ctx.watcher = QueueWatcher(app.ctx.store.queue, settings.live_poll_seconds)
         lag = FollowerLag(settings.events_url, app.ctx.store) if settings.follow_events else None

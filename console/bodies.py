@@ -2,11 +2,14 @@
 would otherwise turn 1 into "1" and "yes" into True), no unknown fields, and one clear 400:
 
     {"error": {"code": "malformed_json" | "missing_field" | "bad_field" | "unknown_field", "message": …}}
+
+A string holding a lone surrogate (`"\\ud800"` alone: valid JSON, not text) is `bad_field` too.
 """
 from __future__ import annotations
 
 import json
-from typing import Optional, Type, TypeVar
+import re
+from typing import Any, Optional, Type, TypeVar
 
 from pydantic import BaseModel, Extra, StrictBool, StrictInt, StrictStr, ValidationError, conint, constr, validator
 from sanic import Request
@@ -103,6 +106,27 @@ class Rating(Strict):
     score: conint(strict=True, ge=1, le=5)
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def not_text(value: Any, where: str = "") -> Optional[str]:
+    """Where in a parsed JSON value a string holds a lone surrogate (JSON's "\\ud800" alone decodes
+    to one; it cannot be stored or encoded as UTF-8, and OpenCC fails on it): its field, or None."""
+    if isinstance(value, str):
+        return where or "body" if _SURROGATE.search(value) else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            found = not_text(key, where or "body") or not_text(item, f"{where}.{key}" if where else str(key))
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = not_text(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
+
+
 def parse(request: Request, model: Type[Body]) -> Body:
     """The request's JSON object as `model`, or ApiError(400) naming the first bad field."""
     if not request.body:
@@ -114,6 +138,10 @@ def parse(request: Request, model: Type[Body]) -> Body:
             raise ApiError(400, "malformed_json", "the request body is not valid JSON") from None
     if not isinstance(raw, dict):
         raise ApiError(400, "malformed_json", "the request body must be a JSON object")
+    broken = not_text(raw)
+    if broken:
+        raise ApiError(400, "bad_field", f"'{broken}': contains a lone surrogate (a \\ud800-\\udfff escape "
+                                         "without its pair), which is not text") from None
     try:
         return model(**raw)
     except ValidationError as error:

@@ -74,6 +74,9 @@ def register_error_handlers(app: Sanic) -> None:
     @app.exception(SanicException)
     async def sanic_error(request, error: SanicException):
         status = getattr(error, "status_code", 500)
+        if status == 413 and "header" in str(error).lower():
+            # Sanic says 413 for headers over REQUEST_MAX_HEADER_SIZE (8 KB); HTTP's answer is 431.
+            return json(error_body("headers_too_large", "the request's headers are over 8 KB"), status=431)
         code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(status, "bad_request" if status < 500 else "server_error")
         return json(error_body(code, str(error) or code), status=status)
 

@@ -2,6 +2,7 @@
 client with an id, a client that gets an id twice shows it once, and nothing is lost while the
 client is away. Named in credentials.yml instead of Rasa's own:
 
+    kefu_rasa.channels.RestInput:
     kefu_rasa.channels.SocketIOInput: {user_message_evt: user_uttered, bot_message_evt: bot_uttered, session_persistence: true}
     kefu_rasa.channels.CallbackInput: {url: https://your-client/bot}
 
@@ -20,26 +21,33 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
   error). A message inside a customer's own turn keeps Rasa's behaviour (logged): failing it would
   drop the customer's message itself.
 - Both bound Rasa's wait for the action server to KEFU_ACTION_TIMEOUT_SECONDS (`bound_action_calls`).
+- Bad input is answered (kefu_rasa/customer_input.py), never passed on: REST answers 400 with a code
+  (Rasa: 500 for a JSON array, `200 []` for a message that is a number, list, null or object, the
+  shared `default` conversation for a missing sender); socket.io emits `kefu_error` to that socket
+  (Rasa: silence), and takes a message only for the session the socket joined with
+  `session_request` — a UUID — never for another customer's.
 """
 from __future__ import annotations
 
 import asyncio
 import inspect
-import json
 import logging
 import uuid
 from typing import Any, Dict, List, Optional, Text
 
 import aiohttp
 from rasa.core.channels import callback as rasa_callback
+from rasa.core.channels import rest as rasa_rest
 from rasa.core.channels import socketio as rasa_socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered
 from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+from sanic import response
 
 from assist.integrations.rasa import message_id
 from assist.settings import get_settings
+from kefu_rasa.customer_input import BadMessage, parse_body, rest_message, session_id, socket_message
 
 logger = logging.getLogger(__name__)
 MAX_CATCH_UP = 100  # bot messages sent to a client that comes back
@@ -99,37 +107,47 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
+        max_chars = get_settings().max_message_chars
+        joined: Dict[Text, Text] = {}  # socket → the session it joined: the only one it may write to
+
+        async def refuse(sid: Text, bad: BadMessage) -> None:
+            logger.info("socket.io: refused a message from %s: %s", sid, bad.code)  # never the customer's words
+            await sio.emit("kefu_error", bad.answer()["error"], room=sid, namespace=self.namespace)
 
         # Registering an event again replaces Rasa's handler for it (python-socketio keeps one per event).
         @sio.on("session_request", namespace=self.namespace)
         async def session_request(sid: Text, data: Optional[Dict]) -> None:
-            data = data if isinstance(data, dict) else {}
-            session_id = data.get("session_id") or uuid.uuid4().hex
+            try:
+                session = session_id(data) or str(uuid.uuid4())
+            except BadMessage as bad:
+                return await refuse(sid, bad)
             if self.session_persistence:
-                joined = sio.enter_room(sid, session_id, namespace=self.namespace)
-                if inspect.isawaitable(joined):
-                    await joined
-                since = data.get("kefu_since")
+                joined[sid] = session
+                entered = sio.enter_room(sid, session, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
+                since = data.get("kefu_since") if isinstance(data, dict) else None
                 if isinstance(since, (int, float)) and not isinstance(since, bool):
-                    await self._catch_up(sid, session_id, float(since))
-            await sio.emit("session_confirm", session_id, room=sid)
+                    await self._catch_up(sid, session, float(since))
+            await sio.emit("session_confirm", session, room=sid)
+
+        @sio.on("disconnect", namespace=self.namespace)
+        async def disconnect(sid: Text) -> None:
+            joined.pop(sid, None)
 
         @sio.on(self.user_message_evt, namespace=self.namespace)
-        async def handle_message(sid: Text, data: Dict) -> None:
-            # Rasa's handler, with our output channel (Rasa builds its own SocketIOOutput here).
-            if self.session_persistence:
-                if not data.get("session_id"):
-                    logger.warning("a socket.io message without a session_id was ignored (send session_request first)")
-                    return
-                sender_id = data["session_id"]
-            else:
-                sender_id = sid
-            metadata = data.get(self.metadata_key, {})
-            if isinstance(metadata, Text):
-                metadata = json.loads(metadata)
+        async def handle_message(sid: Text, data: Any) -> None:
+            # Rasa's handler, with our output channel (Rasa builds its own SocketIOOutput here) and
+            # every message checked first.
+            session = joined.get(sid) if self.session_persistence else sid
+            if not self.session_persistence and isinstance(data, dict):
+                data = dict(data, session_id=sid)
+            try:
+                text, metadata = socket_message(data, session, max_chars, self.metadata_key)
+            except BadMessage as bad:
+                return await refuse(sid, bad)
             await on_new_message(UserMessage(
-                data.get("message", ""), SocketIOOutput(sio, self.bot_message_evt), sender_id,
-                input_channel=self.name(), metadata=metadata,
+                text, SocketIOOutput(sio, self.bot_message_evt), session, input_channel=self.name(), metadata=metadata,
             ))
 
         return blueprint
@@ -163,6 +181,32 @@ def _agent(sio, sid: Text):
     except (KeyError, AttributeError, TypeError):
         logger.warning("no Rasa agent reachable from socket %s: no catch-up", sid)
         return None
+
+
+# ---- REST ---------------------------------------------------------------------------------------
+def refusing_bad_input(blueprint, channel: Text):
+    """`blueprint` (a REST-like channel's) with its webhook answering bad input with a 400."""
+    max_chars = get_settings().max_message_chars
+
+    @blueprint.middleware("request")
+    async def refuse_bad_input(request):
+        if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
+            return None
+        try:
+            rest_message(parse_body(request.body), max_chars)
+        except BadMessage as bad:
+            logger.info("%s: refused a message: %s", channel, bad.code)  # never the customer's words
+            return response.json(bad.answer(), status=400)
+        return None
+
+    return blueprint
+
+
+class RestInput(rasa_rest.RestInput):
+    """Rasa's REST channel (`/webhooks/rest/webhook`, same name) that answers bad input with a 400."""
+
+    def blueprint(self, on_new_message):
+        return refusing_bad_input(super().blueprint(on_new_message), self.name())
 
 
 # ---- callback -----------------------------------------------------------------------------------
@@ -208,3 +252,6 @@ class CallbackInput(rasa_callback.CallbackInput):
 
     def get_output_channel(self) -> CallbackOutput:
         return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds)
+
+    def blueprint(self, on_new_message):
+        return refusing_bad_input(super().blueprint(on_new_message), self.name())

@@ -71,7 +71,7 @@ def stack(trained_model, tmp_path_factory, callback_inbox):
         rasa_port=free_port(),
         actions_port=free_port(),
         console_port=free_port(),
-        token=uuid.uuid4().hex,
+        secret=uuid.uuid4().hex,
         extra_env={"KEFU_WAIT_UPDATE_SECONDS": "600", "KEFU_RETRY_MAX_SECONDS": "2"},
     )
     yield running

@@ -69,7 +69,7 @@ class _Nlu:
         if not a.no_rasa and self.down is None:
             try:
                 if self.client is None:
-                    self.client = RasaClient(a.rasa or get_settings().rasa_url, a.token or get_settings().rasa_api_token(), a.timeout)
+                    self.client = RasaClient(a.rasa or get_settings().rasa_url, get_settings().rasa_api_secret(), a.timeout)
                 result = self.client.parse(text)
                 return {"source": "rasa", "intent": result.intent, "ranking": result.ranking,
                         "entities": result.entities}
@@ -176,7 +176,6 @@ def build_parser() -> argparse.ArgumentParser:
     draft.add_argument("--history", help="earlier customer messages as a JSON list, oldest first")
     draft.add_argument("--profile", help='customer profile as JSON, e.g. \'{"vip": true, "honorific": "女士"}\'')
     draft.add_argument("--rasa", help="Rasa server URL (default: $KEFU_RASA_URL, http://127.0.0.1:5005)")
-    draft.add_argument("--token", help="Rasa token (env RASA_TOKEN)")
     draft.add_argument("--timeout", type=float, default=2.0, help="seconds to wait for Rasa")
     draft.add_argument("--no-rasa", action="store_true", help="do not ask Rasa; use the core's cue words")
     draft.add_argument("--seed", type=int, default=0, help="varies the wording, deterministically")

@@ -183,7 +183,9 @@ class CaseService:
 
     def correct(self, case_id: str, agent: str, concern: str) -> Dict[str, Any]:
         """"This is a refund, not a complaint": recorded for the bot builders, fresh drafts made
-        with the corrected concern (and the acceptance record, versions and NLU reading as always)."""
+        with the corrected concern (and the acceptance record, versions and NLU reading as always).
+        Like a decision, it is for the agent holding the case (someone else's case is 409 `claimed`)."""
+        self.may_answer(case_id, agent)
         correction = self.store.learning.correct_concern(case_id, agent, concern)
         case = self.store.cases.get_case(case_id)
         log_event(logger, "concern_corrected", case_id, case["conversation_id"], agent=agent, concern=concern)

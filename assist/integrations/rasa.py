@@ -1,19 +1,31 @@
-"""The one client for Rasa's HTTP API (token-protected): parse a message, read a conversation,
-append events to it — deliver a text, pause or resume the bot.
+"""The one client for Rasa's HTTP API: parse a message, read a conversation, append events to it —
+deliver a text, pause or resume the bot.
 
-Every call has a timeout and raises RasaUnavailable when Rasa cannot answer. Each pushed bot event
+Rasa runs with its JWT auth (kefu_rasa/rasa_server.py: `--jwt-secret`, HS256). Every call carries
+a token signed here with that secret, in the Authorization header — never in the URL, where
+Rasa's `?token=` ended up in access logs, in `ps` and in stored delivery errors. A token lives a
+minute (Rasa allows three minutes of clock skew), so one that leaks is soon worthless; its payload
+is what Rasa checks: `{"user": {"username", "role": "admin"}, "exp"}`.
+
+Every call has a timeout and raises RasaUnavailable when Rasa cannot answer; its message names no
+URL query and no secret (it is logged and stored with the delivery). Each pushed bot event
 carries its delivery id in metadata (`kefu_delivery`): before a retry the outbox looks in the
 tracker for it, and kefu's channels (kefu_rasa/channels.py) send it to the customer's client with
 the text, so a client that gets a push twice (its first answer was lost) shows it once.
 """
 from __future__ import annotations
 
+import re
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
+import jwt
 import requests
 
 DEFAULT_TIMEOUT = 5.0
+TOKEN_SECONDS = 60
+JWT_METHOD = "HS256"  # what kefu_rasa/rasa_server.py gives Rasa as --jwt-method
 # Channels Rasa can push to. REST cannot receive pushes (RasaHQ docs): its customers are
 # served through the `callback` channel instead.
 PUSHABLE = {"socketio", "callback"}
@@ -32,6 +44,26 @@ def message_id(message: Mapping[str, Any]) -> str:
     return str(key) if key else f"t{float(message.get('timestamp') or 0):.6f}"
 
 
+def api_token(secret: str, seconds: int = TOKEN_SECONDS, username: str = "kefu") -> str:
+    """A JWT Rasa accepts for every route of its HTTP API (role admin), valid `seconds`."""
+    issued = int(time.time())
+    payload = {"user": {"username": username, "role": "admin"}, "iat": issued, "exp": issued + seconds}
+    return jwt.encode(payload, secret, algorithm=JWT_METHOD)
+
+
+def auth_header(secret: str) -> Dict[str, str]:
+    """The header every call to Rasa's HTTP API carries (for tests and tools too)."""
+    return {"Authorization": f"Bearer {api_token(secret)}"} if secret else {}
+
+
+_QUERY = re.compile(r"(/[^\s'\"?]*)\?[^\s'\")]+")
+
+
+def without_queries(text: str) -> str:
+    """URLs in `text` without their query strings (requests names the URL it failed on)."""
+    return _QUERY.sub(lambda m: m.group(1) + "?…", text)
+
+
 class RasaUnavailable(RuntimeError):
     """Rasa could not be asked (down, slow, refused, an odd answer); the caller retries or falls back."""
 
@@ -44,25 +76,26 @@ class Parse:
 
 
 class RasaClient:
-    def __init__(self, url: str, token: str, timeout: float = DEFAULT_TIMEOUT):
+    def __init__(self, url: str, secret: str, timeout: float = DEFAULT_TIMEOUT):
         self.url = url.rstrip("/")
-        self.token = token
+        self.secret = secret
         self.timeout = timeout
         self.session = requests.Session()
 
     def _call(self, method: str, path: str, params: Optional[Dict[str, str]] = None, **kwargs) -> requests.Response:
-        params = dict(params or {}, token=self.token) if self.token else params
         try:
-            response = self.session.request(method, f"{self.url}{path}", params=params, timeout=self.timeout, **kwargs)
+            response = self.session.request(method, f"{self.url}{path}", params=params, headers=auth_header(self.secret),
+                                            timeout=self.timeout, **kwargs)
         except requests.RequestException as error:
-            raise RasaUnavailable(f"Rasa at {self.url} unreachable: {self._hide_token(str(error))}") from None
+            raise RasaUnavailable(f"Rasa at {self.url} unreachable: {self._clean(str(error))}") from None
         if response.status_code != 200:
-            raise RasaUnavailable(f"Rasa answered {response.status_code}: {response.text[:300]}")
+            raise RasaUnavailable(f"Rasa answered {response.status_code} to {method} {path}: {self._clean(response.text[:300])}")
         return response
 
-    def _hide_token(self, text: str) -> str:
-        """requests names the URL it failed on, ?token=… included: that text reaches logs and the store."""
-        return text.replace(self.token, "***") if self.token else text
+    def _clean(self, text: str) -> str:
+        """No query string and no secret in what reaches logs and the store."""
+        text = without_queries(text)
+        return text.replace(self.secret, "***") if self.secret else text
 
     def status(self) -> Dict[str, Any]:
         """Rasa's /status: the loaded model (`model_file`), or RasaUnavailable."""

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from datetime import timedelta
 from typing import Any, Dict, List, Optional
 
@@ -15,6 +16,12 @@ from sqlalchemy.engine import Engine
 
 from .db import NotFound, now
 from .schema import AGENT, ROLES, agent_passwords, agents, web_sessions
+
+
+def agent_name(raw: str) -> str:
+    """An agent's name as it is stored and looked up: NFKC (full-width letters and digits are
+    the ASCII ones), surrounding whitespace of any kind dropped. Sign-in counts failures by it."""
+    return unicodedata.normalize("NFKC", raw or "").strip()
 
 
 def hash_token(token: str) -> str:
@@ -28,6 +35,7 @@ class Agents:
     def create_agent(self, name: str, role: Optional[str] = None) -> str:
         """Create an agent (or rotate their token); returns the token, shown once. A new agent's
         role is `role` or agent; rotating a token keeps the role unless one is given."""
+        name = agent_name(name)
         if not name or len(name) > 64:
             raise ValueError("agent name must be 1–64 characters")
         _check_role(role)

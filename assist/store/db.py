@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Dict, Optional
@@ -80,12 +81,22 @@ def use_wal(dbapi_connection, _record=None) -> None:
     cursor.close()
 
 
+def _private_file(path: Path) -> None:
+    """A new SQLite file readable by this user only (it holds customers' words; SQLite gives its
+    -wal and -shm files the same mode), whatever the process's umask."""
+    if path.name == ":memory:" or not path.name or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+
+
 def make_engine(url: str, lock_seconds: Optional[float] = None) -> Engine:
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path.startswith("file:"):  # a SQLite URI filename: sqlite:///file:/path/s.db?mode=ro&uri=true
-            path = path[len("file:"):].split("?")[0]
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
+            Path(path[len("file:"):].split("?")[0]).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        else:
+            _private_file(Path(path))
         if lock_seconds is None:
             from assist.settings import get_settings
 

@@ -53,7 +53,8 @@ class Decisions:
         at = now()
         with self.engine.begin() as db:
             if idempotency_key:
-                earlier = db.execute(sa.select(decisions).where(decisions.c.idempotency_key == idempotency_key)).first()
+                earlier = db.execute(sa.select(decisions).where(decisions.c.case_id == case_id,
+                                                                decisions.c.idempotency_key == idempotency_key)).first()
                 if earlier is not None:
                     return as_dict(earlier)
             case = require_case(db, case_id, state=OPEN)

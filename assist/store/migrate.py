@@ -13,6 +13,7 @@ start and refuse to run on a schema that is behind, naming the command.
 from __future__ import annotations
 
 import fcntl
+import os
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Union
@@ -112,7 +113,7 @@ def _migration_lock(engine: Engine) -> Iterator[None]:
         return
     database = engine.url.database
     if engine.dialect.name == "sqlite" and database and database != ":memory:":
-        with open(f"{database}.migrate-lock", "a") as lock:
+        with open(os.open(f"{database}.migrate-lock", os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             try:
                 yield

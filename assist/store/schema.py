@@ -121,10 +121,12 @@ decisions = sa.Table(
     sa.Column("resolve", sa.Boolean, nullable=False, default=False),
     # An edit sent anyway after the customer wrote again: the batch the agent was answering.
     sa.Column("written_for_batch", sa.Integer),
-    sa.Column("idempotency_key", sa.String(128), nullable=False, unique=True),
+    sa.Column("idempotency_key", sa.String(128), nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
     # One decision per batch of drafts: the second agent gets "already handled".
     sa.UniqueConstraint("case_id", "batch", name="kefu_one_decision_per_batch"),
+    # A retried request (same key) returns the first decision — on the same case only.
+    sa.UniqueConstraint("case_id", "idempotency_key", name="kefu_one_decision_per_key"),
 )
 
 deliveries = sa.Table(

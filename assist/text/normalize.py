@@ -16,6 +16,10 @@ DEFAULT_MAX_CHARS = 500
 # emphasis (mood reads it) without flooding the featurizers.
 MAX_REPEAT = 3
 COMMAND_PREFIXES = ("/", "／")
+# A lone surrogate ("\ud800" from a client that cut an emoji in half) is no character: OpenCC
+# cannot encode it and used to crash the whole NLU pipeline. It reads as U+FFFD.
+_SURROGATE = re.compile("[\ud800-\udfff]")
+REPLACEMENT = "\ufffd"
 
 
 class NormalizedText(NamedTuple):
@@ -39,7 +43,7 @@ def _t2s():
 
 
 def to_simplified(text: str) -> str:
-    return _t2s().convert(text)
+    return _t2s().convert(_SURROGATE.sub(REPLACEMENT, text))
 
 
 def _is_cjk(ch: str) -> bool:
@@ -111,7 +115,7 @@ _CONTROL = re.compile(r"[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f\u200b-\u20
 def normalize_with_map(text: Optional[str], max_chars: int = DEFAULT_MAX_CHARS) -> NormalizedText:
     if not text:
         return NormalizedText("", ())
-    pairs = [(ch, i) for i, ch in enumerate(text) if not _CONTROL.match(ch)]
+    pairs = [(REPLACEMENT if _SURROGATE.match(ch) else ch, i) for i, ch in enumerate(text) if not _CONTROL.match(ch)]
     pairs = [(_half_width(ch), src) for ch, src in pairs]
     # Compatibility forms that are still one character (ｶ, ①) are left as they are:
     # NFKC may expand one character into several and break the offset map.

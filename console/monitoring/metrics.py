@@ -103,6 +103,9 @@ class ConsoleMetrics:
             "kefu_approve_to_delivered_seconds", "agent's approve or edit request → Rasa confirmed the delivery",
             buckets=(0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300), registry=self.registry)
         self._decided: "OrderedDict[int, float]" = OrderedDict()
+        # Delivered before the route that took the decision told us of it (the outbox can be quicker
+        # than the rest of the request): decision id → when.
+        self._delivered_first: "OrderedDict[int, float]" = OrderedDict()
         self._lock = threading.Lock()
 
     def render(self) -> bytes:
@@ -117,15 +120,25 @@ class ConsoleMetrics:
         """An agent's decision taken here; `asked_at`: when their request came (time.time())."""
         if not decision.get("final_text"):
             return  # a rejection sends nothing
+        asked_at = asked_at or time.time()
         with self._lock:
-            self._decided.setdefault(decision["id"], asked_at or time.time())
-            while len(self._decided) > 10_000:  # decisions delivered by another console never come back here
-                self._decided.popitem(last=False)
+            delivered_at = self._delivered_first.pop(decision["id"], None)
+            if delivered_at is None:
+                self._decided.setdefault(decision["id"], asked_at)
+                while len(self._decided) > 10_000:  # decisions delivered by another console never come back here
+                    self._decided.popitem(last=False)
+        if delivered_at is not None:
+            self.approve_to_delivered.observe(max(0.0, delivered_at - asked_at))
 
     def delivered(self, delivery: Dict[str, Any]) -> None:
+        at = time.time()
         with self._lock:
             decided_at = self._decided.pop(delivery.get("decision_id"), None)
-        seconds = time.time() - decided_at if decided_at is not None else None
+            if decided_at is None and delivery.get("decision_id") is not None:
+                self._delivered_first[delivery["decision_id"]] = at
+                while len(self._delivered_first) > 10_000:
+                    self._delivered_first.popitem(last=False)
+        seconds = at - decided_at if decided_at is not None else None
         if seconds is not None:
             self.approve_to_delivered.observe(seconds)
         log_event(logger, "delivered", delivery["case_id"], delivery["conversation_id"], delivery=delivery["id"],

@@ -3,7 +3,7 @@
 Four checks, run side by side, each with a time limit; any that fails makes the console not
 ready, and says why in words an operator can act on:
 - store: it answers and takes writes (a read-only database after a failover is caught here);
-- rasa: its HTTP API answers with our token and has a model loaded;
+- rasa: its HTTP API answers our signed token and has a model loaded;
 - follower: Rasa's event stream is read, its oldest unread event is younger than
   KEFU_READY_FOLLOWER_LAG_SECONDS, and the follower's latest step did not fail;
 - outbox: no delivery has been due longer than KEFU_READY_OUTBOX_SECONDS, and its latest step did
@@ -33,7 +33,7 @@ class Readiness:
     def __init__(self, settings: Settings, store: SuggestionStore, pulse: WorkerPulse, lag: Optional[FollowerLag]):
         self.settings, self.store, self.pulse, self.lag = settings, store, pulse, lag
         self.timeout = min(5.0, settings.http_timeout)
-        self.rasa = RasaClient(settings.rasa_url, settings.rasa_api_token(), self.timeout)
+        self.rasa = RasaClient(settings.rasa_url, settings.rasa_api_secret(), self.timeout)
 
     def store_check(self) -> Check:
         try:

@@ -21,6 +21,7 @@ from urllib.parse import quote
 from sanic import Blueprint, Request
 from sanic.response import HTTPResponse, json, redirect
 
+from assist.store.agents import agent_name
 from console import bodies
 from console.errors import ApiError, error_body
 from console.passwords import verify_password
@@ -71,7 +72,9 @@ async def identify(request: Request) -> Optional[HTTPResponse]:
     """Request middleware: sets request.ctx.agent and .role (and .session for cookie callers), or
     refuses: 401 without a known token or session, 403 when the route is not for the caller's role."""
     request.ctx.agent, request.ctx.role, request.ctx.session = None, None, None
-    if request.method == "OPTIONS" or public(request.path):
+    # "NONE": the stand-in Sanic makes for a request it could not read (headers over its limit):
+    # its own error answers it (431), not a 401 for the headers it never parsed.
+    if request.method in ("OPTIONS", "NONE") or public(request.path):
         return None
     store = request.app.ctx.store
     token = _bearer(request)
@@ -107,27 +110,35 @@ def _set_session_cookie(response: HTTPResponse, value: str, max_age: int, secure
         cookie["secure"] = True
 
 
+def media_type(request: Request) -> str:
+    """The request's media type alone: `application/json; charset=utf-8` → `application/json`."""
+    return (request.headers.get("content-type") or "").split(";", 1)[0].strip().lower()
+
+
 @auth.post("/login")
 async def login(request: Request):
     # JSON only: a cross-site form cannot send it, so nobody signs an agent in to their account.
-    if "application/json" not in (request.headers.get("content-type") or ""):
+    # The media type itself, not a substring (`text/plain; application/json` is a form-safe type).
+    if media_type(request) != "application/json":
         raise ApiError(415, "json_only", "send the sign-in as JSON: {\"name\": …, \"password\": …}")
     body = bodies.parse(request, bodies.Login)
-    name, password = body.name, body.password
-    if not name.strip():
+    # One name for the throttle and the lookup: "tester2 " or "\ttester2" counted apart once gave
+    # five more guesses each.
+    name, password = agent_name(body.name), body.password
+    if not name:
         raise ApiError(400, "missing_field", "'name' must not be empty")
     app = request.app
     key = f"{name}|{request.remote_addr or request.ip}"
     if app.ctx.login_throttle.blocked(key):
         raise ApiError(429, "too_many_attempts", "登录失败次数太多，请五分钟后再试")
-    stored = await asyncio.to_thread(app.ctx.store.agents.password_hash, name.strip())
+    stored = await asyncio.to_thread(app.ctx.store.agents.password_hash, name)
     if not await asyncio.to_thread(verify_password, stored, password):
         app.ctx.login_throttle.failed(key)
         raise ApiError(401, "bad_credentials", "wrong name or password")
     app.ctx.login_throttle.succeeded(key)
     settings = app.ctx.settings
     lifetime = timedelta(hours=settings.session_hours)
-    session = await asyncio.to_thread(app.ctx.store.agents.start_web_session, name.strip(), lifetime)
+    session = await asyncio.to_thread(app.ctx.store.agents.start_web_session, name, lifetime)
     response = json({"agent": session["agent"], "csrf": session["csrf"]})
     _set_session_cookie(response, session["token"], int(lifetime.total_seconds()), settings.cookie_secure)
     return response

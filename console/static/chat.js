@@ -189,6 +189,10 @@
     });
     socket.on("disconnect", () => { chat.ready = false; $("conn").textContent = "连接断开，正在重连…"; });
     socket.on("connect_error", () => { $("conn").textContent = "暂时连不上客服，正在重试…"; });
+    // kefu's channel refused a message (too long, not text …): say so instead of waiting for a reply.
+    socket.on("kefu_error", (error) => {
+      $("conn").textContent = error && error.code === "too_long" ? "消息太长了，请分几次发送" : "这条消息没有发送成功，请重新输入";
+    });
     socket.on("bot_uttered", (data) => {
       if (data && typeof data.text === "string") showBot(data, data.quick_replies);
       refreshStatusSoon();

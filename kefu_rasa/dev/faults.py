@@ -229,6 +229,6 @@ def start_fault_stack(model: Path, workdir: Path, inbox: CallbackInbox, control:
     (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials), encoding="utf-8")
     return start_stack(
         model, workdir, data_dir=workdir / "data", credentials=workdir / "credentials.yml",
-        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), token=uuid.uuid4().hex,
+        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), secret=uuid.uuid4().hex,
         extra_env=FAULT_ENV,
     )

@@ -15,7 +15,7 @@ import signal
 import sys
 
 from assist.logs import EVERY_TIME, configure
-from assist.settings import SettingsError, get_settings
+from assist.settings import SettingsError, get_settings, private_files
 from assist.store import StoreError
 from kefu_rasa.dev import ports
 from kefu_rasa.dev.model_cache import ensure_model
@@ -33,7 +33,7 @@ def _interrupt(*_args) -> None:
 def _banner(stack: Stack, settings) -> str:
     return f"""
 kefu-assist is running (Ctrl-C stops everything; logs in {settings.log_dir})
-  Rasa server     {stack.rasa_url}   (HTTP API token in {settings.data_dir / 'rasa_token'} or $RASA_TOKEN)
+  Rasa server     {stack.rasa_url}   (HTTP API: JWTs signed with {settings.data_dir / 'rasa_jwt_secret'} or $KEFU_RASA_JWT_SECRET)
   action server   {stack.actions_url}/health
   agent console   {stack.console_url}/login   (create an agent: .venv/bin/python -m console create-agent 小王 --password)
   customer chat   {stack.console_url}/chat
@@ -48,6 +48,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m kefu_rasa.dev.run", description="start kefu-assist on 127.0.0.1")
     parser.add_argument("--stop-with-parent", action="store_true", help="stop everything when the parent (make) dies")
     args = parser.parse_args(argv)
+    private_files()  # the stores, the secret and the logs: this user only (the children inherit it)
     try:
         settings = get_settings()
     except SettingsError as error:

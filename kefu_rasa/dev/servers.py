@@ -1,7 +1,8 @@
 """Start and stop the real kefu-assist processes on loopback.
 
 `make run` and the integration tests use the same code, so what the tests exercise is
-what a shop runs: `rasa run` with the API behind a token, and the action server.
+what a shop runs: Rasa with its HTTP API behind JWT auth (kefu_rasa/rasa_server.py: no secret on
+any command line), the action server and the console.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ from typing import Dict, List, Optional
 import requests
 import yaml
 
-from assist.settings import settings_from
+from assist.integrations.rasa import auth_header
+from assist.settings import private_dir, settings_from
 from assist.store import upgrade
 from kefu_rasa.dev.model_cache import ROOT
 from kefu_rasa.dev.supervisor import spawn_process, stop_process
@@ -61,11 +63,13 @@ def write_endpoints(source: Path, target: Path, action_url: str, data_dir: Path)
         if str(store.get("dialect", "")).lower() == "sqlite":
             store["db"] = str(data_dir / Path(store["db"]).name)
             urls[section] = f"sqlite:///{store['db']}"
-    data_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(data_dir, tighten=True)
     for url in urls.values():
         # WAL is stored in the file: Rasa's own engine then writes while the console reads.
-        with sqlite3.connect(url[len("sqlite:///"):]) as db:
+        path = Path(url[len("sqlite:///"):])
+        with sqlite3.connect(path) as db:
             db.execute("PRAGMA journal_mode=WAL")
+        path.chmod(0o600)  # customers' words: this user only (SQLite gives -wal and -shm the same mode)
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return urls
@@ -78,7 +82,7 @@ class Stack:
     rasa_url: str
     actions_url: str
     console_url: str
-    token: str
+    secret: str  # what Rasa's JWTs are signed with (rasa_auth() makes the header)
     workdir: Path
     store_url: str
     processes: Dict[str, subprocess.Popen] = field(default_factory=dict)
@@ -88,6 +92,10 @@ class Stack:
     to_console: bool = False
     project: Path = ROOT
     die_with_parent: bool = False  # the launcher's children: SIGTERM when it dies (supervisor.py)
+
+    def rasa_auth(self) -> Dict[str, str]:
+        """The Authorization header for Rasa's HTTP API (a JWT valid for a minute)."""
+        return auth_header(self.secret)
 
     def spawn(self, name: str) -> subprocess.Popen:
         """Start one process without waiting for it (the launcher's supervisor waits)."""
@@ -110,7 +118,7 @@ class Stack:
             if requests.get(HEALTH[name](self), timeout=timeout).status_code != 200:
                 return False
             if name == "rasa":
-                status = requests.get(f"{self.rasa_url}/status", params={"token": self.token}, timeout=timeout)
+                status = requests.get(f"{self.rasa_url}/status", headers=self.rasa_auth(), timeout=timeout)
                 return status.ok and bool(status.json().get("model_file"))
         except (requests.RequestException, ValueError):
             return False
@@ -153,10 +161,10 @@ HEALTH = {
 
 
 def _wait_for_model(stack: "Stack", timeout: float) -> None:
-    """"/" answers before the model is in place; /status (token) names the loaded model."""
+    """"/" answers before the model is in place; /status (JWT) names the loaded model."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        status = requests.get(f"{stack.rasa_url}/status", params={"token": stack.token}, timeout=5)
+        status = requests.get(f"{stack.rasa_url}/status", headers=stack.rasa_auth(), timeout=5)
         if status.ok and status.json().get("model_file"):
             return
         time.sleep(0.3)
@@ -171,7 +179,7 @@ def start_stack(
     rasa_port: int,
     actions_port: int,
     console_port: Optional[int],
-    token: Optional[str] = None,
+    secret: Optional[str] = None,
     credentials: Optional[Path] = None,
     endpoints_source: Optional[Path] = None,
     project: Path = ROOT,
@@ -205,23 +213,26 @@ def start_stack(
     )
     if "event_broker" in urls:
         env.setdefault("KEFU_EVENTS_URL", urls["event_broker"])
-    if token:
-        env["RASA_TOKEN"] = token
+    if "tracker_store" in urls:
+        env.setdefault("KEFU_TRACKER_URL", urls["tracker_store"])  # where purge and erase find conversations
+    if secret:
+        env["KEFU_RASA_JWT_SECRET"] = secret
     env.update(extra_env or {})
     settings = settings_from(env)  # what the children will read: one source for every default
-    token = env["RASA_TOKEN"] = settings.rasa_api_token()
+    # Without KEFU_RASA_JWT_SECRET the children read the secret file in the data dir: made here, first.
+    secret = settings.rasa_api_secret()
     upgrade(settings.store_url)
     stack = Stack(
         rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url,
-        console_url=f"http://{HOST}:{console_port}" if console_port else "", token=token, workdir=workdir,
+        console_url=f"http://{HOST}:{console_port}" if console_port else "", secret=secret, workdir=workdir,
         store_url=settings.store_url, env=env, to_console=to_console, project=project, die_with_parent=die_with_parent,
     )
     commands = stack.commands = {
         "actions": [sys.executable, "-m", "kefu_rasa.action_server", "--actions", "actions", "--port", str(actions_port)],
+        # Rasa with its HTTP API behind JWT auth; the secret is read inside the process, never passed here.
         "rasa": [
-            sys.executable, "-m", "rasa", "run", "--model", str(model),
+            sys.executable, "-m", "kefu_rasa.rasa_server", "--model", str(model),
             "--interface", HOST, "--port", str(rasa_port),
-            "--enable-api", "--auth-token", token,
             "--endpoints", str(endpoints), "--credentials", str(credentials),
             "--logging-config-file", str(ROOT / "kefu_rasa" / "logging.yml"),
         ],

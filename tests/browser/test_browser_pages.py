@@ -103,7 +103,7 @@ def test_the_chat_catches_up_after_a_lost_connection_and_shows_a_reply_once(stac
     assert texts(shopper, ".bubble.agent .text") == []  # pushed into an empty room
     shopper.evaluate("kefuChat.socket.connect()")
     wait_for_text(shopper, ".bubble.agent .text", draft["text"])
-    RasaClient(stack.rasa_url, stack.token).deliver(session, "socketio", draft["text"], f"d{delivery['id']}")
+    RasaClient(stack.rasa_url, stack.secret).deliver(session, "socketio", draft["text"], f"d{delivery['id']}")
     time.sleep(1.5)
     assert texts(shopper, ".bubble.agent .text") == [draft["text"]]
     shopper.reload()
@@ -301,7 +301,7 @@ def test_a_shop_embeds_the_chat_with_one_script_tag(stack, store, agents, pages,
     case = wait_for_case(store, session)
     context = store.customers.chat_context(session)
     assert context["context"] == {"order_id": "1234567890", "customer_id": "c-42"} and context["verified"] is False
-    tracker = requests.get(f"{stack.rasa_url}/conversations/{session}/tracker", params={"token": stack.token}, timeout=10).json()
+    tracker = requests.get(f"{stack.rasa_url}/conversations/{session}/tracker", headers=stack.rasa_auth(), timeout=10).json()
     said = [e for e in tracker["events"] if e["event"] == "user"]
     assert said[-1]["metadata"]["kefu_context"]["order_id"] == "1234567890"  # Rasa's actions get it too
     agent = signed_in(pages, stack, "xiaowang")

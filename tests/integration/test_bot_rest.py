@@ -1,10 +1,15 @@
 """The real Rasa server and action server, talked to over REST in Chinese."""
 from __future__ import annotations
 
+import time
 import uuid
+from pathlib import Path
 
+import jwt
 import pytest
 import requests
+
+from assist.integrations.rasa import api_token
 
 pytestmark = pytest.mark.slow
 
@@ -19,7 +24,7 @@ def say(stack, sender: str, text: str) -> list:
 
 def tracker(stack, sender: str) -> dict:
     response = requests.get(
-        f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30
+        f"{stack.rasa_url}/conversations/{sender}/tracker", headers=stack.rasa_auth(), timeout=30
     )
     assert response.status_code == 200, response.text
     return response.json()
@@ -71,15 +76,14 @@ def test_a_late_parcel_complaint_goes_to_the_handoff_action(stack):
     "text",
     [
         "",
-        "好" * 10_000,
-        "我要退货退款" * 2000,
+        "好" * 10_000,  # KEFU_MAX_MESSAGE_CHARS; one more is a 400 (tests/integration/test_security.py)
         "😡😡😡",
         "我要退貨，這個質量太差了，客服也不理人",
         "<script>alert('x')</script><img src=x onerror=alert(1)>",
         '{"malformed": json',
         "   ",
     ],
-    ids=["empty", "10k-repeat", "12k-text", "emoji-only", "traditional", "html-script", "json-ish", "spaces"],
+    ids=["empty", "10k-repeat", "emoji-only", "traditional", "html-script", "json-ish", "spaces"],
 )
 def test_bad_input_gets_an_answer_never_a_crash(stack, text):
     sender = new_sender()
@@ -105,9 +109,21 @@ def test_customer_cannot_restart_or_trigger_intents_with_a_slash(stack):
     assert len(last.get("intent_ranking", [])) > 1  # classified by NLU, not forced by the '/' syntax
 
 
-def test_http_api_needs_the_token(stack):
-    response = requests.get(f"{stack.rasa_url}/conversations/someone/tracker", timeout=10)
-    assert response.status_code == 401
+def test_rasa_s_http_api_takes_only_a_signed_jwt_in_the_header(stack):
+    url = f"{stack.rasa_url}/conversations/someone/tracker"
+    assert requests.get(url, timeout=10).status_code == 401
+    # Rasa's token auth is off: no secret in a URL opens anything.
+    assert requests.get(url, params={"token": stack.secret}, timeout=10).status_code == 401
+    forged = api_token("x" * 40)
+    assert requests.get(url, headers={"Authorization": f"Bearer {forged}"}, timeout=10).status_code == 401
+    stale = jwt.encode({"user": {"username": "kefu", "role": "admin"}, "exp": int(time.time()) - 600}, stack.secret, algorithm="HS256")
+    assert requests.get(url, headers={"Authorization": f"Bearer {stale}"}, timeout=10).status_code == 401
+    assert requests.get(url, headers=stack.rasa_auth(), timeout=10).status_code == 200
+    # Model replacement, the reason the secret matters, is closed without it.
+    assert requests.put(f"{stack.rasa_url}/model", json={"model_file": "/tmp/x.tar.gz"}, timeout=10).status_code == 401
+    # Rasa's command line, which every local user can read in `ps`, has no secret on it.
+    command = Path(f"/proc/{stack.processes['rasa'].pid}/cmdline").read_bytes().decode()
+    assert "kefu_rasa.rasa_server" in command and stack.secret not in command and "token" not in command
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ environment from Environment= and EnvironmentFile= only, ${VARIABLES} expanded â
 server answers, Rasa has its model and the console says it is ready."""
 from __future__ import annotations
 
+import json
 import os
 import shlex
 import shutil
@@ -72,16 +73,17 @@ def installed(tmp_path, trained_model):
         folder.mkdir()
     (models / trained_model.name).symlink_to(trained_model)  # the one model Rasa should load
     for unit in UNITS.iterdir():
-        if unit.suffix in (".service", ".target"):
+        if unit.suffix in (".service", ".target", ".timer"):
             text = unit.read_text(encoding="utf-8").replace("/opt/kefu-assist/models", str(models))
             (units / unit.name).write_text(text.replace("/opt/kefu-assist", str(ROOT)).replace("/etc/kefu-assist", str(etc)))
     env = read_env_file(UNITS / "kefu.env.example")
     ports = {name: free_port() for name in ("KEFU_RASA_PORT", "KEFU_ACTIONS_PORT", "KEFU_CONSOLE_PORT")}
-    env.update({key: str(port) for key, port in ports.items()}, RASA_TOKEN=uuid.uuid4().hex, KEFU_DATA_DIR=str(data),
+    env.update({key: str(port) for key, port in ports.items()}, KEFU_RASA_JWT_SECRET=uuid.uuid4().hex, KEFU_DATA_DIR=str(data),
                KEFU_LOG_DIR=str(tmp_path / "log"), KEFU_RASA_URL=f"http://127.0.0.1:{ports['KEFU_RASA_PORT']}",
                KEFU_STORE_URL=f"sqlite:///{data / 'suggestions.db'}", KEFU_COOKIE_SECURE="off")
     urls = write_endpoints(ROOT / "endpoints.yml", etc / "endpoints.yml", f"http://127.0.0.1:{ports['KEFU_ACTIONS_PORT']}/webhook", data)
     env["KEFU_EVENTS_URL"] = urls["event_broker"]
+    env["KEFU_TRACKER_URL"] = urls["tracker_store"]
     (etc / "kefu.env").write_text("".join(f"{key}={value}\n" for key, value in env.items()), encoding="utf-8")
     shutil.copy(ROOT / "credentials.yml", etc / "credentials.yml")
     return units, env
@@ -148,3 +150,22 @@ def test_the_units_start_the_product(installed):
     finally:
         for proc in reversed(started):
             stop_process(proc)
+
+
+def test_the_daily_purge_unit_runs_the_retention(installed):
+    """kefu-purge.timer starts kefu-purge.service once a day: its ExecStart, as systemd would run it."""
+    units, _ = installed
+    timer = read_unit(units / "kefu-purge.timer")
+    assert timer["Timer.Persistent"] == ["true"] and timer["Install.WantedBy"] == ["timers.target"]
+    assert "kefu-purge.timer" in read_unit(units / "kefu-assist.target")["Unit.Wants"][0]
+    env = {key: value for key, value in os.environ.items() if key in ("PATH", "HOME")}
+    for name in ("kefu-migrate.service", "kefu-purge.service"):
+        unit = read_unit(units / name)
+        assert unit["Service.Type"] == ["oneshot"] and unit["Service.UMask"] == ["0077"]
+        for path in unit["Service.EnvironmentFile"]:
+            env.update(read_env_file(Path(path)))
+        done = subprocess.run(command(unit["Service.ExecStart"][0], env), cwd=Path(unit["Service.WorkingDirectory"][0]),
+                              env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr[-2000:]
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["days"] == 180 and report["dry_run"] is False and "rows" in report

@@ -1,12 +1,12 @@
 """`make run` as an operator runs it: a killed child comes back, a second `make run` is refused
 naming the processes that hold its ports, killing the launcher leaves no orphan, a child that keeps
-dying stops everything with a non-zero exit — and no log line carries the Rasa token."""
+dying stops everything with a non-zero exit — and Rasa's JWT secret is on no command line and in no
+log line, and the data it keeps is readable by its user only."""
 from __future__ import annotations
 
 import os
 import signal
 import subprocess
-import uuid
 from pathlib import Path
 
 import pytest
@@ -31,14 +31,13 @@ class MakeRun:
     """`make run` on free ports with its own data dir; the terminal goes to a file."""
 
     def __init__(self, tmp_path: Path, **extra: str):
-        self.token = f"make-run-token-{uuid.uuid4().hex}"
         self.ports = {"rasa": free_port(), "actions": free_port(), "console": free_port()}
         self.data = tmp_path / "data"
         self.env = {
-            **os.environ, "KEFU_DATA_DIR": str(self.data), "RASA_TOKEN": self.token,
+            **os.environ, "KEFU_DATA_DIR": str(self.data),
             "KEFU_RASA_PORT": str(self.ports["rasa"]), "KEFU_ACTIONS_PORT": str(self.ports["actions"]),
             "KEFU_CONSOLE_PORT": str(self.ports["console"]), "KEFU_RESTART_MAX_DELAY_SECONDS": "1",
-            # Rasa's and the action server's Sanic access logs on: the token must not reach them either.
+            # Rasa's and the action server's Sanic access logs on: no secret may reach them either.
             "LOG_LEVEL_LIBRARIES": "INFO", **extra,
         }
         self.terminal = tmp_path / "terminal.log"
@@ -94,7 +93,19 @@ def test_a_killed_child_comes_back_a_busy_port_is_named_and_the_launcher_leaves_
         assert second.returncode != 0
         for name, port in run.ports.items():
             assert f"could not start: {name}: port {port} is in use by pid {first[name]} (" in second.stderr, second.stderr[-2000:]
-        assert "--auth-token ***" in second.stderr and run.token not in second.stderr + second.stdout
+        # make run generated Rasa's JWT secret (0600) and handed it to Rasa inside the process: no
+        # command line carries it, nor any other secret.
+        secret_file = run.data / "rasa_jwt_secret"
+        secret = secret_file.read_text().strip()
+        assert len(secret) >= 32 and secret_file.stat().st_mode & 0o777 == 0o600
+        assert "kefu_rasa.rasa_server" in second.stderr and secret not in second.stderr + second.stdout
+        for pid in first.values():
+            command = Path(f"/proc/{pid}/cmdline").read_bytes().decode()
+            assert secret not in command and "--auth-token" not in command and "--jwt-secret" not in command, command
+        # Everything kept in the data dir (stores with customers' words, the secret, the logs) is this user's only.
+        assert run.data.stat().st_mode & 0o777 == 0o700
+        loose = [f"{p} {p.stat().st_mode & 0o777:o}" for p in run.data.rglob("*") if p.stat().st_mode & 0o077]
+        assert loose == []
 
         # Rasa killed: restarted with backoff, back with its model, the console ready again.
         os.kill(first["rasa"], signal.SIGKILL)
@@ -102,12 +113,13 @@ def test_a_killed_child_comes_back_a_busy_port_is_named_and_the_launcher_leaves_
         assert f"rasa (pid {first['rasa']}) was killed by SIGKILL; restarting in 1 s" in run.text()
         assert run.make.poll() is None and run.pids()["console"] == first["console"]
 
-        # Logs: every process has its file; the token is in none of them, nor on the terminal,
-        # though Rasa's access log shows the calls made with it.
+        # Logs: every process has its file; the secret is in none of them, nor on the terminal, and
+        # Rasa's access log shows the calls made with it without any token in their URLs.
         logs = run.data / "logs"
         assert sorted(p.name for p in logs.iterdir()) == ["actions.log", "console.log", "launcher.log", "rasa.log"]
         everything = run.text() + "".join(p.read_text(encoding="utf-8") for p in logs.iterdir())
-        assert run.token not in everything and "/status?token=***" in run.text()
+        assert secret not in everything and "token=" not in everything
+        assert f"127.0.0.1:{run.ports['rasa']}/status" in everything  # the calls are there, signed in a header
         assert "restarting in 1 s" in (logs / "launcher.log").read_text(encoding="utf-8")
 
         # The launcher killed outright: its children follow it, the ports come free.

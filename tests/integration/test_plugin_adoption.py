@@ -117,7 +117,7 @@ def test_a_second_rasa_project_hands_over_to_kefu_assist(tmp_path):
 
     stack = start_stack(
         project / "models" / "shop.tar.gz", tmp_path / "run", data_dir=tmp_path / "data", project=project,
-        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), token=uuid.uuid4().hex,
+        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), secret=uuid.uuid4().hex,
     )
     try:
         sender = f"shopper-{uuid.uuid4()}"

@@ -38,13 +38,13 @@ def test_two_rasa_servers_share_postgres_and_redis(trained_model, postgres, redi
         "KEFU_EVENTS_URL": f"{postgres['url']}/events",
         "KEFU_ORDERS": f"sqlite:///{tmp_path / 'orders.db'}",
     }
-    token = uuid.uuid4().hex
+    secret = uuid.uuid4().hex
     first = start_stack(trained_model, tmp_path / "one", data_dir=tmp_path / "data", endpoints_source=source,
-                        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), token=token, extra_env=env)
+                        rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), secret=secret, extra_env=env)
     try:
         # A second Rasa server (another "instance") on the same stores, no console of its own.
         second = start_stack(trained_model, tmp_path / "two", data_dir=tmp_path / "data", endpoints_source=source,
-                             rasa_port=free_port(), actions_port=free_port(), console_port=None, token=token, extra_env=env)
+                             rasa_port=free_port(), actions_port=free_port(), console_port=None, secret=secret, extra_env=env)
         try:
             sender = f"pg-{uuid.uuid4()}"
 
@@ -73,7 +73,7 @@ def test_two_rasa_servers_share_postgres_and_redis(trained_model, postgres, redi
             while time.monotonic() < deadline and store.cases.get_case(case["id"])["deliveries"][-1]["state"] != "delivered":
                 time.sleep(0.2)
             assert any("您好" in t for t in say(second, "你好"))  # the bot answers again, on either server
-            events = requests.get(f"{second.rasa_url}/conversations/{sender}/tracker", params={"token": token}, timeout=20).json()["events"]
+            events = requests.get(f"{second.rasa_url}/conversations/{sender}/tracker", headers=second.rasa_auth(), timeout=20).json()["events"]
             assert [e["text"] for e in events if e["event"] == "user"] == ["你好", "我要投诉，东西是坏的，客服也不理人", "人呢", "你好"]
         finally:
             second.stop()

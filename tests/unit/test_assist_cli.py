@@ -9,6 +9,8 @@ import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
+import jwt
+
 import pytest
 
 from assist.builders.cli import main
@@ -70,11 +72,13 @@ def test_unreachable_rasa_falls_back_and_says_so():
 
 class _FakeRasa(BaseHTTPRequestHandler):
     seen = []
+    authorization = []
     delay = 0.0
 
     def do_POST(self):  # noqa: N802 - http.server's naming
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         type(self).seen.append((self.path, body))
+        type(self).authorization.append(self.headers.get("Authorization"))
         time.sleep(type(self).delay)
         answer = {"intent": {"name": "complaint", "confidence": 0.9},
                   "intent_ranking": [{"name": "complaint", "confidence": 0.9},
@@ -94,7 +98,7 @@ class _FakeRasa(BaseHTTPRequestHandler):
 @pytest.fixture
 def fake_rasa():
     server = HTTPServer(("127.0.0.1", 0), _FakeRasa)
-    _FakeRasa.seen, _FakeRasa.delay = [], 0.0
+    _FakeRasa.seen, _FakeRasa.authorization, _FakeRasa.delay = [], [], 0.0
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}", _FakeRasa
@@ -104,7 +108,7 @@ def fake_rasa():
 
 def test_draft_asks_rasa_for_the_parse(fake_rasa, monkeypatch):
     url, handler = fake_rasa
-    monkeypatch.setenv("RASA_TOKEN", "s3cret")
+    monkeypatch.setenv("KEFU_RASA_JWT_SECRET", "s3cret" * 6)
     code, out, _ = run(["draft", "--json", "--rasa", url, "东西不好"])
     data = json.loads(out)
     assert code == 0 and data["nlu"] == {"source": "rasa"}
@@ -112,7 +116,9 @@ def test_draft_asks_rasa_for_the_parse(fake_rasa, monkeypatch):
     assert data["situation"]["concerns"][:2] == ["complaint", "refund_return"]
     assert data["situation"]["facts"]["order_id"] == "5566778899001"
     path, body = handler.seen[0]
-    assert path == "/model/parse?token=s3cret" and body == {"text": "东西不好"}
+    assert path == "/model/parse" and body == {"text": "东西不好"}
+    claims = jwt.decode(handler.authorization[0].split(" ", 1)[1], "s3cret" * 6, algorithms=["HS256"])
+    assert claims["user"]["role"] == "admin" and claims["exp"] - claims["iat"] == 60
 
 
 def test_slow_rasa_times_out_and_falls_back(fake_rasa):

@@ -24,7 +24,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def app(store, tmp_path):
-    settings = Settings(store_url=store.url, events_url=f"sqlite:///{tmp_path / 'events.db'}", rasa_token="t")
+    settings = Settings(store_url=store.url, events_url=f"sqlite:///{tmp_path / 'events.db'}", rasa_jwt_secret="t" * 32)
     return create_app(settings, store=store, workers=False)
 
 

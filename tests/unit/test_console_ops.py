@@ -21,7 +21,7 @@ from console.monitoring.lag import FollowerLag
 from console.monitoring.metrics import ConsoleMetrics
 from console.monitoring.pulse import WorkerPulse
 from kefu_rasa.dev.servers import free_port
-TOKEN = "rasa-token-for-these-tests"
+TOKEN = "rasa-jwt-secret-for-these-tests-0123456789"
 SITUATION = {"intent": "complaint", "concerns": ["complaint"], "mood": "angry", "temperament": "agitated", "urgency": 6}
 DRAFTS = [{"text": "非常抱歉给您添麻烦了，我马上帮您核实，今天18点前给您回复，您看可以吗？", "score": 0.9, "reason": "r", "variant_id": "v1"}]
 
@@ -52,7 +52,7 @@ def events(tmp_path):
 @pytest.fixture
 def settings(store, events):
     # Rasa's URL: a free port nobody listens on.
-    return Settings(store_url=store.url, events_url=str(events.engine.url), rasa_token=TOKEN,
+    return Settings(store_url=store.url, events_url=str(events.engine.url), rasa_jwt_secret=TOKEN,
                     rasa_url=f"http://127.0.0.1:{free_port()}", http_timeout=2)
 
 
@@ -125,6 +125,21 @@ def test_metrics_count_cases_by_stage_waiting_customers_decisions_and_latencies(
     assert found[("kefu_message_to_case_seconds_count", ())] == 1 and found[("kefu_message_to_case_seconds_sum", ())] >= 0.2
     assert found[("kefu_approve_to_delivered_seconds_count", ())] == 1
     assert found[("kefu_follower_lag_events", ())] == 0 and found[("kefu_events_up", ())] == 1
+
+
+def test_a_delivery_quicker_than_its_approve_request_is_still_timed(store, settings, events):
+    """The outbox can deliver before the approve route has told the metrics of the decision."""
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "东西坏了")
+    draft = store.cases.get_case(case["id"])["drafts"][0]
+    asked_at = time.time()
+    decision = store.decisions.decide(case["id"], "xiaowang", "approve", draft_id=draft["id"])
+    metrics = ConsoleMetrics(store, settings, FollowerLag(settings.events_url, store), WorkerPulse())
+    metrics.delivered(store.outbox.due()[0])
+    assert samples(metrics.render().decode())[("kefu_approve_to_delivered_seconds_count", ())] == 0
+    metrics.decided(decision, asked_at)
+    found = samples(metrics.render().decode())
+    assert found[("kefu_approve_to_delivered_seconds_count", ())] == 1
+    assert 0 <= found[("kefu_approve_to_delivered_seconds_sum", ())] < 5
 
 
 def test_metrics_say_when_the_store_cannot_be_read(tmp_path, settings):

@@ -10,18 +10,19 @@ import pytest
 import requests
 import yaml
 
-from assist.integrations.rasa import RasaClient, RasaUnavailable
+from assist.integrations.rasa import RasaClient, RasaUnavailable, without_queries
 from assist.logs import LineFormatter, OperatorFilter, RepeatLimit, configure, log_event, scrub
 from assist.settings import load_settings
 from kefu_rasa.dev.servers import ROOT, free_port
 
-TOKEN = "s3cret-rasa-token-0123456789"
+TOKEN = "s3cret-rasa-secret-0123456789abcdef"
 
 
 @pytest.mark.parametrize("line", [
     f"GET http://127.0.0.1:5005/status?token={TOKEN} 200",
     f"POST /conversations/x/tracker/events?include_events=NONE&token={TOKEN}",
     f"python -m rasa run --enable-api --auth-token {TOKEN} --port 5005",
+    f"rasa run --enable-api --jwt-secret {TOKEN} --jwt-method HS256",
     f"Authorization: Bearer {TOKEN}",
     f"{{'access_token={TOKEN}'}}",
 ])
@@ -71,12 +72,15 @@ def test_the_filter_scrubs_messages_arguments_and_tracebacks_once_for_every_hand
     assert TOKEN not in line and "delivery 7 failed: url?token=***" in line and "Traceback" in line
 
 
-def test_the_rasa_client_keeps_its_token_out_of_its_errors():
+def test_the_rasa_client_keeps_secrets_and_queries_out_of_its_errors():
     client = RasaClient(f"http://127.0.0.1:{free_port()}", TOKEN, timeout=2)
     with pytest.raises(RasaUnavailable) as error:
-        client.status()
-    assert TOKEN not in str(error.value) and "***" in str(error.value)
+        client.events("a-customer")
+    assert TOKEN not in str(error.value) and "/conversations/a-customer/tracker" in str(error.value)
     assert error.value.__cause__ is None and error.value.__suppress_context__
+    # A URL in an error keeps its path, never its query string (it used to carry ?token=).
+    assert without_queries("Max retries exceeded with url: /status?token=abc (Caused by …)") == \
+        "Max retries exceeded with url: /status?… (Caused by …)"
 
 
 def test_access_log_lines_read_as_one_line_without_secrets():
@@ -89,7 +93,7 @@ def test_access_log_lines_read_as_one_line_without_secrets():
 
 
 def test_configure_writes_a_rotating_file_in_the_log_dir_and_replaces_itself(tmp_path):
-    settings = load_settings(data_dir=tmp_path, rasa_token=TOKEN, log_max_mb=0.001, log_backups=2)
+    settings = load_settings(data_dir=tmp_path, rasa_jwt_secret=TOKEN, log_max_mb=0.001, log_backups=2)
     root = logging.getLogger()
     before = list(root.handlers)
     try:
@@ -115,7 +119,7 @@ def test_configure_writes_a_rotating_file_in_the_log_dir_and_replaces_itself(tmp
 def test_rasa_logging_config_adds_the_file_and_scrubs_sanic_s_access_log(tmp_path, monkeypatch):
     """kefu_rasa/logging.yml, as `rasa run --logging-config-file` applies it."""
     monkeypatch.setenv("KEFU_DATA_DIR", str(tmp_path))
-    monkeypatch.setenv("RASA_TOKEN", TOKEN)
+    monkeypatch.setenv("KEFU_RASA_JWT_SECRET", TOKEN)
     root, access = logging.getLogger(), logging.getLogger("sanic.access")
     saved = (list(root.handlers), list(access.filters), access.propagate, access.level)
     try:
@@ -140,7 +144,7 @@ def test_rasa_logging_config_adds_the_file_and_scrubs_sanic_s_access_log(tmp_pat
 
 
 def test_requests_errors_name_the_url_which_is_why_the_client_scrubs():
-    """The reason for _hide_token: requests puts the whole URL, query included, in its error."""
+    """Why the client's errors drop query strings: requests puts the whole URL, query included, in its error."""
     with pytest.raises(requests.RequestException) as error:
         requests.get(f"http://127.0.0.1:{free_port()}/status", params={"token": TOKEN}, timeout=2)
     assert TOKEN in str(error.value)

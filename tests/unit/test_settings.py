@@ -23,12 +23,34 @@ def test_defaults_run_everything_from_the_data_dir(tmp_path):
     assert settings.console_host == "127.0.0.1" and settings.follow_events and settings.learning
 
 
-def test_the_rasa_token_is_made_once_and_kept_private(tmp_path):
-    settings = load_settings(data_dir=tmp_path)
-    token = settings.rasa_api_token()
-    assert token == settings.rasa_api_token() and len(token) >= 24
-    assert (tmp_path / "rasa_token").stat().st_mode & 0o777 == 0o600
-    assert load_settings(data_dir=tmp_path, rasa_token="given").rasa_api_token() == "given"
+def test_rasa_s_jwt_secret_is_made_once_and_kept_private(tmp_path):
+    settings = load_settings(data_dir=tmp_path / "data")
+    secret = settings.rasa_api_secret()
+    assert secret == settings.rasa_api_secret() and len(secret) >= 32
+    assert (tmp_path / "data" / "rasa_jwt_secret").stat().st_mode & 0o777 == 0o600
+    assert (tmp_path / "data").stat().st_mode & 0o777 == 0o700
+    given = "g" * 32
+    assert load_settings(data_dir=tmp_path, rasa_jwt_secret=given).rasa_api_secret() == given
+
+
+def test_processes_starting_together_agree_on_one_secret(tmp_path):
+    """Rasa and the console start at once under systemd; the first to write the file wins."""
+    code = ("import sys; from assist.settings import load_settings; "
+            f"print(load_settings(data_dir={str(tmp_path)!r}).rasa_api_secret())")
+    starts = [subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, stdout=subprocess.PIPE, text=True) for _ in range(6)]
+    secrets = {proc.communicate(timeout=60)[0].strip() for proc in starts}
+    assert len(secrets) == 1 and secrets == {(tmp_path / "rasa_jwt_secret").read_text().strip()}
+    assert [p.name for p in tmp_path.iterdir()] == ["rasa_jwt_secret"]  # no drafts left behind
+
+
+def test_a_short_secret_and_the_retired_token_stop_the_process(monkeypatch):
+    monkeypatch.setenv("KEFU_RASA_JWT_SECRET", "short")
+    monkeypatch.setenv("RASA_TOKEN", "an-old-token")
+    with pytest.raises(SettingsError) as error:
+        load_settings()
+    assert "KEFU_RASA_JWT_SECRET: must be at least 32 characters" in str(error.value)
+    assert "RASA_TOKEN: is no longer used" in str(error.value)
+    assert "short" not in str(error.value) and "an-old-token" not in str(error.value)  # secrets are not echoed
 
 
 @pytest.mark.parametrize("value, expected", [("on", True), ("off", False), ("true", True), ("0", False), ("yes", True), ("no", False)])

@@ -185,3 +185,30 @@ def test_postgresql_gets_the_same_schema_and_keeps_a_baseline_database(postgres)
     old = SuggestionStore(url).cases.get_case("c-old")
     assert old["conversation_id"] == "conv-old" and old["opened_at"].endswith("+00:00")
     engine.dispose()
+
+
+def test_0007_scopes_idempotency_keys_to_their_case_and_keeps_every_decision(tmp_path):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    upgrade(url, "0006_dead_letters")
+    engine = sa.create_engine(url)
+    insert_case = ("INSERT INTO kefu_cases (id, conversation_id, channel, state, concerns, urgency, situation, batch, opened_at, "
+                   "wait_updates, created_by, versions, conversation) VALUES (:id, :id, 'rest', 'open', '[]', 0, '{}', 1, "
+                   "'2026-11-01 10:00:00', 0, 'action', '{}', '{}')")
+    insert_decision = ("INSERT INTO kefu_decisions (case_id, batch, agent, action, idempotency_key, findings_overridden, resolve, "
+                       "created_at) VALUES (:case, 1, 'a', 'reject', :key, 0, 0, '2026-11-01 10:00:00')")
+    with engine.begin() as db:
+        for case in ("c1", "c2"):
+            db.execute(sa.text(insert_case), {"id": case})
+        db.execute(sa.text(insert_decision), {"case": "c1", "key": "k1"})
+        with pytest.raises(sa.exc.IntegrityError):  # before: one key in the whole store
+            with db.begin_nested():
+                db.execute(sa.text(insert_decision), {"case": "c2", "key": "k1"})
+    upgrade(url)
+    assert differences(url) == []
+    with engine.begin() as db:
+        db.execute(sa.text(insert_decision), {"case": "c2", "key": "k1"})  # after: per case
+        with pytest.raises(sa.exc.IntegrityError):
+            with db.begin_nested():
+                db.execute(sa.text(insert_decision.replace(":case, 1", ":case, 2")), {"case": "c2", "key": "k1"})
+        assert db.execute(sa.text("SELECT count(*) FROM kefu_decisions")).scalar() == 2
+    engine.dispose()

@@ -44,3 +44,11 @@ def test_spans_follow_the_text():
     start, end = result.map_span(4, 6)
     assert result.text[start:end] == "五天"
     assert result.map_span(2, 4) is None  # only whitespace there
+
+
+def test_a_lone_surrogate_reads_as_a_replacement_character_and_never_crashes_opencc():
+    from assist.text.normalize import REPLACEMENT, normalize_with_map, to_simplified
+
+    assert to_simplified("\ud800退貨") == f"{REPLACEMENT}退货"
+    normalized = normalize_with_map("我要\udfff退貨")
+    assert "\udfff" not in normalized.text and "退货" in normalized.text and REPLACEMENT in normalized.text

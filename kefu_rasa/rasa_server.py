@@ -1,0 +1,60 @@
+"""Rasa's server, started so that no secret is on its command line:
+
+    python -m kefu_rasa.rasa_server --model models/ --port 5005 --endpoints endpoints.yml \\
+        --credentials credentials.yml --logging-config-file kefu_rasa/logging.yml
+
+This is `rasa run` in this process, with the HTTP API on and Rasa's JWT auth keyed with
+KEFU_RASA_JWT_SECRET (or the secret generated once in KEFU_DATA_DIR/rasa_jwt_secret, 0600): the
+arguments given here plus `--enable-api --jwt-secret … --jwt-method HS256`, handed to Rasa's own
+command line parser inside the process. What `ps` and /proc/<pid>/cmdline show is only what was
+typed above. Rasa's token auth (`--auth-token`, which Rasa reads only from its command line and
+checks only as `?token=` in URLs) stays off, so no request URL carries a secret either; kefu's
+Rasa client signs a short-lived JWT per call (assist/integrations/rasa.py).
+
+Refused here: `--auth-token`, `--jwt-secret`, `--jwt-private-key` (a secret on the command line).
+Without `--interface`/`-i`, Rasa listens on 127.0.0.1 (Rasa's own default is every address).
+Files Rasa creates (its SQLite tracker store, the event broker's file) are readable by this user only.
+"""
+from __future__ import annotations
+
+import sys
+from typing import List, Optional
+
+from assist.integrations.rasa import JWT_METHOD
+
+REFUSED = ("--auth-token", "--jwt-secret", "--jwt-private-key")
+LOOPBACK = "127.0.0.1"
+
+
+def rasa_arguments(argv: List[str], secret: str) -> List[str]:
+    """`rasa run` with `argv`, the API on and its JWT auth; ValueError for a secret in `argv`."""
+    for word in argv:
+        if word.split("=", 1)[0] in REFUSED:
+            raise ValueError(f"{word.split('=', 1)[0]} puts a secret on the command line, where every user of this "
+                             "machine can read it: set KEFU_RASA_JWT_SECRET (or let kefu generate one) instead")
+    words = ["run", *argv]
+    if not any(w in ("-i", "--interface") or w.startswith("--interface=") for w in argv):
+        words += ["--interface", LOOPBACK]
+    return words + ["--enable-api", "--jwt-secret", secret, "--jwt-method", JWT_METHOD]
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    from assist.settings import SettingsError, get_settings, private_files
+
+    private_files()
+    given = list(sys.argv[1:] if argv is None else argv)
+    try:
+        words = rasa_arguments(given, get_settings().rasa_api_secret())
+    except (SettingsError, ValueError) as error:
+        print(f"rasa server: {error}", file=sys.stderr)
+        return 2
+    from rasa.__main__ import main as rasa_main
+
+    # Rasa parses sys.argv itself; changing it here changes nothing the kernel shows for this process.
+    sys.argv = ["rasa", *words]
+    rasa_main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
