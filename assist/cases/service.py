@@ -24,6 +24,7 @@ from assist.cases.facts import gather
 from assist.cases.state import ConversationState, after_correction, after_shop, state_of
 from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
+from assist.drafting.first_line import rules_question
 from assist.drafting.handoff import needs_person, read_situation
 from assist.drafting.holding import holding_message, wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
@@ -98,14 +99,8 @@ class CaseService:
         case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
             return self._join(case, message)
-        earlier = message.earlier_words()
-        said_before = earlier_facts(earlier)  # an order number given to the bot before the case counts too
-        facts = with_masks(gather({}, message.parse.get("entities") or (), {**said_before, **message.remembered},
-                                  self.store.customers.chat_context(message.conversation_id), self.find_order),
-                           message.text, None)
-        situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
-                                   message.parse.get("entities"), earlier, facts)
-        if not (hand_over or needs_person(message.intent, situation)):
+        earlier, situation, person = self._first_reading(message)
+        if not (hand_over or person):
             return Outcome("none")
         read = read_message(ConversationState(), message.text, message.parse, situation, {}, earlier, self._policy())
         handoff = self.drafts.draft(read)
@@ -121,6 +116,23 @@ class CaseService:
         log_event(logger, "message_joined" if opened["joined"] else "case_opened", opened["id"], message.conversation_id,
                   by="follower" if hold_through_outbox else "action", concern=read.state.primary, batch=opened["batch"])
         return Outcome("joined" if opened["joined"] else "opened", opened["id"], opened["batch"], handoff.holding_text)
+
+    def needs_person(self, message: CustomerMessage) -> bool:
+        """Whether a message with no case open needs a person, decided as on_customer_message decides
+        it: the bot's actions ask before answering, so the bot and the event follower agree."""
+        return self._first_reading(message)[2]
+
+    def _first_reading(self, message: CustomerMessage):
+        """(earlier words, situation, needs a person) of a message that no case holds yet."""
+        earlier = message.earlier_words()
+        said_before = earlier_facts(earlier)  # an order number given to the bot before the case counts too
+        facts = with_masks(gather({}, message.parse.get("entities") or (), {**said_before, **message.remembered},
+                                  self.store.customers.chat_context(message.conversation_id), self.find_order),
+                           message.text, None)
+        situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
+                                   message.parse.get("entities"), earlier, facts)
+        rules = rules_question(message.text, message.intent, self._policy())  # 运费谁出? the bot answers it
+        return earlier, situation, needs_person(message.intent, situation, rules)
 
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
         if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key):
