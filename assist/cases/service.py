@@ -26,13 +26,13 @@ from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
 from assist.drafting.first_line import rules_question
 from assist.drafting.handoff import needs_person, read_situation
-from assist.drafting.holding import holding_message, wait_update_message
+from assist.drafting.holding import handed_back_message, holding_message, wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
 from assist.drafting.situation import build_situation
 from assist.logs import log_event
 from assist.shop.policy import Policy
 from assist.shop.versions import current_versions
-from assist.store import CANCELLED, OPEN, RESOLVED, Claimed, SuggestionStore
+from assist.store import ABANDONED, CANCELLED, OPEN, RESOLVED, Claimed, SuggestionStore
 from assist.store.db import now as store_now
 
 logger = logging.getLogger(__name__)
@@ -240,6 +240,26 @@ class CaseService:
             log_event(logger, "wait_update", case["id"], case["conversation_id"], number=case["wait_updates"] + 1)
             sent += 1
         return sent
+
+    def hand_back_unanswered(self, after_seconds: float, now: Optional[datetime] = None) -> int:
+        """Cases whose customer nobody answered for `after_seconds` (0: never) go back to the bot:
+        the customer is told, the bot resumes, the case is closed as abandoned (still searchable)."""
+        if not after_seconds:
+            return 0
+        now = now or store_now()
+        closed = 0
+        for case in self.store.queue.open_queue(limit=100_000):
+            if not case["waiting_since"] or now - datetime.fromisoformat(case["waiting_since"]) < timedelta(seconds=after_seconds):
+                continue
+            situation = build_situation(case["last_customer_text"] or "", intent=(case["concerns"] or [None])[0])
+            try:
+                self.store.cases.close_case(case["id"], ABANDONED, notify_text=handed_back_message(situation, self._policy(), now))
+            except Exception as error:  # noqa: BLE001 - closed meanwhile (an agent answered, the customer cancelled)
+                logger.info("case %s was not handed back: %s", case["id"], error)
+                continue
+            log_event(logger, "case_abandoned", case["id"], case["conversation_id"], waited_seconds=int(after_seconds))
+            closed += 1
+        return closed
 
 
 def holding_key(message: CustomerMessage) -> str:
