@@ -18,7 +18,7 @@ from rasa_sdk.events import ActionExecutionRejected, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from .shop import policy
-from assist.drafting.first_line import answer_to_order_ask, general_question, order_number
+from assist.drafting.first_line import answer_to_order_ask, general_question, masked_number, order_number
 
 ASK_RESPONSES = {"first": "utter_ask_order_id", "wait": "utter_ask_order_id_wait", "where": "utter_where_order_id",
                  "unclear": "utter_ask_order_id_again"}
@@ -40,7 +40,8 @@ class ValidateOrderForm(Action):
                 return [SlotSet("order_id", None), SlotSet("order_ask", value)]
             return [SlotSet("order_id", None), SlotSet("order_ask", None), ActionExecutionRejected("order_form")]
         # The form opens: ask only when the number is missing and the question is about an order.
-        if order_number(text, entities) or tracker.get_slot("order_id") or general_question(text, policy()):
+        if (order_number(text, entities) or masked_number(text) or tracker.get_slot("order_id")
+                or general_question(text, policy())):
             return [SlotSet("requested_slot", None)]
         return [SlotSet("order_ask", "first")]
 

@@ -15,7 +15,7 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from .person import hand_over, person_first
 from .shop import OrderStoreError, find_order, order_template_values, policy, response_text
-from assist.drafting.first_line import general_question, order_number
+from assist.drafting.first_line import general_question, masked_number, order_number
 
 STATUS_RESPONSES = {
     "unpaid": "utter_order_unpaid",
@@ -38,7 +38,7 @@ class ActionOrderStatus(Action):
         if handed is not None:
             return handed
         text = tracker.latest_message.get("text") or ""
-        number = order_number(text, tracker.latest_message.get("entities") or ())
+        number = order_number(text, tracker.latest_message.get("entities") or ()) or masked_number(text)
         answer = None if number else general_question(text, policy())
         if answer:
             dispatcher.utter_message(text=answer.text)
@@ -52,7 +52,10 @@ class ActionOrderStatus(Action):
 
 async def answer_order(dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any],
                        number: str) -> List[Dict[Text, Any]]:
-    """The order's status in one message; late or unknown: said, and handed to a person."""
+    """The order's status in one message; late or unknown: said, and handed to a person. A number
+    nobody can read (an order card the channel masked) goes to a person who can see the order."""
+    if not number.isdigit():
+        return await hand_over(dispatcher, tracker, told=response_text(domain, "utter_order_for_colleague"))
     try:
         order = await find_order(number)
     except OrderStoreError:

@@ -50,6 +50,18 @@ def order_number(text: str, entities: Sequence[Mapping[str, Any]] = (), asked: b
     return masked.group(0) if masked else None
 
 
+def masked_number(text: str) -> Optional[str]:
+    """An order number a transcript or an order card masked ([订单x]): given, though nobody can read it."""
+    found = MASKED_NUMBER.search(text or "")
+    return found.group(0) if found else None
+
+
+def is_question(text: str, acts: Optional[ActCues] = None) -> bool:
+    """The message asks something (吗, 什么时候, ?): a question we cannot place is offered a colleague,
+    never a "didn't understand" menu."""
+    return bool((acts or load_acts()).customer["question"].matches(normalize(text or "")))
+
+
 def on_order(text: str, acts: Optional[ActCues] = None) -> bool:
     """The message is about the customer's own order or asks us to act on it (我要退这单, 退款还没到)."""
     acts = acts or load_acts()

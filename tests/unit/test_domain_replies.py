@@ -15,7 +15,7 @@ SAMPLE = {
     "late_by": "5天",
 }
 # Said in one message with the holding message after it (actions/person.py hand_over): checked as sent.
-JOINED_WITH_HOLDING = {"utter_order_late_paid", "utter_order_late_in_transit"}
+JOINED_WITH_HOLDING = {"utter_order_late_paid", "utter_order_late_in_transit", "utter_order_for_colleague"}
 HOLDING = "已经为您转接人工客服，预计5分钟内会有同事回复您，感谢您耐心等待。"
 
 
