@@ -6,8 +6,9 @@
   KEFU_ACTION_TIMEOUT_SECONDS — opens the case here, with the order looked up like the action does.
   If the turn did not pause the bot (nobody told the customer anything), the holding message goes
   out through the outbox (which also pauses the bot), once per message, so nobody is left without
-  an answer. A turn the bot answered itself without pausing is the bot's: its actions asked the case
-  service before answering (an angry customer is handed over there), so no second voice follows.
+  an answer. A turn one of our actions answered without pausing is the bot's: the action asked the
+  case service before answering (an angry customer is handed over there), so no second voice follows;
+  a turn answered by a reply template alone (utter_greet) is still asked whether it needs a person.
 - The bot's own messages (the holding message) join the transcript.
 
 Nothing is skipped. The bookmark never passes an event that was not handled:
@@ -44,8 +45,8 @@ TURN_SETTLE_SECONDS = 1.0
 @dataclass(frozen=True)
 class Turn:
     """What Rasa did with one customer message: paused the bot (someone told the customer what
-    happens next), whether it ran the handoff action (the rules decided: a person), and whether the
-    bot said anything."""
+    happens next), whether it ran the handoff action (the rules decided: a person), and whether one
+    of our actions answered it (they ask the case service first, so nobody needs to ask again)."""
 
     paused: bool
     handover: bool
@@ -253,5 +254,7 @@ class EventFollower:
         self.first_seen.pop(event_id, None)
         said = any(e.get("event") == "bot" and (e.get("text") or "").strip()
                    and not (e.get("metadata") or {}).get("kefu_delivery") for e in turn)
-        return Turn(paused=paused, handover=HANDOFF_ACTION in actions, answered=said)
+        # Our custom actions ask the case service before answering; a reply template (utter_greet) asks nobody.
+        asked = any(name and not name.startswith("utter_") and name != "action_listen" for name in actions)
+        return Turn(paused=paused, handover=HANDOFF_ACTION in actions, answered=said and asked)
 
