@@ -37,6 +37,10 @@ from assist.store.db import make_engine
 logger = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "action_handoff"
+# The bot's actions that ask the case service before answering (actions/person.py person_first): a
+# turn they answered needs nobody to ask again. A reply template (utter_greet), the order form's
+# question or Rasa's own fallback (the action server down) asked nobody.
+ASKING_ACTIONS = frozenset({HANDOFF_ACTION, "action_order_status", "action_answer_faq", "action_reread"})
 # Rasa publishes a turn's events one by one right after the turn: a turn with neither a pause,
 # an action_listen nor a next message after this long is as complete as it will get.
 TURN_SETTLE_SECONDS = 1.0
@@ -254,7 +258,6 @@ class EventFollower:
         self.first_seen.pop(event_id, None)
         said = any(e.get("event") == "bot" and (e.get("text") or "").strip()
                    and not (e.get("metadata") or {}).get("kefu_delivery") for e in turn)
-        # Our custom actions ask the case service before answering; a reply template (utter_greet) asks nobody.
-        asked = any(name and not name.startswith("utter_") and name != "action_listen" for name in actions)
+        asked = any(name in ASKING_ACTIONS for name in actions)
         return Turn(paused=paused, handover=HANDOFF_ACTION in actions, answered=said and asked)
 

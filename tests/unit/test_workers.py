@@ -433,3 +433,12 @@ def test_an_angry_customer_answered_by_a_reply_template_still_gets_a_person(foll
     bot_turn(events, "c1", "utter_greet", "您好呀，我是店铺的智能客服")
     follower.poll()
     assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == ["holding"]
+
+
+def test_rasa_own_fallback_with_the_action_server_down_still_leaves_a_case_and_a_holding_message(follower, events, store):
+    """The action server down: Rasa's session start fails, its rules miss and action_default_fallback
+    answers. Nobody asked the case service, so the follower opens the case and the holding goes out."""
+    events.user("c1", "退款申请一个礼拜了还没到账", "refund_return", "m1")
+    bot_turn(events, "c1", "action_default_fallback", "抱歉，我没太理解您的意思")
+    follower.poll()
+    assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == ["holding"]
