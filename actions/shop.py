@@ -63,8 +63,11 @@ def customer_message(tracker: Tracker) -> CustomerMessage:
 
 
 def order_template_values(order: Order, now: Optional[datetime] = None) -> Dict[str, Any]:
-    """Values for the utter_order_* responses: no None reaches the customer."""
+    """Values for the utter_order_* responses: no None reaches the customer. `overdue`: the promised
+    date has passed (the bot then says it is late and hands over; it never states a passed date)."""
     facts = order.to_facts(now)
+    overdue = bool(order.promised_by and order.promised_by < (now or datetime.now())
+                   and order.status in ("paid", "shipped", "in_transit"))
 
     def when(value: Optional[datetime]) -> str:
         return value.strftime("%m月%d日") if value else "近期"
@@ -78,8 +81,19 @@ def order_template_values(order: Order, now: Optional[datetime] = None) -> Dict[
         "last_update_at": order.last_update_at.strftime("%m月%d日 %H:%M") if order.last_update_at else "暂无",
         "promised_by": when(order.promised_by),
         "days_late": facts["days_late"],
+        "overdue": overdue,
+        "late_by": f"{facts['days_late']}天" if facts["days_late"] else "几个小时",
     }
 
 
+def response_text(domain: Dict[str, Any], name: str, **values: Any) -> str:
+    """A domain response's first text with its {slots} filled, to join with another message (one
+    clear answer instead of several). Unknown slots stay as written, like Rasa's own interpolator."""
+    text = ((domain.get("responses") or {}).get(name) or [{}])[0].get("text") or ""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", str(value))
+    return text
+
+
 __all__ = ["customer_words", "customer_message", "policy", "order_store", "case_service", "find_order", "latest_entity",
-           "order_template_values", "OrderStoreError"]
+           "order_template_values", "response_text", "OrderStoreError"]

@@ -83,6 +83,9 @@ class Settings(BaseSettings):
     # No decision within this long → the customer gets an honest "still on it" update.
     wait_update_seconds: float = Field(180.0, env="KEFU_WAIT_UPDATE_SECONDS", ge=0)
     max_wait_updates: int = Field(2, env="KEFU_MAX_WAIT_UPDATES", ge=0)
+    # Nobody answered the customer for this long → the case is handed back to the bot, honestly
+    # (the customer is told, the case is closed as abandoned and stays searchable). 0: never.
+    abandon_after_seconds: float = Field(1800.0, env="KEFU_ABANDON_AFTER_SECONDS", ge=0)
     # Outbox retries: 1 s, 2 s, 4 s … capped; given up (shown as failed) after this many.
     retry_max_seconds: float = Field(60.0, env="KEFU_RETRY_MAX_SECONDS", ge=0)
     max_attempts: int = Field(50, env="KEFU_MAX_ATTEMPTS", ge=1)

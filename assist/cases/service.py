@@ -24,14 +24,15 @@ from assist.cases.facts import gather
 from assist.cases.state import ConversationState, after_correction, after_shop, state_of
 from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
+from assist.drafting.first_line import rules_question
 from assist.drafting.handoff import needs_person, read_situation
-from assist.drafting.holding import holding_message, wait_update_message
+from assist.drafting.holding import handed_back_message, holding_message, wait_update_message
 from assist.drafting.shop_checks import load_checked_policy
 from assist.drafting.situation import build_situation
 from assist.logs import log_event
 from assist.shop.policy import Policy
 from assist.shop.versions import current_versions
-from assist.store import CANCELLED, OPEN, RESOLVED, Claimed, SuggestionStore
+from assist.store import ABANDONED, CANCELLED, OPEN, RESOLVED, Claimed, SuggestionStore
 from assist.store.db import now as store_now
 
 logger = logging.getLogger(__name__)
@@ -98,14 +99,8 @@ class CaseService:
         case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
             return self._join(case, message)
-        earlier = message.earlier_words()
-        said_before = earlier_facts(earlier)  # an order number given to the bot before the case counts too
-        facts = with_masks(gather({}, message.parse.get("entities") or (), {**said_before, **message.remembered},
-                                  self.store.customers.chat_context(message.conversation_id), self.find_order),
-                           message.text, None)
-        situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
-                                   message.parse.get("entities"), earlier, facts)
-        if not (hand_over or needs_person(message.intent, situation)):
+        earlier, situation, person = self._first_reading(message)
+        if not (hand_over or person):
             return Outcome("none")
         read = read_message(ConversationState(), message.text, message.parse, situation, {}, earlier, self._policy())
         handoff = self.drafts.draft(read)
@@ -121,6 +116,23 @@ class CaseService:
         log_event(logger, "message_joined" if opened["joined"] else "case_opened", opened["id"], message.conversation_id,
                   by="follower" if hold_through_outbox else "action", concern=read.state.primary, batch=opened["batch"])
         return Outcome("joined" if opened["joined"] else "opened", opened["id"], opened["batch"], handoff.holding_text)
+
+    def needs_person(self, message: CustomerMessage) -> bool:
+        """Whether a message with no case open needs a person, decided as on_customer_message decides
+        it: the bot's actions ask before answering, so the bot and the event follower agree."""
+        return self._first_reading(message)[2]
+
+    def _first_reading(self, message: CustomerMessage):
+        """(earlier words, situation, needs a person) of a message that no case holds yet."""
+        earlier = message.earlier_words()
+        said_before = earlier_facts(earlier)  # an order number given to the bot before the case counts too
+        facts = with_masks(gather({}, message.parse.get("entities") or (), {**said_before, **message.remembered},
+                                  self.store.customers.chat_context(message.conversation_id), self.find_order),
+                           message.text, None)
+        situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
+                                   message.parse.get("entities"), earlier, facts)
+        rules = rules_question(message.text, message.intent, self._policy())  # 运费谁出? the bot answers it
+        return earlier, situation, needs_person(message.intent, situation, rules)
 
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
         if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key):
@@ -230,6 +242,26 @@ class CaseService:
             log_event(logger, "wait_update", case["id"], case["conversation_id"], number=case["wait_updates"] + 1)
             sent += 1
         return sent
+
+    def hand_back_unanswered(self, after_seconds: float, now: Optional[datetime] = None) -> int:
+        """Cases whose customer nobody answered for `after_seconds` (0: never) go back to the bot:
+        the customer is told, the bot resumes, the case is closed as abandoned (still searchable)."""
+        if not after_seconds:
+            return 0
+        now = now or store_now()
+        closed = 0
+        for case in self.store.queue.open_queue(limit=100_000):
+            if not case["waiting_since"] or now - datetime.fromisoformat(case["waiting_since"]) < timedelta(seconds=after_seconds):
+                continue
+            situation = build_situation(case["last_customer_text"] or "", intent=(case["concerns"] or [None])[0])
+            try:
+                self.store.cases.close_case(case["id"], ABANDONED, notify_text=handed_back_message(situation, self._policy(), now))
+            except Exception as error:  # noqa: BLE001 - closed meanwhile (an agent answered, the customer cancelled)
+                logger.info("case %s was not handed back: %s", case["id"], error)
+                continue
+            log_event(logger, "case_abandoned", case["id"], case["conversation_id"], waited_seconds=int(after_seconds))
+            closed += 1
+        return closed
 
 
 def holding_key(message: CustomerMessage) -> str:

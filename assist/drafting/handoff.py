@@ -12,6 +12,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 from assist.drafting.composer import compose
 from assist.drafting.holding import holding_message
 from assist.drafting.acceptance import Acceptance
+from assist.drafting.faq import FaqAnswer
 from assist.shop.intents import PERSON_CONCERNS
 from assist.shop.policy import Policy, load_policy
 from assist.drafting.situation import Situation, build_situation
@@ -30,8 +31,12 @@ class Handoff:
         return self.situation.to_dict()
 
 
-def needs_person(intent: Optional[str], situation: Situation) -> bool:
-    """The person concerns (DESIGN.md) always; an angry or abusive mood on any intent too."""
+def needs_person(intent: Optional[str], situation: Situation, rules_answer: Optional[FaqAnswer] = None) -> bool:
+    """The person concerns (DESIGN.md) always; an angry or abusive mood on any intent too. A calm
+    question about the shop's rules that the FAQ answers (`rules_answer`: first_line.rules_question,
+    e.g. 七天无理由吗 read as refund_return) needs no person: the answer is the help."""
+    if rules_answer is not None and situation.mood not in ("angry", "abusive"):
+        return False
     return intent in PERSON_CONCERNS or situation.needs_person
 
 

@@ -93,3 +93,8 @@ def wait_update_message(situation, policy: Optional[Policy] = None, now: Optiona
     policy = policy or load_policy()
     stage = "still_waiting" if is_open(policy, now) else "after_hours"
     return _compose(stage, situation, policy, now, None).text
+
+
+def handed_back_message(situation, policy: Optional[Policy] = None, now: Optional[datetime] = None) -> str:
+    """Nobody took the case in time: said honestly, and the bot answers again."""
+    return _compose("handed_back", situation, policy or load_policy(), now, None).text

@@ -42,6 +42,7 @@ class Payment:
     methods: Tuple[str, ...]
     cod: bool
     invoice: str
+    invoice_delivery: str  # how the customer receives the invoice (where is my invoice?)
 
 
 @dataclass(frozen=True)
@@ -177,6 +178,7 @@ def _policy_slots(p: Policy) -> Dict[str, str]:
         "payment_methods": "、".join(p.payment.methods),
         "cod_answer": "支持货到付款，下单时选“货到付款”就行" if p.payment.cod else "暂时还不支持货到付款",
         "invoice": p.payment.invoice,
+        "invoice_delivery": p.payment.invoice_delivery,
         "authenticity": p.after_sales["authenticity"],
         "warranty": p.after_sales["warranty"],
         "open_time": p.business_hours.open,
@@ -211,7 +213,7 @@ def _build(data: Dict[str, Any], source: str, where: Optional[Locator] = None) -
         shipping=Shipping(sh["dispatch_within_hours"], tuple(sh["carriers"]), dict(sh["delivery_days"]),
                           tuple(sh["remote_regions"]), sh["free_shipping_threshold"]),
         returns=Returns(**rt),
-        payment=Payment(tuple(pay["methods"]), pay["cod"], pay["invoice"]),
+        payment=Payment(tuple(pay["methods"]), pay["cod"], pay["invoice"], pay["invoice_delivery"]),
         after_sales=dict(data["after_sales"]),
         business_hours=BusinessHours(bh["timezone"], tuple(bh["days"]), bh["open"], bh["close"]),
         pricing=Pricing(pr["coupon_ceiling"], tuple(Rung(**r) for r in pr["haggling_ladder"]), pr["beyond_floor"],

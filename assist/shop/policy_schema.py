@@ -50,9 +50,10 @@ SCHEMA: Dict[str, Any] = {
                 "damaged_remedy": {"type": "string", "minLength": 1, "maxLength": 12},
             },
         },
-        "payment": {"type": "object", "additionalProperties": False, "required": ["methods", "cod", "invoice"],
+        "payment": {"type": "object", "additionalProperties": False, "required": ["methods", "cod", "invoice", "invoice_delivery"],
                     "properties": {"methods": _STR_LIST, "cod": {"type": "boolean"},
-                                   "invoice": {"type": "string", "minLength": 1}}},
+                                   "invoice": {"type": "string", "minLength": 1},
+                                   "invoice_delivery": {"type": "string", "minLength": 1}}},
         "after_sales": {"type": "object", "additionalProperties": False, "required": ["authenticity", "warranty"],
                         "properties": {"authenticity": {"type": "string", "minLength": 1},
                                        "warranty": {"type": "string", "minLength": 1}}},
@@ -121,8 +122,8 @@ def day_range(text: str) -> Tuple[int, int]:
 POLICY_SLOTS: Tuple[str, ...] = (
     "shop_name", "dispatch_within_hours", "carriers", "delivery_days", "remote_delivery_days", "remote_regions",
     "free_shipping_threshold", "no_reason_days", "refund_window_days", "exchange_days", "refund_arrival_days",
-    "return_shipping", "damaged_remedy", "payment_methods", "cod_answer", "invoice", "authenticity", "warranty",
-    "open_time", "close_time", "business_days", "coupon_ceiling", "bundle", "first_coupon", "wait_minutes",
+    "return_shipping", "damaged_remedy", "payment_methods", "cod_answer", "invoice", "invoice_delivery", "authenticity",
+    "warranty", "open_time", "close_time", "business_days", "coupon_ceiling", "bundle", "first_coupon", "wait_minutes",
 )
 
 def semantic_problems(data: Dict[str, Any], where: Locator) -> List[Problem]:

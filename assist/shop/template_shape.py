@@ -13,7 +13,7 @@ from assist.shop.slots import ALL_SLOTS, ASKABLE, FLAGS, SAMPLE_FACTS
 from assist.text.placeholders import fill, stray_braces
 
 STAGES: Tuple[str, ...] = ("acknowledge", "apologize", "resolve", "follow_up", "consult")
-HOLDING_STAGES: Tuple[str, ...] = ("in_hours", "after_hours", "still_waiting")
+HOLDING_STAGES: Tuple[str, ...] = ("in_hours", "after_hours", "still_waiting", "handed_back")
 TONES: Tuple[str, ...] = ("any", "warm", "patient", "calming", "boundary")
 PERSON_TONES: Tuple[str, ...] = TONES[1:]
 # The reply shape ETIQUETTE §2 requires for these concerns.

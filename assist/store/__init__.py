@@ -29,7 +29,7 @@ from .migrate import MIGRATE_COMMAND, SchemaBehind, require_current, upgrade
 from .outbox import Outbox
 from .queue import Queue, waiting_since
 from .records import Records
-from .schema import AGENT, CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED, ROLES, SUPERVISOR
+from .schema import ABANDONED, AGENT, CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED, ROLES, SUPERVISOR
 from .vitals import Vitals
 
 
@@ -69,5 +69,5 @@ __all__ = [
     "SuggestionStore", "StoreError", "StoreUnavailable", "is_unavailable", "short_error", "NotFound", "WrongState",
     "AlreadyHandled", "Claimed", "UnknownAgent", "SchemaBehind",
     "MIGRATE_COMMAND", "upgrade", "edit_distance", "waiting_since", "DECISION_ACTIONS",
-    "OPEN", "RESOLVED", "CANCELLED", "PENDING", "DELIVERED", "FAILED", "AGENT", "SUPERVISOR", "ROLES",
+    "OPEN", "RESOLVED", "CANCELLED", "ABANDONED", "PENDING", "DELIVERED", "FAILED", "AGENT", "SUPERVISOR", "ROLES",
 ]

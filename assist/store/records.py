@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from .db import iso
-from .schema import CANCELLED, RESOLVED, cases, decisions, messages
+from .schema import ABANDONED, CANCELLED, RESOLVED, cases, decisions, messages
 
 MAX_QUERY = 100
 CHUNK = 2000
@@ -84,8 +84,8 @@ class Records:
             before = chunk[-1].id
         return list(found)
 
-    def closed_cases(self, limit: int = 50, offset: int = 0, states: Sequence[str] = (RESOLVED, CANCELLED)) -> List[Dict[str, Any]]:
-        """Resolved and cancelled cases, most recently closed first, each with its decisions."""
+    def closed_cases(self, limit: int = 50, offset: int = 0, states: Sequence[str] = (RESOLVED, CANCELLED, ABANDONED)) -> List[Dict[str, Any]]:
+        """Resolved, cancelled and abandoned cases, most recently closed first, each with its decisions."""
         with self.engine.connect() as db:
             rows = db.execute(
                 sa.select(cases).where(cases.c.state.in_(tuple(states)))

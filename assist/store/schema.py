@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
 OPEN, RESOLVED, CANCELLED = "open", "resolved", "cancelled"
+ABANDONED = "abandoned"  # nobody took it in time: handed back to the bot, kept for search
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 # An agent answers their own cases and the shared queue; a supervisor sees every agent's load,
 # reassigns cases and reads the figures (the console checks the role on every route).

@@ -13,7 +13,7 @@ from assist.drafting.checker import check
 from assist.drafting.fixes import with_fixes
 from assist.shop.intents import INTENTS, PERSON_CONCERNS
 from assist.shop.labels import LABELS
-from assist.store import CANCELLED, OPEN, RESOLVED, waiting_since
+from assist.store import ABANDONED, CANCELLED, OPEN, RESOLVED, waiting_since
 from console import bodies
 from console.errors import ApiError
 from console.roles import EVERYONE, FORBIDDEN, SUPERVISORS, allow, is_supervisor, visible_cases
@@ -49,8 +49,8 @@ async def list_cases(request: Request):
     """Open cases in the queue's order (the live view's: an agent's own and the shared queue, every
     case for a supervisor); closed ones most recently closed first."""
     state = request.args.get("state", OPEN)
-    if state not in (OPEN, RESOLVED, CANCELLED):
-        raise ApiError(400, "bad_field", "state must be open, resolved or cancelled")
+    if state not in (OPEN, RESOLVED, CANCELLED, ABANDONED):
+        raise ApiError(400, "bad_field", "state must be open, resolved, cancelled or abandoned")
     store = request.app.ctx.store
     if state == OPEN:
         queue = await run(request, store.queue.open_queue)

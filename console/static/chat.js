@@ -153,9 +153,14 @@
   }
 
   // ---- talking to Rasa ---------------------------------------------------------------------
+  // A long message (an order card, a story of what went wrong) goes whole: NLU reads its first 500
+  // characters (the normaliser's cap), the case keeps every word. Longer than this, the customer is
+  // told and nothing is cut.
+  const MAX_MESSAGE = 2000;
+
   function cleaned(text) {
     // "/restart" or "/intent" typed by a customer would steer the bot: a full-width slash is just text.
-    return text.replace(/^\s*\//, "／").trim().slice(0, 500);
+    return text.replace(/^\s*\//, "／").trim();
   }
 
   function emit(text) {
@@ -233,6 +238,10 @@
     });
     $("composer").addEventListener("submit", (event) => {
       event.preventDefault();
+      if (cleaned(input.value).length > MAX_MESSAGE) {
+        $("conn").textContent = `这条消息有 ${cleaned(input.value).length} 个字，一次最多发 ${MAX_MESSAGE} 个字，请分成几条发送～`;
+        return; // nothing cut, nothing lost: the words stay in the box
+      }
       send(input.value);
       input.value = "";
       input.focus();

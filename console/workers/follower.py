@@ -2,11 +2,13 @@
 
 - A customer message in a conversation with an open case joins it (the bot is paused and stays
   quiet) and gets fresh drafts; 算了不用了 cancels the wait.
-- A message that needs a person but has no case — the action server was unreachable, hung past
-  KEFU_ACTION_TIMEOUT_SECONDS, or the customer is angry on an intent the bot answers itself — opens
-  the case here, with the order looked up like the action does. If the turn did not pause the bot
-  (nobody told the customer anything), the holding message goes out through the outbox (which also
-  pauses the bot), once per message, so nobody is left without an answer.
+- A message that needs a person but has no case — the action server was unreachable or hung past
+  KEFU_ACTION_TIMEOUT_SECONDS — opens the case here, with the order looked up like the action does.
+  If the turn did not pause the bot (nobody told the customer anything), the holding message goes
+  out through the outbox (which also pauses the bot), once per message, so nobody is left without
+  an answer. A turn one of our actions answered without pausing is the bot's: the action asked the
+  case service before answering (an angry customer is handed over there), so no second voice follows;
+  a turn answered by a reply template alone (utter_greet) is still asked whether it needs a person.
 - The bot's own messages (the holding message) join the transcript.
 
 Nothing is skipped. The bookmark never passes an event that was not handled:
@@ -35,6 +37,10 @@ from assist.store.db import make_engine
 logger = logging.getLogger(__name__)
 
 HANDOFF_ACTION = "action_handoff"
+# The bot's actions that ask the case service before answering (actions/person.py person_first): a
+# turn they answered needs nobody to ask again. A reply template (utter_greet), the order form's
+# question or Rasa's own fallback (the action server down) asked nobody.
+ASKING_ACTIONS = frozenset({HANDOFF_ACTION, "action_order_status", "action_answer_faq", "action_reread"})
 # Rasa publishes a turn's events one by one right after the turn: a turn with neither a pause,
 # an action_listen nor a next message after this long is as complete as it will get.
 TURN_SETTLE_SECONDS = 1.0
@@ -43,10 +49,12 @@ TURN_SETTLE_SECONDS = 1.0
 @dataclass(frozen=True)
 class Turn:
     """What Rasa did with one customer message: paused the bot (someone told the customer what
-    happens next), and whether it ran the handoff action (the rules decided: a person)."""
+    happens next), whether it ran the handoff action (the rules decided: a person), and whether one
+    of our actions answered it (they ask the case service first, so nobody needs to ask again)."""
 
     paused: bool
     handover: bool
+    answered: bool = False
 
 
 @dataclass(frozen=True)
@@ -220,7 +228,11 @@ class EventFollower:
         turn = self._turn(event_id, conversation_id)
         if turn is None:
             return False
-        outcome = self.cases.on_customer_message(message, hand_over=turn.handover, hold_through_outbox=not turn.paused)
+        if turn.answered and not turn.paused:
+            return True  # the bot answered it (a rules question, an order status …): the customer has one answer
+        # A paused turn handed over, whichever action paused it (the handoff, a late order's status).
+        outcome = self.cases.on_customer_message(message, hand_over=turn.handover or turn.paused,
+                                                 hold_through_outbox=not turn.paused)
         if self.observe:
             self.observe(event, outcome)
         if not turn.paused and outcome.kind == "duplicate" and self.store.cases.opening_key(outcome.case_id) == message.key:
@@ -244,5 +256,8 @@ class EventFollower:
             if time.monotonic() - first < self.settle_seconds:
                 return None
         self.first_seen.pop(event_id, None)
-        return Turn(paused=paused, handover=HANDOFF_ACTION in actions)
+        said = any(e.get("event") == "bot" and (e.get("text") or "").strip()
+                   and not (e.get("metadata") or {}).get("kefu_delivery") for e in turn)
+        asked = any(name in ASKING_ACTIONS for name in actions)
+        return Turn(paused=paused, handover=HANDOFF_ACTION in actions, answered=said and asked)
 

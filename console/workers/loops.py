@@ -106,7 +106,8 @@ async def wait_timer_worker(app: Sanic) -> None:
     s = app.ctx.settings
 
     def step():
-        if app.ctx.cases.send_wait_updates(s.wait_update_seconds, s.max_wait_updates):
+        updated = app.ctx.cases.send_wait_updates(s.wait_update_seconds, s.max_wait_updates)
+        if app.ctx.cases.hand_back_unanswered(s.abandon_after_seconds) or updated:
             app.ctx.wake_outbox()
 
     await forever("wait timer", step, max(1.0, min(5.0, s.wait_update_seconds / 4)), backoff_cap=s.worker_backoff_max_seconds,

@@ -87,7 +87,7 @@ def actions_hung(h: Harness) -> None:
         h.resume("actions")
     time.sleep(2)  # the late action answers into the void: no second holding message, no second case
     holding = [len(h.shown(c)) for c in pair]
-    h.notes.append(f"messages seen {holding} (holding + reply each)")
+    h.notes.append(f"messages seen {holding} (Rasa's fallback, holding + reply each)")
 
 
 def console_killed_mid_push(h: Harness) -> None:

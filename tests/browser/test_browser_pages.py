@@ -259,6 +259,22 @@ def test_enter_while_an_input_method_composes_does_not_send(stack, store, agents
     assert store.cases.get_case(case["id"])["decisions"] == []
 
 
+
+def test_a_long_message_reaches_the_case_whole_and_a_too_long_one_is_never_cut(stack, store, agents, pages):
+    """Issue 13 item 6: 2,000 characters go whole (the case keeps every word; NLU reads the first
+    500); longer, the customer is told and the words stay in the box, nothing cut silently."""
+    story = "我要投诉，" + "收到的外套袖口开线了，拉链也拉不上，"  * 120
+    long_words = story[:1999] + "。"
+    shopper = customer(pages, stack)
+    say(shopper, long_words + "多")
+    wait_for_text(shopper, "#conn", "这条消息有 2001 个字，一次最多发 2000 个字，请分成几条发送～")
+    assert shopper.input_value("#input") == long_words + "多" and shopper.locator(".bubble").count() == 0
+    say(shopper, long_words)
+    case = wait_for_case(store, shopper.evaluate("kefuChat.sessionId"))
+    assert case["messages"][0]["text"] == long_words and len(long_words) == 2000
+    store.cases.close_case(case["id"])  # an urgent open case would stay on top of the next tests' queue
+
+
 @contextlib.contextmanager
 def shop_site(html: str):
     """A shop's page on its own origin. (Loopback, since Chromium keeps public pages from

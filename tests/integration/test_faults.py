@@ -55,7 +55,10 @@ def test_every_reply_once_no_case_lost_nobody_silent(fault, fault_stack, fault_i
         kilobytes = float(next(n for n in row.notes if "console log" in n).split("+")[1].split(" ")[0])
         assert kilobytes < 8, row.line()
     if fault == "action server SIGSTOP 9 s (hung)":
-        # One holding message (the follower's) and the reply: the late action adds nothing.
-        assert "messages seen [2, 2]" in row.notes[-1], row.line()
+        # The late action adds nothing: no second holding message. Since issue 13 a new conversation starts
+        # with our action_session_start (an open case keeps the bot paused in a new session); the hung action
+        # server cannot run it, so Rasa's own fallback line comes first, then the follower's holding
+        # message and the reply.
+        assert "messages seen [3, 3]" in row.notes[-1], row.line()
     if fault == "Rasa SIGSTOP → approve → store read-only 5 s → Rasa resumed":
         assert row.dropped_by_id <= 2, row.line()  # the probe before the fix: 41 copies

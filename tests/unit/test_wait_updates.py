@@ -60,3 +60,33 @@ def test_the_update_speaks_of_the_shop_clock_not_the_server_clock(store):
     later = store.cases.open_case("c2", SITUATION, DRAFTS, "在吗", at=night - timedelta(minutes=5))
     assert send_updates(store, night, wait_seconds=60) == 1
     assert "09:00" in updates(store, later["id"])[0]["text"]
+
+
+def hand_back(store, now, after_seconds=1800):
+    return CaseService(store, acceptance=lambda: None).hand_back_unanswered(after_seconds, now=now)
+
+
+def test_a_case_nobody_answers_is_handed_back_honestly_and_stays_searchable(store):
+    """Issue 13 item 5: the customer is told, the bot resumes, the case is closed as abandoned."""
+    from assist.store import ABANDONED
+    from assist.text.search import search_form
+
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "退款什么时候到账", at=NOW - timedelta(minutes=31))
+    young = store.cases.open_case("c2", SITUATION, DRAFTS, "退款什么时候到账", at=NOW - timedelta(minutes=5))
+    assert hand_back(store, NOW) == 1
+    closed = store.cases.get_case(case["id"])
+    assert closed["state"] == ABANDONED and store.cases.open_case_for("c1") is None
+    told = [d for d in closed["deliveries"] if d["kind"] == "system"]
+    assert len(told) == 1 and "抱歉" in told[0]["text"] and "人工" in told[0]["text"] and told[0]["resume_bot"]
+    assert closed["messages"][-1]["sender"] == "bot" and closed["messages"][-1]["text"] == told[0]["text"]
+    assert store.cases.get_case(young["id"])["state"] == "open"
+    assert case["id"] in [c["id"] for c in store.records.closed_cases()]
+    assert case["id"] in [c["id"] for c in store.records.search_cases("退款什么时候到账", search_form)]
+    assert hand_back(store, NOW + timedelta(hours=2), after_seconds=0) == 0  # 0: never
+
+
+def test_a_case_a_person_answered_is_not_handed_back(store):
+    case = store.cases.open_case("c1", SITUATION, DRAFTS, "退款什么时候到账", at=NOW - timedelta(hours=2))
+    draft_id = store.cases.get_case(case["id"])["drafts"][0]["id"]
+    store.decisions.decide(case["id"], "agent", "approve", draft_id=draft_id)
+    assert hand_back(store, NOW) == 0 and store.cases.get_case(case["id"])["state"] == "open"

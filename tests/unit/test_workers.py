@@ -411,3 +411,34 @@ def test_a_turn_still_being_published_waits(store, events):
     events.handoff_turn("c1", paused=True)
     assert follower.poll() == 4
     assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == []
+
+
+# ---- issue 13: one voice -----------------------------------------------------------------------------
+def bot_turn(events, sender, action, text):
+    events.add(sender, {"event": "action", "name": action})
+    events.add(sender, {"event": "bot", "text": text})
+    events.add(sender, {"event": "action", "name": "action_listen"})
+
+
+def test_a_turn_one_of_our_actions_answered_gets_no_second_voice(follower, events, store):
+    """The action asked the case service before answering (a rules question: the answer is the help)."""
+    events.user("c1", "七天无理由退货吗", "refund_return", "m1")
+    bot_turn(events, "c1", "action_handoff", "签收后7天内可以申请无理由退货")
+    follower.poll()
+    assert store.cases.latest_case_for("c1") is None
+
+
+def test_an_angry_customer_answered_by_a_reply_template_still_gets_a_person(follower, events, store):
+    events.user("c1", "你好？？？有没有人 气死我了 垃圾店", "greet", "m1")
+    bot_turn(events, "c1", "utter_greet", "您好呀，我是店铺的智能客服")
+    follower.poll()
+    assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == ["holding"]
+
+
+def test_rasa_own_fallback_with_the_action_server_down_still_leaves_a_case_and_a_holding_message(follower, events, store):
+    """The action server down: Rasa's session start fails, its rules miss and action_default_fallback
+    answers. Nobody asked the case service, so the follower opens the case and the holding goes out."""
+    events.user("c1", "退款申请一个礼拜了还没到账", "refund_return", "m1")
+    bot_turn(events, "c1", "action_default_fallback", "抱歉，我没太理解您的意思")
+    follower.poll()
+    assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == ["holding"]
