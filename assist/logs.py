@@ -46,8 +46,10 @@ def scrub(text: str, secrets: Iterable[str] = ()) -> str:
 
 
 def own_secrets(settings: Settings) -> List[str]:
-    """This process's secrets: the Rasa token (given or in its file), the order API token, the chat key."""
-    found = [settings.rasa_token, settings.orders_token, settings.chat_context_secret]
+    """This process's secrets: the Rasa token (given or in its file), the order API token, the chat key,
+    the WeChat Official Account's secret, token and EncodingAESKey."""
+    found = [settings.rasa_token, settings.orders_token, settings.chat_context_secret,
+             settings.wechat_app_secret, settings.wechat_token, settings.wechat_aes_key]
     token_file = Path(settings.data_dir) / "rasa_token"
     if token_file.exists():
         found.append(token_file.read_text().strip())
