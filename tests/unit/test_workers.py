@@ -100,9 +100,9 @@ def delivery_of(store, case_id):
 def test_an_approved_text_is_delivered_once_with_the_bot_resumed(store):
     rasa = FakeRasa()
     case_id = approved(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert [(p[1], p[2], p[4]) for p in rasa.pushed] == [(DRAFTS[0]["text"], f"d{delivery_of(store, case_id)['id']}", True)]
-    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 0}
     assert delivery_of(store, case_id)["attempts"] == 1
 
 
@@ -111,7 +111,7 @@ def test_rasa_down_keeps_the_delivery_pending_with_backoff_then_delivers(store):
     rasa.down = True
     case_id = approved(store)
     tried_at = now()
-    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 1}
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 1, "refused": 0}
     delivery = delivery_of(store, case_id)
     assert delivery["state"] == "pending" and delivery["attempts"] == 1 and "unreachable" in delivery["last_error"]
     assert store.outbox.due(at=tried_at) == []  # not before its backoff (read on the store's clock, not the wall's)
@@ -134,7 +134,7 @@ def test_a_retry_asks_rasa_first_and_never_sends_twice(store):
     assert delivery_of(store, case_id)["attempts"] == 1
     due_now(store)
     # Due again: the retry finds the delivery id in the tracker and marks it delivered.
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert len(rasa.pushed) == 1
 
 
@@ -173,7 +173,7 @@ def test_a_locked_store_after_the_push_never_makes_a_resend_loop(store, store_ur
     assert len(rasa.pushed) == 1
     lock.__exit__(None, None, None)
     due_now(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert len(rasa.pushed) == 1 and delivery_of(store, case_id)["state"] == "delivered"
 
 
@@ -196,7 +196,7 @@ def test_a_push_rasa_has_not_saved_is_sent_again_under_the_same_id(store):
     deliver_due(store, rasa)
     rasa.unsaved = False
     due_now(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     keys = [p[2] for p in rasa.pushed]
     assert len(keys) == 2 and len(set(keys)) == 1 == len({p[1] for p in rasa.pushed})
     assert delivery_of(store, case_id)["attempts"] == 2
@@ -207,9 +207,9 @@ def test_a_console_that_dies_mid_push_leaves_a_retry_after_the_lease(store):
     case_id = approved(store)
     delivery = store.outbox.due()[0]
     assert store.outbox.start_attempt(delivery, lease=timedelta(seconds=30))  # counted; then the process died
-    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0}  # held for the lease
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 0}  # held for the lease
     due_now(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert len(rasa.pushed) == 1 and delivery_of(store, case_id)["attempts"] == 2
 
 
