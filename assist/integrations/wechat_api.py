@@ -32,6 +32,7 @@ PERMANENT = {
     43004: "顾客已取消关注公众号，收不到消息",
     40003: "这个 OpenID 不是本公众号的顾客",
     45002: "消息太长，微信不收；请分成几段发送",
+    48001: "公众号没有客服消息接口的权限（需要微信认证的服务号或订阅号），只能在顾客发消息时被动回复",
 }
 TOKEN_REFUSED = {40001, 40014, 42001}  # invalid credential, invalid token, token expired
 _ACCESS_TOKEN = re.compile(r"(access_token=)[^&\s'\"]+")

@@ -6,8 +6,8 @@ every call the channel makes. Point KEFU_WECHAT_API_URL at `url`.
   or 40125 for a wrong secret;
 - POST /cgi-bin/message/custom/send?access_token=… {"touser", "msgtype": "text", "text": {"content"}}
   → {"errcode": 0, "errmsg": "ok"}; 40001 for a token it did not issue or has expired
-  (`expire_tokens()`); 45015 for a customer outside the 48-hour window (`outside_window`); -1 "system
-  error" for the next `busy` calls.
+  (`expire_tokens()`); 45015 for a customer outside the 48-hour window (`outside_window`); 48001 while
+  the account is not verified (`unverified`); -1 "system error" for the next `busy` calls.
 """
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ ERRORS = {
     40001: "invalid credential, access_token is invalid or not latest",
     40125: "invalid appsecret",
     45015: "response out of time limit or subscription is canceled",
+    48001: "api unauthorized",
     -1: "system error",
 }
 
@@ -36,6 +37,7 @@ class FakeWeChatApi:
         self.sent: Dict[str, List[str]] = defaultdict(list)  # what each customer received
         self.outside_window: Set[str] = set()  # OpenIDs that have not written for 48 hours
         self.busy = 0                          # the next sends answered -1
+        self.unverified = False                # the account may not use the customer-service API
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
@@ -87,6 +89,8 @@ class FakeWeChatApi:
         with self.lock:
             if token not in self.valid_tokens:
                 code = 40001
+            elif self.unverified:
+                code = 48001
             elif self.busy > 0:
                 self.busy -= 1
                 code = -1

@@ -233,6 +233,18 @@ def test_the_48_hour_rule_is_permanent_and_a_busy_wechat_transient(fake_api):
     assert [c["errcode"] for c in fake_api.calls_for("oBusy2")] == [-1, -1, 0]
 
 
+def test_an_unverified_account_is_refused_for_good_with_the_reason(fake_api):
+    api = WeChatApi(APP_ID, SECRET, fake_api.url, timeout=3, sleep=lambda s: None)
+    fake_api.unverified = True
+    try:
+        with pytest.raises(WeChatRefused) as refused:
+            api.send_text("oUnverified1", "您好", tries=3)
+    finally:
+        fake_api.unverified = False
+    assert refused.value.permanent and refused.value.code == 48001 and "认证" in str(refused.value)
+    assert [c["errcode"] for c in fake_api.calls_for("oUnverified1")] == [48001]
+
+
 def test_a_wrong_secret_or_an_unreachable_api_is_transient_and_names_no_token(fake_api):
     with pytest.raises(WeChatRefused) as wrong:
         WeChatApi(APP_ID, "not-the-secret", fake_api.url, timeout=3).send_text("o1", "您好")
