@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from assist.cases.service import CaseService
 from assist.integrations.orders import Order
-from assist.integrations.rasa import RasaUnavailable
+from assist.integrations.rasa import DeliveryRefused, RasaUnavailable, refusal
 from assist.store import StoreUnavailable, SuggestionStore
 from assist.store.db import now
 from console.workers.follower import EventFollower, Progress
@@ -39,10 +39,17 @@ class FakeRasa:
         self.lose_answer = False
         self.unsaved = False
         self.after_push = None
+        self.refuse = None    # the customer's channel refuses texts for good, with this reason
+        self.appended = []    # (conversation, channel, pause, resume) of pushes without a text
 
     def deliver(self, conversation_id, channel, text, key, resume=False, pause=False, sender="agent"):
         if self.down:
             raise RasaUnavailable("Rasa at http://127.0.0.1:5005 unreachable: connection refused")
+        if self.refuse and text:
+            raise DeliveryRefused(self.refuse)
+        if not text:
+            self.appended.append((conversation_id, channel, pause, resume))
+            return
         self.pushed.append((conversation_id, text, key, pause, resume))
         if not self.unsaved:
             self.saved.add(key)
@@ -147,6 +154,29 @@ def test_giving_up_after_the_last_attempt(store):
         deliver_due(store, rasa, max_attempts=4)
     delivery = delivery_of(store, case_id)
     assert delivery["state"] == "failed" and delivery["attempts"] == 4
+
+
+def test_a_text_the_channel_refuses_for_good_fails_at_once_with_its_reason_and_the_bot_resumes(store):
+    """WeChat's 48-hour rule: retrying cannot deliver it. Failed on the first attempt, the reason kept
+    for the console, never tried again; the resume the agent's decision asked for still happens."""
+    rasa = FakeRasa()
+    rasa.refuse = "微信拒收（45015）：顾客已超过48小时没有给公众号发消息"
+    case_id = approved(store)  # approved with resolve=True: the bot resumes after the text
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 1}
+    delivery = delivery_of(store, case_id)
+    assert (delivery["state"], delivery["attempts"], delivery["last_error"]) == ("failed", 1, rasa.refuse)
+    assert rasa.appended == [("c1", None, False, True)] and rasa.pushed == []
+    due_now(store)
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 0}
+    assert delivery_of(store, case_id)["attempts"] == 1
+
+
+def test_a_refusal_is_read_from_rasas_error_answer():
+    answer = json.dumps({"version": "3.6.21", "status": "failure", "reason": "ConversationError", "code": 500,
+                         "message": "An unexpected error occurred. Error: kefu-refused: 微信拒收（45015）：顾客已超过48小时"})
+    assert refusal(answer) == "微信拒收（45015）：顾客已超过48小时"
+    assert refusal(json.dumps({"message": "An unexpected error occurred. Error: WeChat did not take delivery d3"})) is None
+    assert refusal("<html>502 Bad Gateway</html>") is None
 
 
 def test_backoff_doubles_up_to_the_cap():
