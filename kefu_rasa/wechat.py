@@ -30,7 +30,7 @@ import asyncio
 import logging
 import time
 from collections import OrderedDict
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Optional, Text, Tuple
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -112,7 +112,7 @@ class WeChatInput(InputChannel):
         self.reply_seconds = settings.wechat_reply_seconds
         self.recent = RecentAnswers()
         self._missing_responses: set = set()
-        self._turns: set = set()  # running turns (the event loop keeps only weak references to tasks)
+        self._turns: set = set()  # running turns and takes (see _keep)
 
     def get_output_channel(self) -> WeChatPushOutput:
         return WeChatPushOutput(self.api, self.records)
@@ -152,29 +152,47 @@ class WeChatInput(InputChannel):
         except SafeModeOff as error:
             logger.error("%s: set it to the account's EncodingAESKey", error)
             return response.text("safe mode not configured", status=500)
+        # WeChat hangs up after 5 s and Sanic then cancels this handler. The message's key may be recorded by
+        # then, so taking it and starting its turn run in a task of their own that finishes either way: a
+        # message recorded is a message Rasa gets (WeChat's retries find it taken and get its answer).
+        turn = Turn()
+        work = asyncio.ensure_future(self._take(request.app.ctx.agent, request.args, incoming, turn, on_new_message))
+        self._keep(work)
+        try:
+            status, body = await asyncio.shield(work)
+            if status != 200:
+                return response.text(body, status=status)
+            written = await request.respond(content_type="text/plain" if body == SUCCESS else "application/xml")
+            await written.send(body, end_stream=True)
+        finally:
+            turn.close()  # the passive reply has gone, or never will: the turn's other messages go out now
+        return None
+
+    async def _take(self, agent: Any, args: Any, incoming: Incoming, turn: Turn,
+                    on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Tuple[int, str]:
+        """(status, body): the message taken once and answered, a retry's answer, or 503."""
         try:
             first = await asyncio.to_thread(self.records.first_time, incoming.key)
         except Exception as error:  # the store is down: WeChat tries again within seconds
             logger.warning("a WeChat message could not be recorded, answered 503 (WeChat retries): %s", short_error(error))
-            return response.text("store unavailable", status=503)
+            return 503, "store unavailable"
         if not first:
             logger.info("WeChat retried %s for %s: handled once already", incoming.key, incoming.openid)
-            return self._xml(await self.recent.again(incoming.key, self.reply_seconds))
+            return 200, await self.recent.again(incoming.key, self.reply_seconds)
         answer = self.recent.start(incoming.key)
-        turn = Turn()
+        body = SUCCESS
         try:
-            text = await self._answer(request, incoming, turn, on_new_message)
-            body = self.envelope.reply(incoming, text, request.args) if text else SUCCESS
-            answer.set_result(body)
-            written = await request.respond(content_type="application/xml" if text else "text/plain")
-            await written.send(body, end_stream=True)
+            text = await self._answer(agent, incoming, turn, on_new_message)
+            body = self.envelope.reply(incoming, text, args) if text else SUCCESS
         finally:
-            if not answer.done():
-                answer.set_result(SUCCESS)
-            turn.answered.set()  # the rest of the turn's messages may go out now, after the reply
-        return None
+            answer.set_result(body)
+        return 200, body
 
-    async def _answer(self, request: Request, incoming: Incoming, turn: Turn,
+    def _keep(self, task: "asyncio.Future[Any]") -> None:
+        self._turns.add(task)  # the event loop keeps only weak references to tasks
+        task.add_done_callback(self._turns.discard)
+
+    async def _answer(self, agent: Any, incoming: Incoming, turn: Turn,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[Text]:
         if incoming.kind == TEXT:
             # A leading "/" would be Rasa's command syntax (/restart wipes the conversation): the web chat
@@ -183,16 +201,14 @@ class WeChatInput(InputChannel):
             message = UserMessage(text, WeChatTurnOutput(turn, self.api), incoming.openid, input_channel=self.name(),
                                   message_id=f"wx-{incoming.msg_id}")
             handled = asyncio.create_task(_handle(on_new_message, message))
-            self._turns.add(handled)
-            handled.add_done_callback(self._turns.discard)
+            self._keep(handled)
             return await turn.passive_reply(handled, self.reply_seconds)
         if incoming.kind in RESPONSES:
-            return await self._response(request, RESPONSES[incoming.kind], incoming.openid)
+            return await self._response(agent, RESPONSES[incoming.kind], incoming.openid)
         return None
 
-    async def _response(self, request: Request, name: Text, openid: Text) -> Optional[Text]:
+    async def _response(self, agent: Any, name: Text, openid: Text) -> Optional[Text]:
         """A text from the domain's responses (bot builders edit them; `channel: wechat` variations work)."""
-        agent = request.app.ctx.agent
         if agent is None or agent.domain is None or name not in agent.domain.responses:
             if name not in self._missing_responses:
                 self._missing_responses.add(name)
@@ -201,10 +217,6 @@ class WeChatInput(InputChannel):
         tracker = DialogueStateTracker(openid, agent.domain.slots)
         message = await agent.nlg.generate(name, tracker, self.name())
         return (message or {}).get("text")
-
-    @staticmethod
-    def _xml(body: str) -> HTTPResponse:
-        return response.text(body, content_type="application/xml" if body != SUCCESS else "text/plain")
 
 
 async def _handle(on_new_message: Callable[[UserMessage], Awaitable[Any]], message: UserMessage) -> None:

@@ -52,6 +52,13 @@ class Turn:
         self._passive.set_result(text)
         return True
 
+    def close(self) -> None:
+        """The answer to WeChat was written, or WeChat hung up: no passive reply any more, and the turn's
+        messages go through the customer-service API from now on."""
+        if not self._passive.done():
+            self._passive.set_result(None)
+        self.answered.set()
+
     async def passive_reply(self, turn: "asyncio.Task[Any]", seconds: float) -> Optional[Text]:
         """The first bot message if it comes within `seconds`; None when the turn ended without one or
         the window closed first. Either way the window is closed afterwards."""

@@ -157,6 +157,58 @@ async def test_wechats_retries_reach_the_bot_once_and_get_the_same_answer(store,
     assert len(bot.seen) == 1 and fake_api.texts("oRetry1") == []
 
 
+class SlowRecords:
+    """The store's WeChat records, slow to take a key (a loaded database)."""
+
+    def __init__(self, records, seconds):
+        self.records, self.seconds = records, seconds
+
+    def first_time(self, key):
+        import time
+
+        time.sleep(self.seconds)
+        return self.records.first_time(key)
+
+    def __getattr__(self, name):
+        return getattr(self.records, name)
+
+
+async def hang_up(client, push, seconds):
+    """WeChat gives up on an answer after its 5 s and closes the connection (here sooner)."""
+    with pytest.raises(asyncio.TimeoutError):
+        async with client.post(wechat.url, params=push.params, data=push.xml.encode(),
+                               timeout=aiohttp.ClientTimeout(total=seconds)) as answer:
+            await answer.text()
+
+
+async def test_wechat_hanging_up_loses_nothing_the_message_reaches_the_bot_and_its_reply_the_api(store, fake_api):
+    """Sanic cancels the handler when WeChat hangs up: a message whose key was being recorded still reaches
+    the bot (WeChat's retry finds it taken), and a reply that comes after the hang-up goes through the API."""
+    bot = ScriptedBot(["您好，在的～"])
+    settings = load_settings(wechat_app_id=APP_ID, wechat_app_secret=SECRET, wechat_token=TOKEN, wechat_aes_key=AES_KEY,
+                             wechat_api_url=fake_api.url)
+    channel = WeChatInput(settings, records=SlowRecords(store.wechat, 0.6))
+    app = Sanic(f"wechat_{uuid.uuid4().hex[:8]}")
+    app.ctx.agent = SimpleNamespace(domain=DOMAIN, nlg=TemplatedNaturalLanguageGenerator(DOMAIN.responses))
+    app.blueprint(channel.blueprint(bot.handle), url_prefix="/webhooks/wechat")
+    push = wechat.text("oHangUp1", "在吗", safe=True)
+    async with serving(app) as client:
+        await hang_up(client, push, 0.2)  # while the store is still taking the key
+        assert await asyncio.to_thread(fake_api.wait_for, "oHangUp1", 1) == ["您好，在的～"]
+        retried = await post(client, push)
+        assert retried.status == 200 and reply_of(retried, push) in (None, "您好，在的～")
+    assert bot.seen == [("oHangUp1", "在吗", f"wx-{push.msg_id}", "wechat")]
+
+    slow = ScriptedBot(["让您久等了～"], wait=True)
+    push = wechat.text("oHangUp2", "在吗")
+    async with serving(channel_app(store, fake_api, slow)) as client:
+        await hang_up(client, push, 0.3)  # while the bot is still thinking, inside the reply window
+        await asyncio.sleep(0.1)
+        slow.go.set()
+        assert await asyncio.to_thread(fake_api.wait_for, "oHangUp2", 1) == ["让您久等了～"]
+    assert len(slow.seen) == 1
+
+
 async def test_following_pictures_and_voice_get_the_domains_texts_and_other_events_nothing(store, fake_api):
     bot = ScriptedBot([])
     followed = wechat.event("oFollow1", "subscribe", safe=True)
