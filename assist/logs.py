@@ -67,8 +67,10 @@ def without_personal_data(text: str) -> str:
 
 
 def own_secrets(settings: Settings) -> List[str]:
-    """This process's secrets: Rasa's JWT secret (given or in its file), the order API token, the chat key."""
-    found = [settings.rasa_jwt_secret, settings.orders_token, settings.chat_context_secret]
+    """This process's secrets: Rasa's JWT secret (given or in its file), the order API token, the chat key,
+    the WeChat Official Account's secret, token and EncodingAESKey."""
+    found = [settings.rasa_jwt_secret, settings.orders_token, settings.chat_context_secret,
+             settings.wechat_app_secret, settings.wechat_token, settings.wechat_aes_key]
     secret_file = Path(settings.data_dir) / SECRET_FILE
     if secret_file.exists():
         found.append(secret_file.read_text().strip())

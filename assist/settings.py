@@ -22,8 +22,10 @@ from pydantic import BaseSettings, Field, ValidationError, validator
 ROOT = Path(__file__).resolve().parent.parent
 UNKNOWN = "unknown"
 SECRET_FILE = "rasa_jwt_secret"
-SECRETS = ("rasa_jwt_secret", "retired_rasa_token", "orders_token", "chat_context_secret")  # never echoed
+SECRETS = ("rasa_jwt_secret", "retired_rasa_token", "orders_token", "chat_context_secret",
+           "wechat_app_secret", "wechat_token", "wechat_aes_key")  # never echoed
 MIN_SECRET_CHARS = 32
+_BASE64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 class SettingsError(ValueError):
@@ -127,6 +129,18 @@ class Settings(BaseSettings):
     # Of the warnings logged from one place (a failure loop), five are written per this long.
     log_repeat_seconds: float = Field(60.0, env="KEFU_LOG_REPEAT_SECONDS", ge=0)
 
+    # ---- WeChat Official Account (kefu_rasa.wechat.WeChatInput in credentials.yml) ----------
+    wechat_app_id: str = Field("", env="KEFU_WECHAT_APP_ID")            # 开发者ID(AppID)
+    wechat_app_secret: str = Field("", env="KEFU_WECHAT_APP_SECRET")    # 开发者密码(AppSecret)
+    wechat_token: str = Field("", env="KEFU_WECHAT_TOKEN")              # 服务器配置 → 令牌(Token)
+    # 服务器配置 → 消息加解密密钥(EncodingAESKey), 43 characters; needed for safe mode (安全模式).
+    wechat_aes_key: str = Field("", env="KEFU_WECHAT_AES_KEY")
+    wechat_api_url: str = Field("https://api.weixin.qq.com", env="KEFU_WECHAT_API_URL")
+    # WeChat waits 5 s for the passive reply: the first bot message ready within this goes in it.
+    wechat_reply_seconds: float = Field(4.0, env="KEFU_WECHAT_REPLY_SECONDS", gt=0, lt=5)
+    # Each call to WeChat's API (below KEFU_HTTP_TIMEOUT: a push waits for it inside the console's call).
+    wechat_timeout_seconds: float = Field(3.0, env="KEFU_WECHAT_TIMEOUT_SECONDS", gt=0)
+
     # ---- development ------------------------------------------------------------------------
     chromium: str = Field("", env="KEFU_CHROMIUM")  # the browser tests' Chromium, if not on PATH
     update_screenshots: bool = Field(False, env="KEFU_UPDATE_SCREENSHOTS")  # tests refresh docs/screenshots
@@ -160,9 +174,9 @@ class Settings(BaseSettings):
             raise ValueError(f"must be sqlite:///path or an http(s) URL, not {value!r}")
         return value
 
-    @validator("rasa_url", "chat_rasa_url")
-    def _http_url(cls, value: str) -> str:
-        if value and not value.startswith(("http://", "https://")):
+    @validator("rasa_url", "chat_rasa_url", "wechat_api_url")
+    def _http_url(cls, value: str, field) -> str:
+        if (value or field.name == "wechat_api_url") and not value.startswith(("http://", "https://")):
             raise ValueError(f"must be an http(s) URL, not {value!r}")
         return value.rstrip("/")
 
@@ -177,6 +191,12 @@ class Settings(BaseSettings):
         if value:
             raise ValueError("is no longer used: Rasa's HTTP API takes JWTs signed with KEFU_RASA_JWT_SECRET "
                              "(docs/CONFIGURATION.md); remove RASA_TOKEN")
+        return value
+
+    @validator("wechat_aes_key")
+    def _encoding_aes_key(cls, value: str) -> str:
+        if value and (len(value) != 43 or not set(value) <= _BASE64):
+            raise ValueError("must be the 43 letters and digits of the EncodingAESKey the Official Account shows")
         return value
 
     @validator("handoff_deadline_seconds")

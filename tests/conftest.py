@@ -2,6 +2,7 @@
 outside git, in models/), and the real Rasa + action servers on free loopback ports."""
 from __future__ import annotations
 
+import base64
 import glob
 import os
 import shutil
@@ -53,15 +54,32 @@ def callback_inbox():
     inbox.close()
 
 
+WECHAT = {"KEFU_WECHAT_APP_ID": "wx5f1e0c0ffee0kefu", "KEFU_WECHAT_APP_SECRET": "a-test-secret-of-32-characters!!",
+          "KEFU_WECHAT_TOKEN": "kefu-wechat-token",
+          "KEFU_WECHAT_AES_KEY": base64.b64encode(b"kefu-assist test EncodingAESKey!").decode().rstrip("=")}
+
+
 @pytest.fixture(scope="session")
-def stack(trained_model, tmp_path_factory, callback_inbox):
+def wechat_api():
+    """A local fake of WeChat's API (token, customer-service messages) that records what it is sent."""
+    from kefu_rasa.dev.wechat_api_fake import FakeWeChatApi
+
+    api = FakeWeChatApi(WECHAT["KEFU_WECHAT_APP_ID"], WECHAT["KEFU_WECHAT_APP_SECRET"])
+    yield api
+    api.close()
+
+
+@pytest.fixture(scope="session")
+def stack(trained_model, tmp_path_factory, callback_inbox, wechat_api):
     """Rasa (API behind a token), the action server and the console, as `make run` starts them,
-    plus Rasa's callback channel pointed at a local inbox."""
+    plus Rasa's callback channel pointed at a local inbox and the WeChat Official Account channel
+    pointed at the local fake of WeChat's API."""
     from kefu_rasa.dev.servers import free_port, start_stack
 
     workdir = tmp_path_factory.mktemp("stack")
     credentials = yaml.safe_load((ROOT / "credentials.yml").read_text(encoding="utf-8"))
     credentials["kefu_rasa.channels.CallbackInput"] = {"url": callback_inbox.url}
+    credentials["kefu_rasa.wechat.WeChatInput"] = None
     (workdir / "credentials.yml").write_text(yaml.safe_dump(credentials), encoding="utf-8")
     running = start_stack(
         trained_model,
@@ -72,7 +90,7 @@ def stack(trained_model, tmp_path_factory, callback_inbox):
         actions_port=free_port(),
         console_port=free_port(),
         secret=uuid.uuid4().hex,
-        extra_env={"KEFU_WAIT_UPDATE_SECONDS": "600", "KEFU_RETRY_MAX_SECONDS": "2"},
+        extra_env={"KEFU_WAIT_UPDATE_SECONDS": "600", "KEFU_RETRY_MAX_SECONDS": "2", "KEFU_WECHAT_API_URL": wechat_api.url, **WECHAT},
     )
     yield running
     running.stop()

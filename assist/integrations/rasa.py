@@ -12,9 +12,13 @@ URL query and no secret (it is logged and stored with the delivery). Each pushed
 carries its delivery id in metadata (`kefu_delivery`): before a retry the outbox looks in the
 tracker for it, and kefu's channels (kefu_rasa/channels.py) send it to the customer's client with
 the text, so a client that gets a push twice (its first answer was lost) shows it once.
+
+A push the customer's channel refuses for good (WeChat's 48-hour rule) raises DeliveryRefused with
+the channel's reason instead of RasaUnavailable: the outbox shows it failed and never retries it.
 """
 from __future__ import annotations
 
+import json
 import re
 import time
 from dataclasses import dataclass, field
@@ -27,8 +31,13 @@ DEFAULT_TIMEOUT = 5.0
 TOKEN_SECONDS = 60
 JWT_METHOD = "HS256"  # what kefu_rasa/rasa_server.py gives Rasa as --jwt-method
 # Channels Rasa can push to. REST cannot receive pushes (RasaHQ docs): its customers are
-# served through the `callback` channel instead.
-PUSHABLE = {"socketio", "callback"}
+# served through the `callback` channel instead. `wechat`: the Official Account's customer-service
+# message API (kefu_rasa/wechat.py).
+PUSHABLE = {"socketio", "callback", "wechat"}
+# How a channel says a push can never succeed (WeChat's 48-hour rule …): Rasa answers a push whose
+# channel raised with 500 and the error's text; an error carrying this mark is a refusal for
+# good, not an outage, and the outbox shows the delivery failed with the reason instead of retrying.
+REFUSED_MARK = "kefu-refused:"
 
 
 def delivery_key(delivery_id: int) -> str:
@@ -68,6 +77,26 @@ class RasaUnavailable(RuntimeError):
     """Rasa could not be asked (down, slow, refused, an odd answer); the caller retries or falls back."""
 
 
+class DeliveryRefused(RuntimeError):
+    """The customer's channel refused a pushed text for good (the reason, in agents' words, is the
+    message): trying again cannot deliver it."""
+
+
+def refusal(answer: str) -> Optional[str]:
+    """The reason a channel gave for refusing a push for good, found in Rasa's error answer
+    (JSON whose `message` ends with the channel's error text), or None."""
+    try:
+        parsed = json.loads(answer)
+        message = parsed.get("message") if isinstance(parsed, dict) else None
+    except ValueError:
+        message = None
+    text = message if isinstance(message, str) else answer
+    at = text.find(REFUSED_MARK)
+    if at < 0:
+        return None
+    return text[at + len(REFUSED_MARK):].strip() or "refused by the channel"
+
+
 @dataclass(frozen=True)
 class Parse:
     intent: Optional[str]
@@ -89,6 +118,9 @@ class RasaClient:
         except requests.RequestException as error:
             raise RasaUnavailable(f"Rasa at {self.url} unreachable: {self._clean(str(error))}") from None
         if response.status_code != 200:
+            refused = refusal(response.text) if response.status_code == 500 else None
+            if refused:
+                raise DeliveryRefused(refused)
             raise RasaUnavailable(f"Rasa answered {response.status_code} to {method} {path}: {self._clean(response.text[:300])}")
         return response
 
@@ -138,7 +170,7 @@ class RasaClient:
             for e in self.events(conversation_id)
         )
 
-    def deliver(self, conversation_id: str, channel: str, text: str, delivery_key: str,
+    def deliver(self, conversation_id: str, channel: Optional[str], text: str, delivery_key: str,
                 resume: bool = False, pause: bool = False, sender: str = "agent") -> None:
         events: List[Dict[str, Any]] = []
         if text:

@@ -7,6 +7,7 @@ One small facade, one part per entity:
     store = SuggestionStore()                 # KEFU_STORE_URL; refuses a schema that is behind
     store.cases.open_case(...)  store.decisions.decide(...)  store.outbox.due()
     store.agents  store.claims  store.customers  store.learning  store.follower  store.dead_letters
+    store.wechat (the WeChat channel's once-only keys and its shared API token)
     store.queue.open_queue()  store.records.search_cases(q)  store.figures.figures(days)
     store.vitals (readiness and metrics: writable?, outbox, open cases by stage, waiting, decisions)
 """
@@ -31,6 +32,7 @@ from .queue import Queue, waiting_since
 from .records import Records
 from .schema import ABANDONED, AGENT, CANCELLED, DELIVERED, FAILED, OPEN, PENDING, RESOLVED, ROLES, SUPERVISOR
 from .vitals import Vitals
+from .wechat import WeChatRecords
 
 
 class SuggestionStore:
@@ -56,6 +58,7 @@ class SuggestionStore:
         self.records = Records(self.engine)
         self.figures = Figures(self.engine)
         self.vitals = Vitals(self.engine)
+        self.wechat = WeChatRecords(self.engine)
 
     @classmethod
     def migrated(cls, url: str) -> "SuggestionStore":

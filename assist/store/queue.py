@@ -2,7 +2,7 @@
 one ordering of open cases: the JSON API and the live view both read it from here.
 
 `fingerprint()` is one cheap statement that changes whenever anything an agent sees changes (a
-message, drafts, a decision, a delivery, a claim, a correction, a rating), so the live view
+message, drafts, a decision, a delivery delivered or failed, a claim, a correction, a rating), so the live view
 can poll it many times a second.
 """
 from __future__ import annotations
@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from .claims import handover_of
 from .db import iso, now
-from .schema import (DELIVERED, HANDOVERS, OPEN, cases, claim_log, concern_corrections, dead_letters, decisions, deliveries, drafts,
+from .schema import (DELIVERED, FAILED, HANDOVERS, OPEN, cases, claim_log, concern_corrections, dead_letters, decisions, deliveries, drafts,
                      messages, ratings)
 
 
@@ -51,7 +51,7 @@ class Queue:
         statement = sa.select(
             biggest(messages.c.id), biggest(drafts.c.id), biggest(decisions.c.id), biggest(claim_log.c.id),
             biggest(concern_corrections.c.id), count(ratings), count(cases, cases.c.state == OPEN),
-            count(deliveries, deliveries.c.state == DELIVERED), count(deliveries),
+            count(deliveries, deliveries.c.state == DELIVERED), count(deliveries, deliveries.c.state == FAILED), count(deliveries),
             count(dead_letters, dead_letters.c.resolved_at.is_(None)),
         )
         with self.engine.connect() as db:
@@ -64,6 +64,7 @@ class Queue:
             ids = [row.id for row in rows]
             thread: Dict[str, List[Dict[str, Any]]] = {case_id: [] for case_id in ids}
             delivered: Dict[str, int] = {}
+            failed: Dict[str, int] = {}
             handed: Dict[str, Dict[str, Any]] = {}
             if ids:
                 for m in db.execute(
@@ -71,14 +72,16 @@ class Queue:
                     .where(messages.c.case_id.in_(ids)).order_by(messages.c.id)
                 ):
                     thread[m.case_id].append({"sender": m.sender, "text": m.text, "at": m.at})
-                delivered = dict(db.execute(
-                    sa.select(deliveries.c.case_id, sa.func.count()).where(deliveries.c.case_id.in_(ids), deliveries.c.state == DELIVERED)
-                    .group_by(deliveries.c.case_id)
-                ).all())
+                for case_id, state, number in db.execute(
+                    sa.select(deliveries.c.case_id, deliveries.c.state, sa.func.count())
+                    .where(deliveries.c.case_id.in_(ids), deliveries.c.state.in_((DELIVERED, FAILED)))
+                    .group_by(deliveries.c.case_id, deliveries.c.state)
+                ):
+                    (delivered if state == DELIVERED else failed)[case_id] = number
                 for h in db.execute(sa.select(claim_log).where(claim_log.c.case_id.in_(ids), claim_log.c.kind.in_(HANDOVERS))
                                     .order_by(claim_log.c.id)):
                     handed[h.case_id] = handover_of(h)  # the latest
-        queue = [_summary(row, thread[row.id], delivered.get(row.id, 0)) for row in rows]
+        queue = [_summary(row, thread[row.id], delivered.get(row.id, 0), failed.get(row.id, 0)) for row in rows]
         for case in queue:
             last = handed.get(case["id"])
             # The note stays with the case while the one it was handed to holds it.
@@ -114,7 +117,7 @@ class Queue:
         return {"now": now().isoformat(), "cases": self.open_queue(), "dead_letters": missed}
 
 
-def _summary(row, thread: List[Dict[str, Any]], delivered: int) -> Dict[str, Any]:
+def _summary(row, thread: List[Dict[str, Any]], delivered: int, failed: int) -> Dict[str, Any]:
     situation = json.loads(row.situation or "{}")
     facts = situation.get("facts") or {}
     customer = [m for m in thread if m["sender"] == "customer"]
@@ -127,4 +130,5 @@ def _summary(row, thread: List[Dict[str, Any]], delivered: int) -> Dict[str, Any
         "last_customer_text": customer[-1]["text"] if customer else None,
         "last_customer_at": iso(customer[-1]["at"]) if customer else None,
         "waiting_since": waiting_since(thread), "messages": len(thread), "customer_messages": len(customer), "delivered": delivered,
+        "failed": failed,  # deliveries that will not reach the customer (the case view says why)
     }

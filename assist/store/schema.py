@@ -252,3 +252,24 @@ dead_letters = sa.Table(
     sa.Column("resolved_at", UtcDateTime),  # a person replayed or dismissed it
     sa.UniqueConstraint("follower", "event_id", name="kefu_dead_letter_once"),
 )
+
+# WeChat Official Account (kefu_rasa/wechat.py). Every message WeChat pushed, by its MsgId (events: sender +
+# CreateTime + event), and every delivery id sent through the customer-service API: WeChat retries a message
+# it got no answer for within 5 s, and a retry may reach another Rasa instance — a key recorded here
+# is never handed to Rasa (or sent to the customer) twice. No text and nothing else about the customer.
+wechat_messages = sa.Table(
+    "kefu_wechat_messages", metadata,
+    sa.Column("key", sa.String(160), primary_key=True),  # m:<MsgId>, e:<OpenID>:<CreateTime>:<event>, out:d<n>
+    sa.Column("at", UtcDateTime, nullable=False, index=True),
+)
+
+# The Official Account's API access token, shared by every Rasa instance: WeChat invalidates the old token a
+# few minutes after anyone fetches a new one, so instances that each fetched their own would keep
+# invalidating each other's. One instance refreshes at a time (refreshing_until is its lease).
+wechat_tokens = sa.Table(
+    "kefu_wechat_tokens", metadata,
+    sa.Column("app_id", sa.String(64), primary_key=True),
+    sa.Column("access_token", sa.Text),
+    sa.Column("expires_at", UtcDateTime),
+    sa.Column("refreshing_until", UtcDateTime),
+)

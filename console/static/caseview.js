@@ -29,13 +29,19 @@ const KefuCaseView = (() => {
     );
   }
 
+  // A failed delivery says why (WeChat's 48-hour rule: 顾客已超过48小时没有给公众号发消息…), so the agent knows
+  // the customer has not got it and that sending again will not help until they write.
   function transcript(c) {
-    const delivered = {};
-    for (const d of c.deliveries || []) delivered[d.text] = d.state;
-    return c.messages.map((m) => el("div", { class: `msg ${m.sender}` },
-      el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.clock(m.at) }),
-        m.sender === "agent" && delivered[m.text] ? el("span", { class: `delivery ${delivered[m.text]}`, text: DELIVERY[delivered[m.text]] }) : null),
-      el("div", { class: "text", text: m.text })));
+    const delivery = {};
+    for (const d of c.deliveries || []) delivery[d.text] = d;
+    return c.messages.map((m) => {
+      const d = m.sender === "agent" ? delivery[m.text] : null;
+      return el("div", { class: `msg ${m.sender}` },
+        el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.clock(m.at) }),
+          d ? el("span", { class: `delivery ${d.state}`, text: DELIVERY[d.state] }) : null),
+        el("div", { class: "text", text: m.text }),
+        d && d.state === "failed" && d.last_error ? el("div", { class: "delivery-error", text: `未送达：${d.last_error}` }) : null);
+    });
   }
 
   // The ranked drafts (the selected one marked), or, on an open case with none, what to do instead.

@@ -79,7 +79,7 @@
   }
 
   function versionOf(c) {
-    return `${c.batch}|${c.messages}|${c.delivered}|${c.claimed_by || ""}|${(c.concerns || []).join(",")}`;
+    return `${c.batch}|${c.messages}|${c.delivered}|${c.failed}|${c.claimed_by || ""}|${(c.concerns || []).join(",")}`;
   }
 
   // ---- opening and claiming a case ---------------------------------------------------------
@@ -153,8 +153,8 @@
     // Only new customer words say "the customer wrote": new drafts also come after a correction or a rejection.
     const wrote = before ? customerWords(detail).length > customerWords(before).length : false;
     state.detail = detail;
-    const delivered = (detail.deliveries || []).filter((d) => d.state === "delivered").length;
-    state.version = versionOf({ ...detail, messages: detail.messages.length, delivered });
+    const settled = (kind) => (detail.deliveries || []).filter((d) => d.state === kind).length;
+    state.version = versionOf({ ...detail, messages: detail.messages.length, delivered: settled("delivered"), failed: settled("failed") });
     if (batchChanged) state.selected = 0;
     if (wrote && state.mode === "edit") {
       notice("顾客在您编辑时发来新消息，请先看一眼再决定", "error");

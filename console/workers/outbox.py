@@ -10,6 +10,9 @@ Exactly once is at-least-once plus a receiver that drops what it has shown:
   socket.io and callback channels, kefu_rasa/channels.py), which shows an id once.
 A delivery leaves the outbox only when Rasa confirmed it. While Rasa is down it stays pending and
 is retried with exponential backoff; the console shows it as pending, then failed after the last try.
+A text the customer's channel refuses for good (WeChat's 48-hour rule: DeliveryRefused) fails at
+once with the channel's reason and is never tried again; what the decision asked of the bot
+(resume after it, or the holding pause) still happens.
 """
 from __future__ import annotations
 
@@ -17,7 +20,7 @@ import logging
 from datetime import timedelta
 from typing import Any, Callable, Dict, Optional
 
-from assist.integrations.rasa import RasaClient, RasaUnavailable, delivery_key
+from assist.integrations.rasa import DeliveryRefused, RasaClient, RasaUnavailable, delivery_key
 from assist.store import SuggestionStore
 
 logger = logging.getLogger(__name__)
@@ -34,7 +37,7 @@ def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.
     """One pass over the due deliveries. Blocking: run it in a thread. A store error propagates
     (the loop backs off); nothing is sent that the store has not counted. `on_delivered(delivery)`
     hears of each delivery Rasa confirmed (the console's metrics and log line)."""
-    counts = {"delivered": 0, "retry": 0}
+    counts = {"delivered": 0, "retry": 0, "refused": 0}
     for delivery in store.outbox.due():
         if not store.outbox.start_attempt(delivery, lease):
             continue  # another console took this attempt
@@ -48,11 +51,16 @@ def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.
                 if on_delivered:
                     on_delivered(delivery)
                 continue
-            rasa.deliver(
-                delivery["conversation_id"], delivery["channel"], delivery["text"], key,
-                resume=delivery["resume_bot"], pause=delivery["kind"] == "holding",
-                sender="agent" if delivery["kind"] == "agent" else "bot",
-            )
+            try:
+                rasa.deliver(
+                    delivery["conversation_id"], delivery["channel"], delivery["text"], key,
+                    resume=delivery["resume_bot"], pause=delivery["kind"] == "holding",
+                    sender="agent" if delivery["kind"] == "agent" else "bot",
+                )
+            except DeliveryRefused as refused:
+                _refused(store, rasa, delivery, key, str(refused))
+                counts["refused"] += 1
+                continue
         except RasaUnavailable as error:
             give_up = attempts >= max_attempts
             store.outbox.retry_later(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
@@ -67,3 +75,16 @@ def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.
         if on_delivered:
             on_delivered(delivery)
     return counts
+
+
+def _refused(store: SuggestionStore, rasa: RasaClient, delivery: Dict[str, Any], key: str, reason: str) -> None:
+    """The channel will never take this text: failed now, with its reason. Rasa saved nothing of the
+    refused push, so the resume or pause the delivery carried is appended without the text (a
+    RasaUnavailable here leaves the delivery pending: the next attempt is refused again and tries this
+    again)."""
+    if delivery["resume_bot"] or delivery["kind"] == "holding":
+        rasa.deliver(delivery["conversation_id"], None, "", key, resume=delivery["resume_bot"],
+                     pause=delivery["kind"] == "holding")
+    store.outbox.retry_later(delivery["id"], reason, timedelta(0), give_up=True)
+    logger.warning("delivery %s refused for good by the %s channel, not retried case=%s conversation=%s: %s", delivery["id"],
+                   delivery["channel"], delivery["case_id"], delivery["conversation_id"], reason)

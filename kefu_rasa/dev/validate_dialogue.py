@@ -53,8 +53,12 @@ def dialogue_problems(data: Path, domain_intents: Sequence[str], domain_file: st
     return problems
 
 
+CHANNELS = Path(__file__).resolve().parents[1]  # kefu_rasa/: kefu's channels send some responses themselves
+
+
 def response_problems(data: Path, domain: Path, actions: Optional[Path]) -> List[Problem]:
-    """Responses nothing sends: not in a rule or story, not named by a custom action."""
+    """Responses nothing sends: not in a rule or story, not named by a custom action or kefu's channels
+    (the WeChat channel greets new followers with utter_wechat_subscribe)."""
     from assist.shop.datafile import load_yaml
 
     parsed, where, problems = load_yaml(domain)
@@ -63,9 +67,9 @@ def response_problems(data: Path, domain: Path, actions: Optional[Path]) -> List
     used = {"utter_default"}  # Rasa's action_default_fallback sends it
     for _, steps_parsed, _ in _dialogue_files(data):
         used |= {step.get("action") for _, step in _steps(steps_parsed) if isinstance(step.get("action"), str)}
-    if actions is not None and actions.is_dir():
-        for path in sorted(actions.rglob("*.py")):
-            used |= set(re.findall(r"[\"'](utter_\w+)[\"']", path.read_text(encoding="utf-8")))
+    senders = sorted(actions.rglob("*.py")) if actions is not None and actions.is_dir() else []
+    for path in senders + sorted(CHANNELS.glob("*.py")):
+        used |= set(re.findall(r"[\"'](utter_\w+)[\"']", path.read_text(encoding="utf-8")))
     return [where.problem(["responses", name], f"{WARNING}response {name!r} is sent by no rule, story or action in {actions}")
             for name in (parsed.get("responses") or {}) if name not in used]
 

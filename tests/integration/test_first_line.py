@@ -32,7 +32,7 @@ def replies(stack, sender: str, text: str) -> list:
 
 
 def tracker(stack, sender: str) -> dict:
-    response = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", params={"token": stack.token}, timeout=30)
+    response = requests.get(f"{stack.rasa_url}/conversations/{sender}/tracker", headers=stack.rasa_auth(), timeout=30)
     assert response.status_code == 200, response.text
     return response.json()
 
@@ -154,7 +154,7 @@ def test_a_new_session_keeps_the_bot_quiet_while_a_person_has_the_case(stack):
     case = open_case(stack, sender)
     assert case is not None and tracker(stack, sender)["paused"]
     # What Rasa does after session_expiration_time idle minutes: it runs action_session_start.
-    started = requests.post(f"{stack.rasa_url}/conversations/{sender}/execute", params={"token": stack.token},
+    started = requests.post(f"{stack.rasa_url}/conversations/{sender}/execute", headers=stack.rasa_auth(),
                             json={"name": "action_session_start"}, timeout=60)
     assert started.status_code == 200, started.text
     state = tracker(stack, sender)
@@ -172,7 +172,7 @@ def test_a_new_session_keeps_the_bot_quiet_while_a_person_has_the_case(stack):
 def test_a_new_session_without_a_case_gets_the_bot(stack):
     sender = new_sender()
     say(stack, sender, "你好")
-    started = requests.post(f"{stack.rasa_url}/conversations/{sender}/execute", params={"token": stack.token},
+    started = requests.post(f"{stack.rasa_url}/conversations/{sender}/execute", headers=stack.rasa_auth(),
                             json={"name": "action_session_start"}, timeout=60)
     assert started.status_code == 200 and not tracker(stack, sender)["paused"]
     assert "小时内发出" in say(stack, sender, "一般几天能到")

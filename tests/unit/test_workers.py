@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from assist.cases.service import CaseService
 from assist.integrations.orders import Order
-from assist.integrations.rasa import RasaUnavailable
+from assist.integrations.rasa import DeliveryRefused, RasaUnavailable, refusal
 from assist.store import StoreUnavailable, SuggestionStore
 from assist.store.db import now
 from console.workers.follower import EventFollower, Progress
@@ -39,10 +39,17 @@ class FakeRasa:
         self.lose_answer = False
         self.unsaved = False
         self.after_push = None
+        self.refuse = None    # the customer's channel refuses texts for good, with this reason
+        self.appended = []    # (conversation, channel, pause, resume) of pushes without a text
 
     def deliver(self, conversation_id, channel, text, key, resume=False, pause=False, sender="agent"):
         if self.down:
             raise RasaUnavailable("Rasa at http://127.0.0.1:5005 unreachable: connection refused")
+        if self.refuse and text:
+            raise DeliveryRefused(self.refuse)
+        if not text:
+            self.appended.append((conversation_id, channel, pause, resume))
+            return
         self.pushed.append((conversation_id, text, key, pause, resume))
         if not self.unsaved:
             self.saved.add(key)
@@ -100,9 +107,9 @@ def delivery_of(store, case_id):
 def test_an_approved_text_is_delivered_once_with_the_bot_resumed(store):
     rasa = FakeRasa()
     case_id = approved(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert [(p[1], p[2], p[4]) for p in rasa.pushed] == [(DRAFTS[0]["text"], f"d{delivery_of(store, case_id)['id']}", True)]
-    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 0}
     assert delivery_of(store, case_id)["attempts"] == 1
 
 
@@ -111,7 +118,7 @@ def test_rasa_down_keeps_the_delivery_pending_with_backoff_then_delivers(store):
     rasa.down = True
     case_id = approved(store)
     tried_at = now()
-    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 1}
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 1, "refused": 0}
     delivery = delivery_of(store, case_id)
     assert delivery["state"] == "pending" and delivery["attempts"] == 1 and "unreachable" in delivery["last_error"]
     assert store.outbox.due(at=tried_at) == []  # not before its backoff (read on the store's clock, not the wall's)
@@ -134,7 +141,7 @@ def test_a_retry_asks_rasa_first_and_never_sends_twice(store):
     assert delivery_of(store, case_id)["attempts"] == 1
     due_now(store)
     # Due again: the retry finds the delivery id in the tracker and marks it delivered.
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert len(rasa.pushed) == 1
 
 
@@ -147,6 +154,29 @@ def test_giving_up_after_the_last_attempt(store):
         deliver_due(store, rasa, max_attempts=4)
     delivery = delivery_of(store, case_id)
     assert delivery["state"] == "failed" and delivery["attempts"] == 4
+
+
+def test_a_text_the_channel_refuses_for_good_fails_at_once_with_its_reason_and_the_bot_resumes(store):
+    """WeChat's 48-hour rule: retrying cannot deliver it. Failed on the first attempt, the reason kept
+    for the console, never tried again; the resume the agent's decision asked for still happens."""
+    rasa = FakeRasa()
+    rasa.refuse = "微信拒收（45015）：顾客已超过48小时没有给公众号发消息"
+    case_id = approved(store)  # approved with resolve=True: the bot resumes after the text
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 1}
+    delivery = delivery_of(store, case_id)
+    assert (delivery["state"], delivery["attempts"], delivery["last_error"]) == ("failed", 1, rasa.refuse)
+    assert rasa.appended == [("c1", None, False, True)] and rasa.pushed == []
+    due_now(store)
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 0}
+    assert delivery_of(store, case_id)["attempts"] == 1
+
+
+def test_a_refusal_is_read_from_rasas_error_answer():
+    answer = json.dumps({"version": "3.6.21", "status": "failure", "reason": "ConversationError", "code": 500,
+                         "message": "An unexpected error occurred. Error: kefu-refused: 微信拒收（45015）：顾客已超过48小时"})
+    assert refusal(answer) == "微信拒收（45015）：顾客已超过48小时"
+    assert refusal(json.dumps({"message": "An unexpected error occurred. Error: WeChat did not take delivery d3"})) is None
+    assert refusal("<html>502 Bad Gateway</html>") is None
 
 
 def test_backoff_doubles_up_to_the_cap():
@@ -173,7 +203,7 @@ def test_a_locked_store_after_the_push_never_makes_a_resend_loop(store, store_ur
     assert len(rasa.pushed) == 1
     lock.__exit__(None, None, None)
     due_now(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert len(rasa.pushed) == 1 and delivery_of(store, case_id)["state"] == "delivered"
 
 
@@ -196,7 +226,7 @@ def test_a_push_rasa_has_not_saved_is_sent_again_under_the_same_id(store):
     deliver_due(store, rasa)
     rasa.unsaved = False
     due_now(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     keys = [p[2] for p in rasa.pushed]
     assert len(keys) == 2 and len(set(keys)) == 1 == len({p[1] for p in rasa.pushed})
     assert delivery_of(store, case_id)["attempts"] == 2
@@ -207,9 +237,9 @@ def test_a_console_that_dies_mid_push_leaves_a_retry_after_the_lease(store):
     case_id = approved(store)
     delivery = store.outbox.due()[0]
     assert store.outbox.start_attempt(delivery, lease=timedelta(seconds=30))  # counted; then the process died
-    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0}  # held for the lease
+    assert deliver_due(store, rasa) == {"delivered": 0, "retry": 0, "refused": 0}  # held for the lease
     due_now(store)
-    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0}
+    assert deliver_due(store, rasa) == {"delivered": 1, "retry": 0, "refused": 0}
     assert len(rasa.pushed) == 1 and delivery_of(store, case_id)["attempts"] == 2
 
 
