@@ -81,5 +81,11 @@ def save_screenshot(page, name):
 
 
 def open_case_in(page, case_id):
+    """The console opens the most urgent case nobody holds by itself; on a stack other tests share,
+    that may be another one: then the agent clicks this one in the queue."""
+    item = page.locator(f".queue-item[data-case-id='{case_id}']")
+    item.wait_for()
+    if "current" not in (item.get_attribute("class") or "").split():
+        item.click()
     page.wait_for_selector(f".queue-item.current[data-case-id='{case_id}']")
     page.wait_for_selector(f"#case-body[data-case-id='{case_id}'] #drafts .draft")

@@ -366,6 +366,12 @@ def test_after_a_price_talk_a_word_about_the_shipping_gets_no_discount_hunt(shop
     assert shop.state.primary == "price_haggle"
 
 
+def test_an_impurity_the_customer_cannot_accept_is_a_complaint_not_a_question(shop):
+    shop.says("你好，我买的那个枸杞", "product_inquiry", 0.8)
+    shop.says("里面好多杂质用了几包了呢，我真的接受不了", "complaint", 0.75)
+    assert shop.state.primary == "complaint" and shop.state.mood != "calm"
+
+
 def test_a_time_or_a_count_is_no_order_number():
     from assist.cases.acts import masked_facts
     assert masked_facts("我今天[数字x]点[数字x]分钟下的单", None) == {}
