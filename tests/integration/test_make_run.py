@@ -69,7 +69,11 @@ class MakeRun:
             return False
 
     def wait_ready(self, timeout: float = 300) -> dict:
-        assert wait_until(lambda: self.make.poll() is None and self.ready(), timeout=timeout, interval=0.5), self.text()[-3000:]
+        # Ready, and supervised: the console can answer /ready a moment before the launcher has
+        # checked Rasa's model and begun to supervise (a child killed before that fails the start).
+        up = lambda: all(f"{name} is up (pid" in self.text() for name in self.ports)  # noqa: E731
+        assert wait_until(lambda: self.make.poll() is None and self.ready() and up(), timeout=timeout, interval=0.5), \
+            self.text()[-3000:]
         return self.pids()
 
     def close(self) -> None:
@@ -132,12 +136,20 @@ def test_a_killed_child_comes_back_a_busy_port_is_named_and_the_launcher_leaves_
         run.close()
 
 
+def _readiness(run: MakeRun) -> str:
+    try:
+        return requests.get(f"http://127.0.0.1:{run.ports['console']}/ready", timeout=10).text
+    except requests.RequestException as error:
+        return repr(error)
+
+
 def test_a_child_that_keeps_dying_stops_everything_and_make_run_fails(tmp_path):
     run = MakeRun(tmp_path, KEFU_RESTART_LIMIT="1")
     try:
         first = run.wait_ready()
         os.kill(first["console"], signal.SIGKILL)
-        assert wait_until(lambda: run.pids()["console"] not in (None, first["console"]) and run.ready(), timeout=120, interval=0.5)
+        assert wait_until(lambda: run.pids()["console"] not in (None, first["console"]) and run.ready(), timeout=120,
+                          interval=0.5), (run.pids(), _readiness(run), run.text()[-3000:])
         os.kill(run.pids()["console"], signal.SIGKILL)  # dead again after its one restart: give up
         assert run.make.wait(120) != 0
         text = run.text()
