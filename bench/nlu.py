@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from kefu_rasa.dev.evaluation import evaluate, load_agent, load_tsv, markdown_table, predict, score  # noqa: E402
+from kefu_rasa.dev.evaluation import load_agent, load_tsv, markdown_table, predict, score  # noqa: E402
 from assist.settings import get_settings  # noqa: E402
 from kefu_rasa.dev.model_cache import ensure_model, training_record  # noqa: E402
 

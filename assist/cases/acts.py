@@ -19,7 +19,7 @@ from assist.shop.cues import Cues, load_cues
 from assist.shop.intents import PERSON_CONCERNS
 from assist.shop.labels import label
 from assist.text.normalize import normalize
-from assist.text.quantities import waited_days
+from assist.text.quantities import counts_something, waited_days
 
 CANCEL = re.compile(r"(算了|不用了|不需要了|取消(人工|转人工)?|没事了|不麻烦了)")
 CANCEL_REPLY = "好的，已经为您取消人工服务啦～ 如果还有需要，随时找我哦。"
@@ -95,7 +95,7 @@ def masked_facts(text: str, waiting_for: Optional[str]) -> Mapping[str, str]:
         kind = match.group(1)
         fact = MASK_FACT.get(kind)
         if fact is None and kind in ("数字", "号码"):
-            if re.match(r"\s*[点号分天个元块岁件包月年次秒周斤份盒袋瓶罐张:：\-]", text[match.end():match.end() + 2]):
+            if counts_something(text, match.end()):
                 continue  # [数字x]点 / [数字x]号 / [数字x]个: a time, a date or a count, not something to look up
             fact = waiting_for if waiting_for in ("order_id", "waybill", "phone") else "order_id"
         if fact and fact not in found:

@@ -24,6 +24,7 @@ from assist.shop.acts import ActCues, load_acts
 from assist.shop.cues import Cues, load_cues
 from assist.shop.policy import Policy
 from assist.text.normalize import normalize
+from assist.text.quantities import counts_something
 
 # An order number as shops issue them: 10–24 digits, not a mobile number (the NLU regex's rule).
 ORDER_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?!1[3-9]\d{9}(?![0-9]))(\d{10,24})(?![0-9])")
@@ -46,13 +47,13 @@ def order_number(text: str, entities: Sequence[Mapping[str, Any]] = (), asked: b
     found = ORDER_NUMBER.search(norm) or (ANSWERED_NUMBER.search(norm) if asked else None)
     if found:
         return found.group(1)
-    masked = MASKED_NUMBER.search(text or "") if asked else None
+    masked = next((m for m in MASKED_NUMBER.finditer(text or "") if not counts_something(text, m.end())), None) if asked else None
     return masked.group(0) if masked else None
 
 
 def masked_number(text: str) -> Optional[str]:
     """An order number a transcript or an order card masked ([订单x]): given, though nobody can read it."""
-    found = MASKED_NUMBER.search(text or "")
+    found = next((m for m in MASKED_NUMBER.finditer(text or "") if not counts_something(text, m.end())), None)
     return found.group(0) if found else None
 
 

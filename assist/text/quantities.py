@@ -134,3 +134,12 @@ def price_ask(text: str) -> PriceAsk:
         target_price=min(target) if target and not less else None,
         free_shipping="包邮" in text,
     )
+
+
+# After a number: a time (点, 分), a date (号, 月), a count or a measure (个, 件, 元 …) — not a number to look up.
+_COUNTED = re.compile(r"\s*[点号分天个元块岁件包月年次秒周斤份盒袋瓶罐张:：\-]")
+
+
+def counts_something(text: str, end: int) -> bool:
+    """The number that ends at `end` in `text` is a time, a date or a count ([数字x]点, 3个)."""
+    return bool(_COUNTED.match(text[end:end + 2]))

@@ -376,6 +376,11 @@ def test_a_time_or_a_count_is_no_order_number():
     from assist.cases.acts import masked_facts
     assert masked_facts("我今天[数字x]点[数字x]分钟下的单", None) == {}
     assert masked_facts("[数字x]", "order_id") == {"order_id": "[数字x]"}
+    from assist.drafting.first_line import masked_number, order_number
+    # the bot asked for the order number; the customer says when they ordered instead
+    assert order_number("我今天[数字x]点[数字x]分下的单，还没送到", asked=True) is None
+    assert masked_number("下午[数字x]点下的单") is None and masked_number("订单号[订单x]") == "[订单x]"
+    assert order_number("[数字x]", asked=True) == "[数字x]"
 
 
 def test_before_buying_a_long_number_is_the_goods_not_an_order():
