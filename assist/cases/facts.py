@@ -8,12 +8,13 @@ from dataclasses import fields
 from typing import Any, Callable, Dict, Mapping, Optional, Sequence
 
 from assist.integrations.orders import Order
+from assist.shop.labels import label
 
 logger = logging.getLogger(__name__)
 
 ENTITY_FACTS = ("order_id", "carrier", "product", "duration")
 # What an order lookup adds; another order number given later replaces all of it.
-ORDER_FACTS = frozenset({f.name for f in fields(Order)} | {"days_late", "status_zh", "order_id_from_shop"})
+ORDER_FACTS = frozenset({f.name for f in fields(Order)} | {"days_late", "status_zh", "order_id_from_shop", "order_lookup"})
 # The order number the facts were looked up for (underscore: bookkeeping, not shown to agents).
 LOOKED_UP = "_looked_up"
 
@@ -49,8 +50,13 @@ def gather(known: Mapping[str, Any], entities: Sequence[Mapping[str, Any]], reme
             order = find_order(str(order_id))
         except Exception as error:  # OrderStoreError, a timeout: draft without the order's facts
             logger.warning("order lookup for %s failed: %s", order_id, error)
-            order = None
-        if order is not None:
+            order = False
+        if order:
             facts.update({k: v for k, v in order.to_facts().items() if v is not None})
             facts[LOOKED_UP] = str(order_id)
+            facts.pop("order_lookup", None)
+        elif order is None and not str(order_id).startswith("["):
+            # No such order: the number stays what the customer said, and the agent reads that it
+            # matched nothing (a 12-digit item number is the usual reason), not an order's facts.
+            facts["order_lookup"] = label("order_lookup", "not_found")
     return facts

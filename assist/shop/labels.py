@@ -26,7 +26,10 @@ LABELS: Dict[str, Dict[str, str]] = {
         "address": "地址", "photo": "照片", "order_id_from_shop": "订单号来自", "shipped_at": "发货时间",
         "ordered_at": "下单时间", "last_update_at": "物流更新", "customer_id": "顾客编号", "name": "姓名",
         "goods_said": "顾客说的商品", "product_code": "商品编号", "order_id_seen": "订单客服已查到", "product_seen": "商品客服已确认",
+        "order_lookup": "订单查询",
     },
+    # What the order store said about the number given (a shop's item number looks like an order number).
+    "order_lookup": {"not_found": "没查到这个号码的订单（也许是商品编号，请核对）"},
     # The conversation state (assist/cases/state.py), in the words the case panel shows.
     "acts": {
         "opens": "开始反映问题", "answers": "回答了我们的问题", "new_question": "问了新问题", "new_problem": "提出了新问题",

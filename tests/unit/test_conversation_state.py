@@ -372,6 +372,15 @@ def test_an_impurity_the_customer_cannot_accept_is_a_complaint_not_a_question(sh
     assert shop.state.primary == "complaint" and shop.state.mood != "calm"
 
 
+def test_a_number_that_matches_no_order_is_said_to_match_nothing(shop):
+    shop.says("530633947152", "order_status", 0.6, order("530633947152"))
+    facts = shop.case()["conversation"]["facts"]
+    assert facts["order_id"] == "530633947152" and "没查到" in facts["order_lookup"]
+    shop.says(f"订单号是{LATE.order_id}", "order_status", 0.9, order(LATE.order_id))  # the real one: its facts, no warning left
+    facts = shop.case()["conversation"]["facts"]
+    assert facts["order_id"] == LATE.order_id and facts.get("status") and "order_lookup" not in facts
+
+
 def test_a_time_or_a_count_is_no_order_number():
     from assist.cases.acts import masked_facts
     assert masked_facts("我今天[数字x]点[数字x]分钟下的单", None) == {}
