@@ -56,7 +56,7 @@ def requested(text: str) -> Optional[str]:
 
 
 def declines_only(norm: str, declines) -> bool:
-    """不行 / 不要了 decline; 不是第五包 corrects a detail (the rest of the message says what)."""
+    """不行 / 不要了 decline; 不是第五条 corrects a detail (the rest of the message says what)."""
     rest = norm
     for hit in declines.find(norm):
         rest = rest.replace(hit.word, "")
@@ -66,7 +66,7 @@ def declines_only(norm: str, declines) -> bool:
 def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = None,
                      confidence: Optional[float] = None) -> Tuple[str, ...]:
     """The message's concerns, each believed only with a sign of it in the words (acts.yml evidence):
-    NLU's complaint for 有没实惠点的 is a question about the goods; its delivery_delay for 预计送达时间 a
+    NLU's complaint for 有没实惠点的 is a question about the goods; its delivery_delay for 大概哪天能送到 a
     question about the order."""
     said = said or load_cues()
     implied = {p.concern for p in said.problems if p.id in message.problems}
@@ -128,9 +128,9 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     intent = (parse.get("intent") or {}).get("name")
     confidence = (parse.get("intent") or {}).get("confidence")
     sure = confidence is None or confidence >= SURE  # NLU sure of this message alone
-    # A case opened on a question (预计送达时间, 有大号吗) is about that question until a problem comes up.
-    # ... or a calm case whose customer now asks, and NLU is sure, about the goods or the order (这款是纯棉的吗,
-    # 这款是纯棉的还是…): a price talk that moved on to the goods is about the goods now.
+    # A case opened on a question (大概哪天能送到, 有大号吗) is about that question until a problem comes up.
+    # ... or a calm case whose customer now asks, and NLU is sure, about the goods or the order (这件是羊毛的吗,
+    # 这件是羊毛还是腈纶的): a price talk that moved on to the goods is about the goods now.
     about_question = (not state.customer_turns or state.primary not in PERSON_CONCERNS
                       or (state.mood == "calm" and sure and (intent in QUESTION_CONCERNS
                                                              or bool(said["question"].matches(norm)))))
@@ -162,7 +162,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     elif answered and (waiting_for in FACT_ANSWERS + ("photo",) or len(norm) > 12):
         act = "answers"
     elif said["requests"].matches(norm) and not asks:
-        act = "requests"  # 你点下退款吧: say we do it (the agent approves only what they will do)
+        act = "requests"  # 帮我直接退了吧: say we do it (the agent approves only what they will do)
     elif greets and not shift:
         act = "greets" if state.agent_turns else "pushes"  # 您好 before anyone answered is a push
     elif said["pushes"].matches(norm) and (short or len(irritation) >= 2 or not asks):
@@ -214,7 +214,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         reluctant=reluctant, unclear=tuple(unclear), intent=intent, haggles=bool(said["haggles"].matches(norm)),
         request=requested(norm) if act == "requests" else None,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
-        # A question counts only when NLU is sure of it (有什么优惠没 in a delivery case: now about price).
+        # A question counts only when NLU is sure of it (有没有活动价 in a delivery case: now about price).
         shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and sure) else None,
     )
 

@@ -159,7 +159,7 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
 
 def _step_for(state: ConversationState, customer: CustomerReading) -> Optional[str]:
     """Whose next step the drafts name. A price talk is one question, soon settled: a later message
-    with no word of price (发货前检查一下, A套餐是这些吧) is not met with "let me look for a discount"."""
+    with no word of price (包装结实点哦, 套装里就这三样吧) is not met with "let me look for a discount"."""
     if state.primary == "price_haggle" and customer.act in ("informs", "new_question", "answers") and not (
             customer.haggles or "price_haggle" in customer.concerns):
         return customer.intent if customer.intent in ("product_inquiry", "order_status") else None
@@ -171,7 +171,7 @@ def drafting_act(state: ConversationState, customer: CustomerReading, answer, pr
     question the policy has no answer for: about price, the haggling replies (they offer what the
     ladder allows); about the order or when it comes, where things stand (or the order number)."""
     if customer.act == "opens" and not problem:
-        # 预计送达时间 / 这款有大号吗 as the first words: a question, nothing reported wrong yet
+        # 大概哪天能送到 / 这款有大号吗 as the first words: a question, nothing reported wrong yet
         if state.primary == "delivery_delay":
             return "new_question", "order_status"
         if state.primary == "complaint" and customer.question:

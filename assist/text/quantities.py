@@ -1,4 +1,4 @@
-"""Numbers the way shoppers write them: 五天了, 两个星期, 便宜20块, 打八五折, 80元整吧.
+"""Numbers the way shoppers write them: 五天了, 两个星期, 便宜20块, 打八五折, 65块钱卖不卖.
 
 All functions read normalised text (simplified, half width) and never raise.
 """
