@@ -66,7 +66,8 @@ def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], 
     cues = cues or load_acts()
     intent = (parse.get("intent") or {}).get("name")
     hit = faq.answer(text, policy, intent=intent) or faq.answer(text, policy)  # the intent's entries first
-    customer = read_customer(state, text, parse, evident_concerns(message, cues, confidence=(parse.get("intent") or {}).get("confidence")), message.mood, facts_before, message.facts,
+    evident = evident_concerns(message, cues, confidence=(parse.get("intent") or {}).get("confidence"))
+    customer = read_customer(state, text, parse, evident, message.mood, facts_before, message.facts,
                              earlier, question=hit.id if hit else None, cues=cues)
     after = after_customer(state, customer)
     situation = in_conversation(message, drafting_concerns(state, after, customer), after.mood, after.mood_trend)

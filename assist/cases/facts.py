@@ -46,16 +46,17 @@ def gather(known: Mapping[str, Any], entities: Sequence[Mapping[str, Any]], reme
         facts["order_id_from_shop"] = "verified" if chat_context["verified"] else "unsigned"
     order_id = facts.get("order_id")
     if order_id and facts.get(LOOKED_UP) != str(order_id) and find_order is not None:
+        order, failed = None, False
         try:
             order = find_order(str(order_id))
         except Exception as error:  # OrderStoreError, a timeout: draft without the order's facts
             logger.warning("order lookup for %s failed: %s", order_id, error)
-            order = False
-        if order:
+            failed = True
+        if order is not None:
             facts.update({k: v for k, v in order.to_facts().items() if v is not None})
             facts[LOOKED_UP] = str(order_id)
             facts.pop("order_lookup", None)
-        elif order is None and not str(order_id).startswith("["):
+        elif not failed and not str(order_id).startswith("["):
             # No such order: the number stays what the customer said, and the agent reads that it
             # matched nothing (a 12-digit item number is the usual reason), not an order's facts.
             facts["order_lookup"] = label("order_lookup", "not_found")
