@@ -47,6 +47,14 @@ def texts(page, selector):
     return page.eval_on_selector_all(selector, "els => els.map(e => e.textContent)")
 
 
+def customer_with_case(new_page, stack, store, text):
+    """A web-chat customer who writes `text` and so gets a case: (their page, their session, the case)."""
+    shopper = customer(new_page, stack)
+    session = shopper.evaluate("kefuChat.sessionId")
+    say(shopper, text)
+    return shopper, session, wait_for_case(store, session)
+
+
 def wait_for_case(store, conversation_id, timeout=30):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

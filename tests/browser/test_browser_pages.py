@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import requests
 
-from console_pages import (ANGRY, customer, eventually, open_case_in, save_screenshot, say, signed_in, texts,
+from console_pages import (ANGRY, customer, customer_with_case, eventually, open_case_in, save_screenshot, say, signed_in, texts,
                            wait_for_case, wait_for_text)
 
 pytestmark = pytest.mark.slow
@@ -30,11 +30,7 @@ def test_customer_to_agent_and_back_without_reloads(stack, store, agents, pages)
     agent = signed_in(pages, stack, "xiaowang")
     agent.wait_for_selector("#queue-empty:not([hidden])")
     assert agent.locator(f".queue-item[data-case-id='{calm['id']}']").count() == 0
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-
-    say(shopper, ANGRY)
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, ANGRY)
     shopper.wait_for_selector(".bubble.bot")
     first_answer = texts(shopper, ".bubble.bot .text")[0]
     # It is the holding message: the bot's words on the case, not an answer of its own.
@@ -87,10 +83,7 @@ def test_the_chat_catches_up_after_a_lost_connection_and_shows_a_reply_once(stac
     answer was lost) is not shown twice, live or after a reload."""
     from assist.integrations.rasa import RasaClient
 
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, ANGRY)
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, ANGRY)
     shopper.wait_for_selector(".bubble.bot")
     shopper.evaluate("kefuChat.socket.disconnect()")  # the tab loses its connection
     draft = case["drafts"][0]
@@ -115,10 +108,7 @@ def test_the_chat_catches_up_after_a_lost_connection_and_shows_a_reply_once(stac
 
 def test_editing_shows_the_finding_and_its_fix_before_sending(stack, store, agents, pages):
     agent = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我要投诉，你们客服态度太差了，问了三遍都不回")
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, "我要投诉，你们客服态度太差了，问了三遍都不回")
     open_case_in(agent, case["id"])
 
     agent.keyboard.press("e")
@@ -152,10 +142,7 @@ def test_editing_shows_the_finding_and_its_fix_before_sending(stack, store, agen
 
 def test_advice_is_shown_quietly_and_never_blocks_sending(stack, store, agents, pages):
     agent = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我的快递怎么还没到，都五天了")
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, "我的快递怎么还没到，都五天了")
     open_case_in(agent, case["id"])
 
     agent.keyboard.press("e")
@@ -175,10 +162,7 @@ def test_advice_is_shown_quietly_and_never_blocks_sending(stack, store, agents, 
 
 def test_a_case_one_agent_holds_leaves_the_others_queue_and_a_supervisor_can_take_it_over(stack, store, agents, pages):
     first = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我要退款，东西质量太差了")
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, "我要退款，东西质量太差了")
     open_case_in(first, case["id"])
     eventually(lambda: store.claims.claimed_by(case["id"]) == "xiaowang")
 
@@ -406,10 +390,7 @@ def panel_shows(page, *words):
 
 def test_a_multi_turn_case_shows_the_conversation_state_in_words(stack, store, agents, pages):
     agent = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我要投诉！买的羽绒服一个礼拜了还没到，问客服也没人管")
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, "我要投诉！买的羽绒服一个礼拜了还没到，问客服也没人管")
     open_case_in(agent, case["id"])
     panel_shows(agent, "诉求", "投诉", "顾客刚才", "开始反映问题")
     assert agent.locator("#case-tags .state-open").inner_text() == "客服还没回复"

@@ -10,7 +10,7 @@ from datetime import timedelta
 
 import pytest
 
-from console_pages import (ANGRY, customer, eventually, open_case_in, save_screenshot, say, signed_in, texts,
+from console_pages import (ANGRY, customer, customer_with_case, eventually, open_case_in, save_screenshot, say, signed_in, texts,
                            wait_for_case, wait_for_text)
 
 pytestmark = pytest.mark.slow
@@ -38,10 +38,7 @@ document.hasFocus = () => false;
 
 def test_a_message_that_arrives_while_editing_is_shown_at_once_and_sending_anyway_is_asked(stack, store, agents, pages):
     agent = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, ANGRY)
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, ANGRY)
     open_case_in(agent, case["id"])
     begun = store.cases.get_case(case["id"])["batch"]
 
@@ -86,10 +83,7 @@ def test_a_message_that_arrives_while_editing_is_shown_at_once_and_sending_anywa
 
 def test_a_rejection_brings_fresh_drafts_or_says_plainly_there_are_none(stack, store, agents, pages):
     agent = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我要投诉，你们客服态度太差了，问了三遍都不回")
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, "我要投诉，你们客服态度太差了，问了三遍都不回")
     open_case_in(agent, case["id"])
 
     rejected, fresh_batches = [], 0
@@ -202,10 +196,7 @@ def _minutes_ago(store, minutes):
 
 def test_a_transfer_between_two_signed_in_agents_carries_the_note(stack, store, agents, pages):
     sender = signed_in(pages, stack, "xiaowang")
-    shopper = customer(pages, stack)
-    session = shopper.evaluate("kefuChat.sessionId")
-    say(shopper, "我要退款，东西质量太差了")
-    case = wait_for_case(store, session)
+    shopper, session, case = customer_with_case(pages, stack, store, "我要退款，东西质量太差了")
     open_case_in(sender, case["id"])
     eventually(lambda: store.claims.claimed_by(case["id"]) == "xiaowang")
     # The colleague is signed in too, in another tab, with notifications allowed; the case is not in her queue.
