@@ -12,29 +12,39 @@ yes/no or 1/0.
 from __future__ import annotations
 
 import os
-import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Mapping, Optional
 
-from pydantic import BaseSettings, Field, ValidationError, validator
+from pydantic import Field, ValidationError
 
-ROOT = Path(__file__).resolve().parent.parent
+from assist.private_files import _secret_file, private_dir, private_files
+from assist.settings_checks import PRODUCTION, PRODUCTION_DATABASES, ROOT, SettingsChecks
+
+__all__ = ["PRODUCTION", "PRODUCTION_DATABASES", "ROOT", "Settings", "SettingsError", "get_settings", "load_settings",
+           "settings_from", "env_name", "private_dir", "private_files"]  # private_*: their home before
+
 UNKNOWN = "unknown"
 SECRET_FILE = "rasa_jwt_secret"
 SECRETS = ("rasa_jwt_secret", "retired_rasa_token", "orders_token", "chat_context_secret",
            "wechat_app_secret", "wechat_token", "wechat_aes_key")  # never echoed
-MIN_SECRET_CHARS = 32
-_BASE64 = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/")
 
 
 class SettingsError(ValueError):
     """A setting has a value that cannot work; the message names the variable."""
 
 
-class Settings(BaseSettings):
+class Settings(SettingsChecks):
     # ---- where things are kept -------------------------------------------------------------
     data_dir: Path = Field(ROOT / ".kefu", env="KEFU_DATA_DIR")
+    # embedded: one machine on SQLite files. production: PostgreSQL and Redis, several instances
+    # (assist/profile.py: the three stores become databases on KEFU_POSTGRES_URL, README "Production").
+    profile: str = Field("embedded", env="KEFU_PROFILE")
+    postgres_url: str = Field("", env="KEFU_POSTGRES_URL")  # postgresql://user:password@host:5432, no database
+    redis_url: str = Field("", env="KEFU_REDIS_URL")  # redis://[:password@]host:6379/0: locks, socket.io rooms
+    # Connections per engine (each process has 1–3): N instances must fit PostgreSQL's max_connections.
+    sql_pool_size: int = Field(3, env="KEFU_SQL_POOL_SIZE", ge=1)
+    sql_max_overflow: int = Field(2, env="KEFU_SQL_MAX_OVERFLOW", ge=0)
     # The suggestion store (cases, decisions, outbox …): any SQLAlchemy URL. Empty: data_dir's SQLite file.
     store_url: str = Field("", env="KEFU_STORE_URL")
     # Rasa's SQL event broker (endpoints.yml: event_broker): the console's follower reads it.
@@ -63,6 +73,8 @@ class Settings(BaseSettings):
     retired_rasa_token: str = Field("", env="RASA_TOKEN")
     rasa_port: int = Field(5005, env="KEFU_RASA_PORT", ge=1, le=65535)
     actions_port: int = Field(5055, env="KEFU_ACTIONS_PORT", ge=1, le=65535)
+    # Where Rasa calls the action server (deploy/production/endpoints.yml). Empty: this machine's KEFU_ACTIONS_PORT.
+    action_endpoint: str = Field("", env="KEFU_ACTION_ENDPOINT")
     # How long Rasa waits for the action server (Rasa's own limit is a fixed 300 s); kefu's channels
     # (kefu_rasa/channels.py) set it when Rasa starts. A turn whose action times out is answered by
     # the console's event follower (holding message and case) instead.
@@ -150,69 +162,6 @@ class Settings(BaseSettings):
         extra = "forbid"
         env_file = None
 
-    @validator("store_url", "events_url", "tracker_url", "orders_url", always=True)
-    def _default_files(cls, value: str, values: Dict[str, Any], field) -> str:
-        if value:
-            return value
-        name = {"store_url": "suggestions.db", "events_url": "events.db", "tracker_url": "tracker.db",
-                "orders_url": "orders.db"}[field.name]
-        return f"sqlite:///{values.get('data_dir', ROOT / '.kefu') / name}"
-
-    @validator("log_dir", always=True)
-    def _default_log_dir(cls, value: Optional[Path], values: Dict[str, Any]) -> Path:
-        return Path(value) if value else Path(values.get("data_dir", ROOT / ".kefu")) / "logs"
-
-    @validator("store_url", "events_url", "tracker_url")
-    def _sqlalchemy_url(cls, value: str) -> str:
-        if "://" not in value:
-            raise ValueError(f"must be a SQLAlchemy URL such as sqlite:///path or postgresql://…, not {value!r}")
-        return value
-
-    @validator("orders_url")
-    def _orders_url(cls, value: str) -> str:
-        if not value.startswith(("sqlite:///", "http://", "https://")):
-            raise ValueError(f"must be sqlite:///path or an http(s) URL, not {value!r}")
-        return value
-
-    @validator("rasa_url", "chat_rasa_url", "wechat_api_url")
-    def _http_url(cls, value: str, field) -> str:
-        if (value or field.name == "wechat_api_url") and not value.startswith(("http://", "https://")):
-            raise ValueError(f"must be an http(s) URL, not {value!r}")
-        return value.rstrip("/")
-
-    @validator("rasa_jwt_secret")
-    def _long_enough(cls, value: str) -> str:
-        if value and len(value) < MIN_SECRET_CHARS:
-            raise ValueError(f"must be at least {MIN_SECRET_CHARS} characters (HS256 needs a 256-bit key), got {len(value)}")
-        return value
-
-    @validator("retired_rasa_token")
-    def _token_retired(cls, value: str) -> str:
-        if value:
-            raise ValueError("is no longer used: Rasa's HTTP API takes JWTs signed with KEFU_RASA_JWT_SECRET "
-                             "(docs/CONFIGURATION.md); remove RASA_TOKEN")
-        return value
-
-    @validator("wechat_aes_key")
-    def _encoding_aes_key(cls, value: str) -> str:
-        if value and (len(value) != 43 or not set(value) <= _BASE64):
-            raise ValueError("must be the 43 letters and digits of the EncodingAESKey the Official Account shows")
-        return value
-
-    @validator("handoff_deadline_seconds")
-    def _answer_before_rasa_gives_up(cls, value: float, values: Dict[str, Any]) -> float:
-        limit = values.get("action_timeout_seconds")
-        if limit is not None and value >= limit:
-            raise ValueError(f"must be below KEFU_ACTION_TIMEOUT_SECONDS ({limit:g})")
-        return value
-
-    @validator("wait_red_seconds")
-    def _red_after_amber(cls, value: float, values: Dict[str, Any]) -> float:
-        amber = values.get("wait_amber_seconds")
-        if amber is not None and value < amber:
-            raise ValueError(f"must not be below KEFU_WAIT_AMBER_SECONDS ({amber:g})")
-        return value
-
     def rasa_api_secret(self) -> str:
         """KEFU_RASA_JWT_SECRET, else the secret generated once in data_dir (what `make run` gives Rasa)."""
         return self.rasa_jwt_secret or _secret_file(Path(self.data_dir) / SECRET_FILE)
@@ -224,42 +173,6 @@ class Settings(BaseSettings):
     @property
     def eval_dialogues(self) -> Path:
         return self.eval_dir / "dialogues.jsonl"
-
-
-def private_dir(path: Path, tighten: bool = False) -> Path:
-    """A directory only this user can enter (0700) when it is made here: the data, the secret, the
-    logs. `tighten`: an existing one is made so too (KEFU_DATA_DIR, kefu's own; before this
-    version it was 0755) — never a shared sticky directory such as /tmp."""
-    path = Path(path)
-    path.mkdir(parents=True, exist_ok=True, mode=0o700)
-    mode = path.stat().st_mode
-    if tighten and mode & 0o077 and not mode & 0o1000:
-        path.chmod(0o700)
-    return path
-
-
-def private_files() -> None:
-    """What this process creates is readable by its user only (0600 files, 0700 directories):
-    the SQLite stores hold customers' words. Called first by every kefu entry point."""
-    os.umask(0o077)
-
-
-def _secret_file(path: Path) -> str:
-    """A secret generated once and readable by this user only. Processes starting together (Rasa
-    and the console) agree on it: the first link wins, the others read what it wrote."""
-    if not path.exists():
-        private_dir(path.parent)
-        draft = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
-        fd = os.open(draft, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(48))
-        try:
-            os.link(draft, path)
-        except FileExistsError:
-            pass
-        finally:
-            draft.unlink()
-    return path.read_text().strip()
 
 
 def env_name(field: str) -> str:

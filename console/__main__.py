@@ -85,8 +85,11 @@ def main(argv=None) -> int:
 
 def _migrate(settings: Settings) -> int:
     from assist.store import StoreError, upgrade
+    from assist.store.migrate import create_databases
 
     try:
+        for name in create_databases([settings.tracker_url, settings.events_url, settings.store_url]):
+            print(f"migrate: created database {name}")
         revision = upgrade(settings.store_url)
     except StoreError as error:
         print(f"migrate: {error}", file=sys.stderr)

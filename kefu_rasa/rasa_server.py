@@ -13,10 +13,13 @@ Rasa client signs a short-lived JWT per call (assist/integrations/rasa.py).
 
 Refused here: `--auth-token`, `--jwt-secret`, `--jwt-private-key` (a secret on the command line).
 Without `--interface`/`-i`, Rasa listens on 127.0.0.1 (Rasa's own default is every address).
+With KEFU_PROFILE=production and no `--endpoints`, Rasa reads deploy/production/endpoints.yml, whose
+`${…}` entries come from kefu's settings (assist/profile.py): PostgreSQL stores, Redis locks.
 Files Rasa creates (its SQLite tracker store, the event broker's file) are readable by this user only.
 """
 from __future__ import annotations
 
+import os
 import sys
 from typing import List, Optional
 
@@ -39,15 +42,22 @@ def rasa_arguments(argv: List[str], secret: str) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from assist.profile import endpoints_file, is_production, rasa_environment
     from assist.settings import SettingsError, get_settings, private_files
 
     private_files()
     given = list(sys.argv[1:] if argv is None else argv)
     try:
-        words = rasa_arguments(given, get_settings().rasa_api_secret())
+        settings = get_settings()
+        words = rasa_arguments(given, settings.rasa_api_secret())
     except (SettingsError, ValueError) as error:
         print(f"rasa server: {error}", file=sys.stderr)
         return 2
+    if is_production(settings):
+        # deploy/production/endpoints.yml names these (${…}); Rasa fills them in when it reads the file.
+        os.environ.update(rasa_environment(settings))
+        if not any(w in ("--endpoints",) or w.startswith("--endpoints=") for w in given):
+            words[1:1] = ["--endpoints", str(endpoints_file(settings))]
     from rasa.__main__ import main as rasa_main
 
     # Rasa parses sys.argv itself; changing it here changes nothing the kernel shows for this process.

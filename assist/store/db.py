@@ -106,7 +106,12 @@ def make_engine(url: str, lock_seconds: Optional[float] = None) -> Engine:
         engine = sa.create_engine(url, future=True, connect_args={"timeout": lock_seconds, "check_same_thread": False})
         sa.event.listen(engine, "connect", use_wal)
         return engine
-    return sa.create_engine(url, future=True, pool_pre_ping=True)
+    from assist.settings import get_settings
+
+    # Each process has a few engines; with several instances they must fit PostgreSQL's connections.
+    settings = get_settings()
+    return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=settings.sql_pool_size,
+                            max_overflow=settings.sql_max_overflow)
 
 
 def as_dict(row) -> Dict[str, Any]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Set, Union
@@ -142,3 +143,35 @@ def upgrade(target: Union[str, Engine], revision: str = "head") -> str:
     finally:
         if isinstance(target, str):
             engine.dispose()
+
+
+def create_databases(urls: List[str]) -> List[str]:
+    """PostgreSQL databases named by `urls` that do not exist yet are created (the production
+    profile's three: Rasa's tracker store, its event stream, the suggestion store); the names of
+    those made. Concurrent calls take turns (an advisory lock): each database is created once."""
+    made = []
+    for url in urls:
+        target = sa.engine.make_url(url)
+        if not target.drivername.startswith("postgresql") or not target.database:
+            continue
+        if not re.fullmatch(r"[A-Za-z0-9_]+", target.database):
+            raise StoreError(f"database name {target.database!r}: create it yourself (kefu creates only plain names)")
+        server = sa.create_engine(target.set(database="postgres"), isolation_level="AUTOCOMMIT", future=True)
+        try:
+            with server.connect() as db:
+                # Instances migrating together: one checks and creates at a time (CREATE DATABASE has no IF NOT EXISTS).
+                db.execute(sa.text("SELECT pg_advisory_lock(:key)"), {"key": _PG_LOCK_KEY + 1})
+                try:
+                    if not db.execute(sa.text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": target.database}).first():
+                        db.execute(sa.text(f'CREATE DATABASE "{target.database}"'))
+                        made.append(target.database)
+                except sa.exc.DBAPIError as error:
+                    raise StoreError(f"cannot create database {target.database} on {shown(server)}: "
+                                     f"{str(error.orig).splitlines()[0]} (create it, or grant CREATEDB)") from error
+                finally:
+                    db.execute(sa.text("SELECT pg_advisory_unlock(:key)"), {"key": _PG_LOCK_KEY + 1})
+        except sa.exc.OperationalError as error:
+            raise StoreError(f"{shown(server)} is unreachable: {str(error).splitlines()[0]}") from error
+        finally:
+            server.dispose()
+    return made

@@ -21,7 +21,9 @@ import yaml
 
 from assist.integrations.rasa import auth_header
 from assist.settings import private_dir, settings_from
+from assist.profile import endpoints_file, is_production
 from assist.store import upgrade
+from assist.store.migrate import create_databases
 from kefu_rasa.dev.model_cache import ROOT
 from kefu_rasa.dev.supervisor import spawn_process, stop_process
 
@@ -198,9 +200,14 @@ def start_stack(
     workdir.mkdir(parents=True, exist_ok=True)
     actions_url = f"http://{HOST}:{actions_port}"
     endpoints = workdir / "endpoints.yml"
-    urls = write_endpoints(endpoints_source or project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
-    credentials = credentials or project / "credentials.yml"
     env = dict(os.environ)  # the children's environment: this one, with the stack's settings
+    production = is_production(settings_from({**env, **(extra_env or {})}))
+    if production:  # deploy/production/endpoints.yml as shipped: Rasa fills it from the settings
+        endpoints, urls = endpoints_file(settings_from({**env, **(extra_env or {})}), str(endpoints_source or "")), {}
+        env["KEFU_ACTION_ENDPOINT"] = f"{actions_url}/webhook"
+    else:
+        urls = write_endpoints(endpoints_source or project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)
+    credentials = credentials or project / "credentials.yml"
     env.update(
         RASA_TELEMETRY_ENABLED="false",
         TF_CPP_MIN_LOG_LEVEL="2",
@@ -221,6 +228,7 @@ def start_stack(
     settings = settings_from(env)  # what the children will read: one source for every default
     # Without KEFU_RASA_JWT_SECRET the children read the secret file in the data dir: made here, first.
     secret = settings.rasa_api_secret()
+    create_databases([settings.tracker_url, settings.events_url, settings.store_url])  # production's (PostgreSQL)
     upgrade(settings.store_url)
     stack = Stack(
         rasa_url=f"http://{HOST}:{rasa_port}", actions_url=actions_url,

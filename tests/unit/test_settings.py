@@ -136,3 +136,51 @@ def test_the_configuration_page_names_every_setting():
     page = (ROOT / "docs" / "CONFIGURATION.md").read_text(encoding="utf-8")
     missing = [env_name(field) for field in Settings.__fields__ if f"`{env_name(field)}`" not in page]
     assert missing == []
+
+
+PRODUCTION = {"profile": "production", "postgres_url": "postgresql://kefu:pw@db.internal:5432",
+              "redis_url": "redis://:s3cret@redis.internal:6380/2", "rasa_jwt_secret": "k" * 40}
+
+
+def test_the_production_profile_puts_every_store_on_postgresql_and_redis(tmp_path):
+    from assist.profile import PRODUCTION_ENDPOINTS, endpoints_file, rasa_environment
+
+    settings = load_settings(data_dir=tmp_path, **PRODUCTION)
+    assert settings.store_url == "postgresql://kefu:pw@db.internal:5432/kefu_suggestions"
+    assert settings.events_url == "postgresql://kefu:pw@db.internal:5432/kefu_events"
+    assert settings.tracker_url == "postgresql://kefu:pw@db.internal:5432/kefu_tracker"
+    assert settings.orders_url.startswith("sqlite:///")  # the shop's orders are the shop's business
+    rasa = rasa_environment(settings)
+    assert (rasa["KEFU_REDIS_HOST"], rasa["KEFU_REDIS_PORT"], rasa["KEFU_REDIS_DB"], rasa["KEFU_REDIS_PASSWORD"]) == \
+        ("redis.internal", "6380", "2", "s3cret")
+    assert rasa["KEFU_TRACKER_URL"] == settings.tracker_url and rasa["KEFU_ACTION_ENDPOINT"] == "http://127.0.0.1:5055/webhook"
+    # Rasa's own pool (50 + 100 per process) would exhaust PostgreSQL's 100 connections with two instances.
+    assert int(rasa["SQL_POOL_SIZE"]) + int(rasa["SQL_MAX_OVERFLOW"]) <= 10
+    assert endpoints_file(settings) == PRODUCTION_ENDPOINTS and endpoints_file(settings, "/etc/x.yml").name == "x.yml"
+    # The shipped file holds no value, only the variables kefu hands Rasa.
+    import re
+
+    named = set(re.findall(r"\$\{(\w+)\}", PRODUCTION_ENDPOINTS.read_text(encoding="utf-8")))
+    assert named and named <= set(rasa)
+    explicit = load_settings(data_dir=tmp_path, **PRODUCTION, store_url="postgresql://other/suggestions")
+    assert explicit.store_url == "postgresql://other/suggestions"
+
+
+@pytest.mark.parametrize("missing, message", [
+    ("postgres_url", "KEFU_POSTGRES_URL: is required with KEFU_PROFILE=production"),
+    ("redis_url", "KEFU_REDIS_URL: is required with KEFU_PROFILE=production"),
+    ("rasa_jwt_secret", "KEFU_RASA_JWT_SECRET: is required with KEFU_PROFILE=production"),
+])
+def test_the_production_profile_refuses_to_start_without_its_services(tmp_path, missing, message):
+    given = {key: value for key, value in PRODUCTION.items() if key != missing}
+    with pytest.raises(SettingsError, match=message):
+        load_settings(data_dir=tmp_path, **given)
+
+
+def test_the_production_profile_refuses_sqlite_files_and_unknown_profiles(tmp_path):
+    with pytest.raises(SettingsError, match="KEFU_STORE_URL: is a SQLite file, which several instances cannot share"):
+        load_settings(data_dir=tmp_path, **PRODUCTION, store_url=f"sqlite:///{tmp_path / 's.db'}")
+    with pytest.raises(SettingsError, match="KEFU_PROFILE: must be one of embedded, production"):
+        load_settings(data_dir=tmp_path, profile="prod")
+    with pytest.raises(SettingsError, match="KEFU_REDIS_URL: must start with redis://"):
+        load_settings(data_dir=tmp_path, **dict(PRODUCTION, redis_url="db.internal:6379"))
