@@ -106,6 +106,8 @@ def make_engine(url: str, lock_seconds: Optional[float] = None) -> Engine:
         engine = sa.create_engine(url, future=True, connect_args={"timeout": lock_seconds, "check_same_thread": False})
         sa.event.listen(engine, "connect", use_wal)
         return engine
+    if url.startswith("sqlite"):  # in memory: one connection, no pool to size
+        return sa.create_engine(url, future=True, pool_pre_ping=True)
     from assist.settings import get_settings
 
     # Each process has a few engines; with several instances they must fit PostgreSQL's connections.
