@@ -187,10 +187,17 @@ def build_situation(
 
 
     known = read_facts(facts, entities, norm, cues)
-    if ("order_id" in known and not (facts or {}).get("order_id") and set(concerns) <= PRESALE
-            and not _ORDER_WORDS.search(norm)):
-        # Before buying, a bare long number is the goods' id (商品编号), not an order to look up.
+    unmatched = "order_id" in known and isinstance(facts, Mapping) and bool(facts.get("order_lookup")) and not any(
+        _ORDER_WORDS.search(t) for t in earlier + [norm])
+    if unmatched or ("order_id" in known and not (facts or {}).get("order_id") and set(concerns) <= PRESALE
+                     and not _ORDER_WORDS.search(norm)):
+        # Before buying, a bare long number is the goods' id (商品编号), not an order to look up; so is
+        # one the order store does not know, sent with no word of an order (a shop's 12-digit item id).
         known["product_code"] = known.pop("order_id")
+        known.pop("order_lookup", None)
+        if "order_status" in concerns and not _ORDER_WORDS.search(norm):
+            concerns = tuple(dict.fromkeys("product_inquiry" if c == "order_status" else c for c in concerns))
+            chosen = "product_inquiry" if chosen == "order_status" else chosen
     waited = max([d for d in (waited_days(t) for t in earlier + [norm]) if d] or [0]) or None
     if waited and "days_waited" not in known:
         known["days_waited"] = waited

@@ -161,3 +161,30 @@ def test_odd_days_late_never_raises(days_late):
 
     s = build_situation("快递怎么还没到", facts={"order_id": "123456789012", "days_late": days_late})
     assert 2 <= len(compose(s)) <= 3
+
+
+NO_SUCH_ORDER = {"order_lookup": "没查到这个号码的订单（也许是商品编号，请核对）"}
+
+
+def test_a_number_no_order_matches_sent_without_a_word_of_an_order_is_the_goods_id():
+    # A shop's item id pasted first, or with a question about the goods: not an order to chase.
+    for text in ("618204473915", "618204473915 这款买三件有赠品吗"):
+        facts = dict(NO_SUCH_ORDER, order_id="618204473915")
+        entities = [{"entity": "order_id", "value": "618204473915"}]
+        s = build_situation(text, intent="order_status", entities=entities, facts=facts)
+        assert s.facts.get("product_code") == "618204473915" and "order_id" not in s.facts, text
+        assert "order_lookup" not in s.facts and "order_status" not in s.concerns and s.intent != "order_status"
+        assert "product_inquiry" in s.concerns
+
+
+def test_an_unknown_number_said_to_be_an_order_stays_an_order_number():
+    facts = dict(NO_SUCH_ORDER, order_id="618204473915")
+    said = build_situation("我的订单618204473915到哪了", intent="order_status", facts=facts,
+                           entities=[{"entity": "order_id", "value": "618204473915"}])
+    assert said.facts["order_id"] == "618204473915" and said.facts.get("order_lookup") and "order_status" in said.concerns
+    earlier = build_situation("618204473915", intent="order_status", facts=facts, history=["你好 我查一下快递"],
+                              entities=[{"entity": "order_id", "value": "618204473915"}])
+    assert earlier.facts["order_id"] == "618204473915"  # the order was named before the number
+    found = build_situation("2023110188", intent="order_status", facts={"order_id": "2023110188", "status_zh": "运输中"},
+                            entities=[{"entity": "order_id", "value": "2023110188"}])
+    assert found.facts["order_id"] == "2023110188" and "order_status" in found.concerns

@@ -373,12 +373,22 @@ def test_an_impurity_the_customer_cannot_accept_is_a_complaint_not_a_question(sh
 
 
 def test_a_number_that_matches_no_order_is_said_to_match_nothing(shop):
-    shop.says("612345098765", "order_status", 0.6, order("612345098765"))
+    shop.says("我的订单612345098765怎么还没发货", "order_status", 0.8, order("612345098765"))
     facts = shop.case()["conversation"]["facts"]
     assert facts["order_id"] == "612345098765" and "没查到" in facts["order_lookup"]
     shop.says(f"订单号是{LATE.order_id}", "order_status", 0.9, order(LATE.order_id))  # the real one: its facts, no warning left
     facts = shop.case()["conversation"]["facts"]
     assert facts["order_id"] == LATE.order_id and facts.get("status") and "order_lookup" not in facts
+
+
+def test_a_number_no_order_matches_sent_alone_is_read_as_the_goods(shop):
+    # A shop's item id pasted as the first message: the lookup finds nothing and no word names an order.
+    shop.says("627310845592", "order_status", 0.6, order("627310845592"))
+    case = shop.case()
+    facts = case["conversation"]["facts"]
+    assert facts.get("product_code") == "627310845592" and "order_id" not in facts and "order_lookup" not in facts
+    assert "order_status" not in case["conversation"]["concerns"]
+    assert not any("快递" in d["text"] or "物流" in d["text"] for d in case["drafts"])
 
 
 def test_a_time_or_a_count_is_no_order_number():
@@ -394,7 +404,7 @@ def test_a_time_or_a_count_is_no_order_number():
 
 def test_before_buying_a_long_number_is_the_goods_not_an_order():
     from assist.drafting.situation import build_situation
-    assert "order_id" not in build_situation("540992569369这个买6份有优惠吗", intent="price_haggle").facts
+    assert "order_id" not in build_situation("627310845592这款拿4件能便宜点不", intent="price_haggle").facts
     assert build_situation("订单540992569369还没发货", intent="delivery_delay").facts["order_id"] == "540992569369"
 
 
