@@ -405,7 +405,7 @@ def test_a_time_or_a_count_is_no_order_number():
 def test_before_buying_a_long_number_is_the_goods_not_an_order():
     from assist.drafting.situation import build_situation
     assert "order_id" not in build_situation("627310845592这款拿4件能便宜点不", intent="price_haggle").facts
-    assert build_situation("订单540992569369还没发货", intent="delivery_delay").facts["order_id"] == "540992569369"
+    assert build_situation("订单627310845592还没发货", intent="delivery_delay").facts["order_id"] == "627310845592"
 
 
 def test_a_question_about_when_to_apply_is_not_a_request(shop):
