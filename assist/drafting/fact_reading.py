@@ -22,6 +22,9 @@ _THIS_ONE = re.compile(r"这款|这件|这种|同款|这个款|这套|这双|[A-
 # no template should echo; they count as given, so nobody asks "哪一款" again.
 _GOODS = re.compile(r"(?:\d+|[一二两三四五六七八九十几]+)\s*(?:个|件|罐|份|包|盒|瓶|箱|袋|套|双|条|支|斤|台|桶|只|片|块|盒装)"
                     r"(?!星期|礼拜|小时|钟头|月|人|问题|地方)([^\s\d有送的了吧吗呢么是都也还就要能可在现我你这那一二两三四五六七八九十几，,。.！!？?~～]{2,6})")
+# A verb or a place word ends the goods' name; one that starts it means no goods were named.
+_GOODS_END = re.compile(r"[看拆放用吃穿试买寄退换坏来给让被把拿到着]")
+_NOT_GOODS_START = re.compile(r"[里来去给被让把跟和与对从向往用看说问打拿放开发寄退换买卖人]|外面|上面|下面")
 MAX_FACT_CHARS = 200
 
 
@@ -71,8 +74,14 @@ def read_facts(facts: Any, entities: Any, norm: str, cues: Cues) -> Dict[str, An
     return known
 
 def goods_named(norm: str) -> Optional[str]:
-    """The goods a customer names (买10罐山核桃, 这款), or None."""
-    found = _GOODS.search(norm) or _THIS_ONE.search(norm)
+    """The goods a customer names (买10罐山核桃, 这款), or None. What follows a count is goods only
+    up to the next verb (一盒储存袋看了一下 → 一盒储存袋), and never a place or an action (一袋里面…,
+    一个来安慰…: no goods)."""
+    for found in _GOODS.finditer(norm):
+        words = _GOODS_END.split(found.group(1), 1)[0]
+        if len(words) >= 2 and not _NOT_GOODS_START.match(words):
+            return found.group(0)[: found.start(1) - found.start(0)] + words
+    found = _THIS_ONE.search(norm)
     return found.group(0) if found else None
 
 def is_known(fact: str, facts: Mapping[str, Any]) -> bool:

@@ -188,3 +188,16 @@ def test_an_unknown_number_said_to_be_an_order_stays_an_order_number():
     found = build_situation("2023110188", intent="order_status", facts={"order_id": "2023110188", "status_zh": "运输中"},
                             entities=[{"entity": "order_id", "value": "2023110188"}])
     assert found.facts["order_id"] == "2023110188" and "order_status" in found.concerns
+
+
+@pytest.mark.parametrize("text, goods", [
+    ("上周买了3瓶洗发水用着头皮痒", "3瓶洗发水"),
+    ("拆开那一箱纸巾看了下全是潮的", "一箱纸巾"),  # the goods end where the verb starts
+    ("一件外套两个颜色都要", "一件外套"),
+    ("说好的等两天结果一个来问的都没有", None),    # a count before a verb names no goods
+    ("有一盒里面是空的", None),                      # nor before a place
+])
+def test_goods_named_by_count_stop_at_the_verb(text, goods):
+    from assist.drafting.fact_reading import goods_named
+
+    assert goods_named(text) == goods
