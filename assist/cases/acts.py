@@ -135,6 +135,8 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
                       or (state.mood == "calm" and sure and (intent in QUESTION_CONCERNS
                                                              or bool(said["question"].matches(norm)))))
     raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
+    if not raised and not state.primary and mood in ("angry", "abusive"):
+        raised = ("complaint",)  # an outburst nothing else places (瞎扯淡!) is a complaint about something
     # Another problem: one not raised before, or an earlier one the customer now insists on.
     # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.
     words = re.sub(r"[\s\d\W]", "", MASK.sub("", norm))

@@ -485,3 +485,11 @@ def test_every_word_the_panel_needs_has_a_label():
     from assist.cases.state import ConversationState
     assert {"pushes", "repeats", "？？", "waited"} <= set(LABELS["irritation"])
     assert ConversationState().stage in LABELS["stages"]
+
+
+def test_an_outburst_nothing_places_opens_a_complaint_and_keeps_it(shop):
+    shop.says("简直是扯淡", "nlu_fallback", 0.25)
+    state = shop.state
+    assert state.primary == "complaint" and state.mood == "angry"
+    shop.says("明明今天能到偏要绕一圈", "out_of_scope", 0.57)  # the grievance, in words NLU cannot place
+    assert shop.state.primary == "complaint" and "out_of_scope" not in shop.case()["concerns"]
