@@ -60,7 +60,7 @@ LABELS: Dict[str, Dict[str, str]] = {
         "refund_arrival": "退款多久到账", "return_shipping": "退货运费谁出", "payment_methods": "怎么付款",
         "cash_on_delivery": "能不能货到付款", "invoice": "发票怎么开", "authenticity": "是不是正品",
         "warranty": "怎么保修", "exchange": "怎么换货",
-        "invoice_delivery": "发票到哪了",
+        "invoice_delivery": "发票到哪了", "photos": "要不要拍照", "coupons": "优惠券怎么用", "delivery_hours": "几点能送到",
     },
 }
 

@@ -181,6 +181,7 @@ def _policy_slots(p: Policy) -> Dict[str, str]:
         "invoice_delivery": p.payment.invoice_delivery,
         "authenticity": p.after_sales["authenticity"],
         "warranty": p.after_sales["warranty"],
+        **{k: p.after_sales.get(k, "") for k in ("photos", "coupons", "delivery_hours")},
         "open_time": p.business_hours.open,
         "close_time": p.business_hours.close,
         "business_days": _days_text(days),

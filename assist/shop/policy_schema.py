@@ -56,7 +56,9 @@ SCHEMA: Dict[str, Any] = {
                                    "invoice_delivery": {"type": "string", "minLength": 1}}},
         "after_sales": {"type": "object", "additionalProperties": False, "required": ["authenticity", "warranty"],
                         "properties": {"authenticity": {"type": "string", "minLength": 1},
-                                       "warranty": {"type": "string", "minLength": 1}}},
+                                       "warranty": {"type": "string", "minLength": 1},
+                                       # optional: the FAQ entries that name them stay silent without them
+                                       **{k: {"type": "string", "minLength": 1} for k in ("photos", "coupons", "delivery_hours")}}},
         "business_hours": {
             "type": "object", "additionalProperties": False, "required": ["timezone", "days", "open", "close"],
             "properties": {
@@ -124,6 +126,7 @@ POLICY_SLOTS: Tuple[str, ...] = (
     "free_shipping_threshold", "no_reason_days", "refund_window_days", "exchange_days", "refund_arrival_days",
     "return_shipping", "damaged_remedy", "payment_methods", "cod_answer", "invoice", "invoice_delivery", "authenticity",
     "warranty", "open_time", "close_time", "business_days", "coupon_ceiling", "bundle", "first_coupon", "wait_minutes",
+    "photos", "coupons", "delivery_hours",
 )
 
 def semantic_problems(data: Dict[str, Any], where: Locator) -> List[Problem]:
