@@ -65,6 +65,9 @@ def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], 
     known now); `earlier`: the customer's words before it; `agent_texts`: what agents sent."""
     cues = cues or load_acts()
     intent = (parse.get("intent") or {}).get("name")
+    if intent == "order_status" and message.intent != intent and "product_code" in message.facts:
+        # NLU's order question was a number no order matches, sent with no word of an order: the goods' id
+        intent, parse = message.intent, {**parse, "intent": {**(parse.get("intent") or {}), "name": message.intent}}
     hit = faq.answer(text, policy, intent=intent) or faq.answer(text, policy)  # the intent's entries first
     evident = evident_concerns(message, cues, confidence=(parse.get("intent") or {}).get("confidence"))
     customer = read_customer(state, text, parse, evident, message.mood, facts_before, message.facts,

@@ -389,6 +389,10 @@ def test_a_number_no_order_matches_sent_alone_is_read_as_the_goods(shop):
     assert facts.get("product_code") == "627310845592" and "order_id" not in facts and "order_lookup" not in facts
     assert "order_status" not in case["conversation"]["concerns"]
     assert not any("快递" in d["text"] or "物流" in d["text"] for d in case["drafts"])
+    shop.says("627310845592 这款买三件有没有优惠", "order_status", 0.4, order("627310845592"))  # the id again, with a question
+    case = shop.case()
+    assert "order_status" not in case["conversation"]["concerns"]
+    assert not any("包裹" in d["text"] or "快递" in d["text"] or "订单号" in d["text"] for d in case["drafts"])
 
 
 def test_a_time_or_a_count_is_no_order_number():
@@ -493,3 +497,11 @@ def test_an_outburst_nothing_places_opens_a_complaint_and_keeps_it(shop):
     assert state.primary == "complaint" and state.mood == "angry"
     shop.says("明明今天能到偏要绕一圈", "out_of_scope", 0.57)  # the grievance, in words NLU cannot place
     assert shop.state.primary == "complaint" and "out_of_scope" not in shop.case()["concerns"]
+
+
+def test_an_item_id_inside_a_goods_question_gets_no_parcel_reply(shop):
+    shop.says("这款洗衣液有没有大桶装的", "price_haggle", 0.34)
+    shop.says("618877120934 买两箱洗衣液会多送赠品吗", "order_status", 0.38, order("618877120934"))
+    case = shop.case()
+    assert case["conversation"]["facts"].get("product_code") == "618877120934"
+    assert not any("包裹" in d["text"] or "订单号" in d["text"] for d in case["drafts"]), [d["text"] for d in case["drafts"]]
