@@ -191,6 +191,9 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         act = "new_question"  # 这款有几种颜色: a question about the goods or the order, said without a question mark
     else:
         act = "informs"
+    ordered = bool(said["ordered"].matches(norm)) and state.primary in ("price_haggle", "product_inquiry")
+    if ordered and act in ("acknowledges", "informs", "answers"):
+        act = "informs"  # 拍了: the price talk is over; the drafts thank and say what happens next
     if act == "pushes" and "pushes" not in irritation:
         irritation = ("pushes",) + irritation
 
@@ -206,7 +209,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         both = first.get("name") in PERSON_CONCERNS and second.get("name") in PERSON_CONCERNS
         if both and (second.get("confidence") or 0) >= 0.3 and (first.get("confidence") or 0) - (second.get("confidence") or 0) < 0.1:
             unclear.append(f"拿不准是{label('concerns', first['name'])}还是{label('concerns', second['name'])}")
-    if act == "informs" and short and not raised and dict(facts_after) == dict(facts_before):
+    if act == "informs" and short and not raised and not ordered and dict(facts_after) == dict(facts_before):
         unclear.append("这句话和当前问题的关系不清楚")
     return CustomerReading(
         act=act, concerns=raised, mood=mood, facts=facts_after, irritation=irritation,
@@ -214,7 +217,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines"))
         or (waiting_for == "more" and act == "closes"),
         reluctant=reluctant, unclear=tuple(unclear), intent=intent, haggles=bool(said["haggles"].matches(norm)),
-        request=requested(norm) if act == "requests" else None,
+        request=requested(norm) if act == "requests" else None, ordered=ordered,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
         # A question counts only when NLU is sure of it (有没有活动价 in a delivery case: now about price).
         shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and sure) else None,

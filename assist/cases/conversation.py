@@ -132,6 +132,8 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         flags.add("work_open")  # the shop still owes the customer something (a wish to talk to a person is met)
     if customer.reluctant:
         flags.add("reluctant")
+    if customer.ordered:
+        flags.add("ordered")
     if customer.act == "pushes" and state.pushes_unanswered >= 2:
         flags.add("repeat")  # asked again and again: the drafts say so and offer a step, not the same hold
     if done:
@@ -164,7 +166,7 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
 def _step_for(state: ConversationState, customer: CustomerReading) -> Optional[str]:
     """Whose next step the drafts name. A price talk is one question, soon settled: a later message
     with no word of price (包装结实点哦, 套装里就这三样吧) is not met with "let me look for a discount"."""
-    if state.primary == "price_haggle" and customer.act in ("informs", "new_question", "answers") and not (
+    if state.primary == "price_haggle" and (customer.act in ("informs", "new_question", "answers") or "ordered" in state.done) and not (
             customer.haggles or "price_haggle" in customer.concerns):
         return customer.intent if customer.intent in ("product_inquiry", "order_status") else None
     return state.primary

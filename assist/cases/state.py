@@ -107,6 +107,7 @@ class CustomerReading:
     intent: Optional[str] = None       # what NLU read in this message alone (a side question's topic)
     haggles: bool = False              # asks for a better price (便宜点), not about the rules of a coupon
     request: Optional[str] = None      # what a request asks us to do (refund, exchange, resend …)
+    ordered: bool = False              # after a price talk or a goods question: 拍了 / 下单了
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:
@@ -155,6 +156,7 @@ def after_customer(state: ConversationState, reading: CustomerReading) -> Conver
         customer_turns=state.customer_turns + 1, unclear=reading.unclear,
         pushes_unanswered=state.pushes_unanswered + 1 if reading.act == "pushes" else state.pushes_unanswered,
         corrected=state.corrected and reading.act != "new_problem",
+        done=state.done + ("ordered",) if reading.ordered and "ordered" not in state.done else state.done,
     )
 
 

@@ -43,7 +43,7 @@ LABELS: Dict[str, Dict[str, str]] = {
     "done": {
         "checking": "正在核实", "chased_courier": "已催快递", "refund_submitted": "已提交退款", "return_accepted": "售后已通过",
         "coupon_offered": "给过优惠券", "compensated": "已申请补偿", "recorded": "已登记", "escalated": "已转专员",
-        "resent": "已安排补发",
+        "resent": "已安排补发", "ordered": "顾客已下单",
     },
     # What the shop proposed or planned (可以给您补发) and has not done yet.
     "offered": {

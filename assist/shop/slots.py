@@ -20,7 +20,7 @@ ALL_SLOTS: FrozenSet[str] = frozenset(FACT_SLOTS + DERIVED_SLOTS + STATE_SLOTS +
 # Facts a draft may ask the customer for (a template's `asks:`).
 ASKABLE: Tuple[str, ...] = ("order_id", "product")
 # Conditions a template may require with `when:`.
-FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_fault",
+FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_fault", "ordered",
                           # the fault is plainly ours (damage, wrong or missing item, a parcel the order says is late)
                           "our_fault",
                           # the customer argues their case (因为, 按理说, 说好的): "您说得在理" only then

@@ -505,3 +505,23 @@ def test_an_item_id_inside_a_goods_question_gets_no_parcel_reply(shop):
     case = shop.case()
     assert case["conversation"]["facts"].get("product_code") == "618877120934"
     assert not any("包裹" in d["text"] or "订单号" in d["text"] for d in case["drafts"]), [d["text"] for d in case["drafts"]]
+
+
+def test_after_a_price_talk_the_customer_who_ordered_is_thanked_not_offered_coupons(shop):
+    shop.says("这个保温杯买两个能便宜点吗", "price_haggle", 0.9)
+    shop.sends("亲，两个一起买可以给您减5元哦")
+    shop.says("好的 下单了", "affirm", 0.6)
+    case = shop.case()
+    assert "ordered" in shop.state.done and shop.state.last_act == "informs"
+    top = case["drafts"][0]["text"]
+    assert "谢谢" in top and "发货" in top and "优惠" not in top, top
+    assert not shop.state.unclear
+    shop.says("地址没问题吧", "order_status", 0.5)  # a later question: no discount hunt any more
+    assert not any("优惠" in d["text"] or "券" in d["text"] for d in shop.case()["drafts"])
+
+
+def test_a_photo_taken_in_an_after_sales_case_is_no_order(shop):
+    shop.says("杯子收到就是裂的", "complaint", 0.9)
+    shop.sends("麻烦您拍张照片给我看看")
+    shop.says("拍了", "affirm", 0.5)
+    assert "ordered" not in shop.state.done
