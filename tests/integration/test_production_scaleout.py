@@ -100,6 +100,19 @@ def test_an_approval_pushed_through_one_server_reaches_a_customer_on_the_other_o
         assert wait_until(lambda: console(cluster, "get", f"/api/cases/{case['id']}").json()["deliveries"][-1]["state"] == "delivered")
         time.sleep(1.5)  # a copy per server would have arrived by now
         assert customer.received.count(draft["text"]) == 1 and customer.dropped == 0
+        assert customer.shown[-1][2].startswith("d"), "the pushed message lost its delivery id on the way"
+
+        # The tab drops; a reply is pushed while it is away; it comes back on the other server and
+        # catches up (kefu_since) on the message, once.
+        customer.drop()
+        away = "您好，补发的新水壶今天已经寄出了，请留意查收"
+        rasa = RasaClient(cluster.first.rasa_url, cluster.first.secret)
+        rasa.deliver(customer.session_id, "socketio", away, delivery_key(random.randrange(10**9)))
+        customer.url = cluster.second.rasa_url
+        customer.reconnect()
+        assert customer.wait_for(len(received) + 1)[-1] == away, "the message pushed while away was not caught up"
+        time.sleep(1.5)
+        assert customer.received.count(away) == 1 and customer.dropped == 0
     finally:
         customer.close()
 
@@ -183,3 +196,37 @@ def test_through_nginx_a_web_chat_gets_its_pushed_message_once(cluster):
     arrived = asyncio.run(websocket_customer(proxy.public_url, session_id, lambda: push(session_id, text)))
     assert [m.get("text") for m in arrived] == [text], arrived
     assert arrived[0]["id"].startswith("d") and arrived[0]["sender"] == "agent"
+
+
+def test_shared_rooms_read_only_json_and_a_failed_publish_fails_the_push(redis):
+    """What kefu's Redis manager changes in python-socketio's: a pickled message on the channel is
+    never unpickled (it is skipped, the next JSON one still comes), and a publish Redis does not take
+    raises instead of answering the push as if delivered."""
+    import pickle
+
+    import redis as redis_client
+    from redis.exceptions import RedisError
+
+    from kefu_rasa.socketio_rooms import CHANNEL, SharedRooms
+
+    async def listen_then_publish():
+        rooms = SharedRooms(f"redis://{HOST}:{redis}/1", channel=CHANNEL)
+        listening = rooms._listen()
+        first = asyncio.ensure_future(listening.__anext__())
+        publisher = redis_client.Redis(host=HOST, port=redis)
+        while not publisher.pubsub_numsub(CHANNEL)[0][1]:  # subscribed (the first __anext__ subscribes)
+            await asyncio.sleep(0.05)
+        publisher.publish(CHANNEL, pickle.dumps({"method": "emit", "event": "bot_uttered", "data": "from pickle"}))
+        await rooms._publish({"method": "emit", "event": "bot_uttered", "data": {"text": "好的"}, "room": "r1"})
+        got = await asyncio.wait_for(first, 10)
+        await listening.aclose()
+        return got
+
+    got = asyncio.run(listen_then_publish())
+    assert got["data"] == {"text": "好的"} and got["room"] == "r1"
+
+    async def publish_nowhere():
+        await SharedRooms(f"redis://{HOST}:{free_port()}/1", channel=CHANNEL)._publish({"method": "emit", "data": "x"})
+
+    with pytest.raises(RedisError):
+        asyncio.run(publish_nowhere())
