@@ -118,6 +118,7 @@ def test_an_approval_pushed_through_one_server_reaches_a_customer_on_the_other_o
 
 
 QUESTIONS = ["你好呀", "请问今天下单什么时候发货", "能开电子发票吗", "好的，谢谢"]
+BURST = ["在吗", "想问下这款还有现货吗", "有的话今天能发出吗"]
 
 
 def test_through_nginx_each_conversation_stays_on_one_server_in_order(cluster):
@@ -132,16 +133,30 @@ def test_through_nginx_each_conversation_stays_on_one_server_in_order(cluster):
             request_ids.append(answer.headers["X-Request-Id"])
         return request_ids
 
+    # Web chats through nginx at the same time, each typing a burst without waiting for answers:
+    # Rasa takes them in the order of their lock tickets, which one process issues in arrival order.
+    chats = [joined(proxy.public_url, session_query=True) for _ in range(6)]
     senders = [f"route-{uuid.uuid4()}" for _ in range(16)]
-    with ThreadPoolExecutor(len(senders)) as pool:
-        asked = dict(zip(senders, pool.map(talk, senders)))
+    try:
+        with ThreadPoolExecutor(len(senders)) as pool:
+            bursts = [pool.submit(lambda c: [c.say(text) for text in BURST], chat) for chat in chats]
+            asked = dict(zip(senders, pool.map(talk, senders)))
+            [burst.result() for burst in bursts]
+        rasa = RasaClient(proxy.api_url, cluster.first.secret)  # through nginx's private server, like the console
+        user_texts = lambda conversation: [e["text"] for e in rasa.events(conversation) if e["event"] == "user"]  # noqa: E731
+        for chat in chats:
+            assert wait_until(lambda: len(user_texts(chat.session_id)) >= len(BURST), timeout=60), "a burst was not all taken"
+            assert user_texts(chat.session_id) == BURST
+            assert chat.wait_for(1), "a long-polling web chat behind nginx got no answer"
+    finally:
+        for chat in chats:
+            chat.close()
     served_by = {line["request_id"]: line["upstream"] for line in proxy.access_log("kefu-access.log")}
     servers = {sender: {served_by[request_id] for request_id in ids} for sender, ids in asked.items()}
     assert all(len(used) == 1 for used in servers.values()), servers
     assert set().union(*servers.values()) == cluster.rasa_servers(), "the hash sent every conversation to one server"
-    rasa = RasaClient(proxy.api_url, cluster.first.secret)  # through nginx's private server, like the console
     for sender in senders:
-        assert [e["text"] for e in rasa.events(sender) if e["event"] == "user"] == QUESTIONS, sender
+        assert user_texts(sender) == QUESTIONS, sender
 
 
 async def websocket_customer(url, session_id, push):
@@ -207,16 +222,18 @@ def test_shared_rooms_read_only_json_and_a_failed_publish_fails_the_push(redis):
     import redis as redis_client
     from redis.exceptions import RedisError
 
-    from kefu_rasa.socketio_rooms import CHANNEL, SharedRooms
+    from kefu_rasa.socketio_rooms import SharedRooms
+
+    channel = f"kefu-test-{uuid.uuid4()}"  # not the one the cluster's Rasa servers listen on
 
     async def listen_then_publish():
-        rooms = SharedRooms(f"redis://{HOST}:{redis}/1", channel=CHANNEL)
+        rooms = SharedRooms(f"redis://{HOST}:{redis}/1", channel=channel)
         listening = rooms._listen()
         first = asyncio.ensure_future(listening.__anext__())
         publisher = redis_client.Redis(host=HOST, port=redis)
-        while not publisher.pubsub_numsub(CHANNEL)[0][1]:  # subscribed (the first __anext__ subscribes)
+        while not publisher.pubsub_numsub(channel)[0][1]:  # subscribed (the first __anext__ subscribes)
             await asyncio.sleep(0.05)
-        publisher.publish(CHANNEL, pickle.dumps({"method": "emit", "event": "bot_uttered", "data": "from pickle"}))
+        publisher.publish(channel, pickle.dumps({"method": "emit", "event": "bot_uttered", "data": "from pickle"}))
         await rooms._publish({"method": "emit", "event": "bot_uttered", "data": {"text": "好的"}, "room": "r1"})
         got = await asyncio.wait_for(first, 10)
         await listening.aclose()
@@ -226,7 +243,7 @@ def test_shared_rooms_read_only_json_and_a_failed_publish_fails_the_push(redis):
     assert got["data"] == {"text": "好的"} and got["room"] == "r1"
 
     async def publish_nowhere():
-        await SharedRooms(f"redis://{HOST}:{free_port()}/1", channel=CHANNEL)._publish({"method": "emit", "data": "x"})
+        await SharedRooms(f"redis://{HOST}:{free_port()}/1", channel=channel)._publish({"method": "emit", "data": "x"})
 
     with pytest.raises(RedisError):
         asyncio.run(publish_nowhere())
