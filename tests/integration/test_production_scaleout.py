@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import shutil
 import threading
 import time
 import uuid
@@ -47,8 +48,9 @@ def cluster(trained_model, postgres, redis, nginx, tmp_path_factory):
     common = dict(data_dir=tmp / "data", endpoints_source=source, secret=secret, extra_env=env)
     first = start_stack(trained_model, tmp / "one", rasa_port=rasa_ports[0], actions_port=free_port(), console_port=None, **common)
     try:
-        second = start_stack(trained_model, tmp / "two", rasa_port=rasa_ports[1], actions_port=free_port(),
-                             console_port=console_port, **common)
+        # The web chat page, served by this console through nginx, connects to nginx too.
+        second = start_stack(trained_model, tmp / "two", rasa_port=rasa_ports[1], actions_port=free_port(), console_port=console_port,
+                             **dict(common, extra_env=dict(env, KEFU_CHAT_RASA_URL=proxy.public_url)))
     except Exception:
         first.stop()
         raise
@@ -247,3 +249,32 @@ def test_shared_rooms_read_only_json_and_a_failed_publish_fails_the_push(redis):
 
     with pytest.raises(RedisError):
         asyncio.run(publish_nowhere())
+
+
+def test_the_web_chat_page_behind_nginx_gets_a_pushed_reply_once(cluster):
+    """console/static/chat.js itself, in headless Chromium: the page, its socket.io and the push all
+    go through nginx."""
+    chromium = next((shutil.which(name) for name in ("chromium", "chromium-browser", "google-chrome") if shutil.which(name)), None)
+    if chromium is None:
+        pytest.skip("no Chromium found: run scripts/install_browser.sh")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed: run make setup")
+    proxy = cluster.proxy
+    text = "您好，换货申请已经通过，快递员明天上门取件"
+    with sync_api.sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True,
+                                             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"])
+        try:
+            page, sockets = browser.new_page(), []
+            page.on("websocket", lambda ws: sockets.append(ws.url))
+            page.goto(f"{proxy.public_url}/chat")
+            page.wait_for_selector("body[data-ready=true]", timeout=30_000)
+            assert page.evaluate("kefuChat.socket.io.engine.transport.name") == "websocket"
+            session_id = page.evaluate("kefuChat.sessionId")
+            # The key nginx hashes on travels in the socket's URL.
+            assert sockets and all(f"kefu_session={session_id}" in url for url in sockets), sockets
+            RasaClient(proxy.api_url, cluster.first.secret).deliver(session_id, "socketio", text, delivery_key(random.randrange(10**9)))
+            page.wait_for_selector(".bubble.agent .text", timeout=30_000)
+            time.sleep(1.5)
+            assert page.eval_on_selector_all(".bubble.agent .text", "els => els.map(e => e.textContent)") == [text]
+        finally:
+            browser.close()
