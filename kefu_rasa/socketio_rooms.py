@@ -60,6 +60,7 @@ def share_rooms(sio, blueprint, redis_url: str) -> SharedRooms:
         if not sio.manager_initialized:
             sio.manager_initialized = True
             manager.initialize()
+            logger.info("socket.io: listening on Redis channel %s", CHANNEL)
 
     logger.info("socket.io: rooms shared through Redis channel %s", CHANNEL)  # never the URL: it may hold a password
     return manager
