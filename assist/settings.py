@@ -27,7 +27,8 @@ __all__ = ["PRODUCTION", "PRODUCTION_DATABASES", "ROOT", "Settings", "SettingsEr
 UNKNOWN = "unknown"
 SECRET_FILE = "rasa_jwt_secret"
 SECRETS = ("rasa_jwt_secret", "retired_rasa_token", "orders_token", "chat_context_secret",
-           "wechat_app_secret", "wechat_token", "wechat_aes_key")  # never echoed
+           "wechat_app_secret", "wechat_token", "wechat_aes_key", "socketio_redis_url", "postgres_url",
+           "redis_url")  # never echoed (a URL may hold a password)
 
 
 class SettingsError(ValueError):
@@ -86,8 +87,8 @@ class Settings(SettingsChecks):
     callback_timeout_seconds: float = Field(5.0, env="KEFU_CALLBACK_TIMEOUT_SECONDS", gt=0)
     # The longest customer message kefu's channels pass to Rasa (REST: 400 too_long; socket.io: kefu_error).
     max_message_chars: int = Field(10_000, env="KEFU_MAX_MESSAGE_CHARS", ge=1)
-    # Recorded with every batch of drafts, so acceptance can be compared release against release.
-    model_version: str = Field(UNKNOWN, env="KEFU_MODEL_VERSION")
+    model_version: str = Field(UNKNOWN, env="KEFU_MODEL_VERSION")  # with each batch of drafts: acceptance per release
+    socketio_redis_url: str = Field("", env="KEFU_SOCKETIO_REDIS_URL", regex=r"^((rediss?|unix)://.+)?$")  # shared rooms
 
     # ---- the console -----------------------------------------------------------------------
     console_host: str = Field("127.0.0.1", env="KEFU_CONSOLE_HOST")

@@ -36,6 +36,11 @@ class SettingsChecks(BaseSettings):
             raise ValueError("is required with KEFU_PROFILE=production")
         return value.rstrip("/") if field.name == "postgres_url" else value
 
+    @validator("socketio_redis_url", always=True, check_fields=False)
+    def _rooms_in_production_redis(cls, value: str, values: Dict[str, Any]) -> str:
+        """Production shares socket.io rooms through KEFU_REDIS_URL unless another Redis is named."""
+        return value or (values.get("redis_url") or "" if values.get("profile") == PRODUCTION else "")
+
     @validator("store_url", "events_url", "tracker_url", "orders_url", always=True, check_fields=False)
     def _default_files(cls, value: str, values: Dict[str, Any], field) -> str:
         production = values.get("profile") == PRODUCTION and field.name != "orders_url"

@@ -48,6 +48,7 @@ from sanic import response
 from assist.integrations.rasa import message_id
 from assist.settings import get_settings
 from kefu_rasa.customer_input import BadMessage, parse_body, rest_message, session_id, socket_message
+from kefu_rasa.socketio_rooms import share_rooms
 
 logger = logging.getLogger(__name__)
 MAX_CATCH_UP = 100  # bot messages sent to a client that comes back
@@ -107,6 +108,8 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
     def blueprint(self, on_new_message):
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
+        if get_settings().socketio_redis_url:  # rooms shared by every Rasa server (kefu_rasa/socketio_rooms.py)
+            share_rooms(sio, blueprint, get_settings().socketio_redis_url)
         max_chars = get_settings().max_message_chars
         joined: Dict[Text, Text] = {}  # socket → the session it joined: the only one it may write to
 

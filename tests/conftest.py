@@ -161,3 +161,27 @@ def redis():
     yield port
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def nginx():
+    """Makes nginx servers of our own (kefu_rasa/dev/production.py: own prefix, config, pid and logs,
+    `daemon off`, free ports; no root needed): `nginx()` gives one to start with a config. All stop
+    at the end of the session."""
+    from kefu_rasa.dev.production import Nginx, nginx_binary
+    from kefu_rasa.dev.servers import free_port
+
+    binary = nginx_binary()
+    if not binary:
+        pytest.skip("nginx is not installed (scripts/install_services.sh installs it)")
+    made = []
+
+    def make():
+        # Its own directory outside pytest's private temporary root: started as root, its workers are `nobody`.
+        made.append(Nginx(binary, Path(tempfile.mkdtemp(prefix="kefu-nginx-")), free_port(), free_port()))
+        return made[-1]
+
+    yield make
+    for server in made:
+        server.stop()
+        shutil.rmtree(server.root, ignore_errors=True)

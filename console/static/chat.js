@@ -180,7 +180,9 @@
 
   function connect(rasaUrl, path) {
     // WebSocket first (no CORS needed); long-polling if a proxy blocks it (Rasa then needs --cors).
-    const socket = io(rasaUrl, { path, transports: ["websocket", "polling"], tryAllTransports: true, reconnectionDelayMax: 5000, timeout: 10000 });
+    // The session id in the query too: a proxy in front of several Rasa servers routes on it (deploy/nginx/kefu.conf).
+    const socket = io(rasaUrl, { path, query: { kefu_session: chat.sessionId }, transports: ["websocket", "polling"],
+      tryAllTransports: true, reconnectionDelayMax: 5000, timeout: 10000 });
     chat.socket = socket;
     socket.on("connect", () => {
       // (Re)join this session's room after every (re)connect; first get what came after the last message shown.

@@ -9,7 +9,7 @@ import pytest
 import requests
 import yaml
 
-from kefu_rasa.dev.servers import ROOT, free_port, start_stack
+from kefu_rasa.dev.servers import free_port, start_stack
 
 pytestmark = pytest.mark.slow
 
@@ -25,19 +25,10 @@ def test_tracker_store_and_event_broker_in_one_database_is_refused(tmp_path):
 
 
 def test_two_rasa_servers_share_postgres_and_redis(trained_model, postgres, redis, tmp_path):
-    endpoints = yaml.safe_load((ROOT / "endpoints.yml").read_text(encoding="utf-8"))
-    pg = {"dialect": "postgresql", "url": "127.0.0.1", "port": postgres["port"], "username": "kefu", "password": "", "db": "tracker"}
-    endpoints["tracker_store"] = {"type": "SQL", **pg}
-    # Rasa's tracker store and SQL event broker both name their table `events`: separate databases.
-    endpoints["event_broker"] = {"type": "SQL", **dict(pg, db="events")}
-    endpoints["lock_store"] = {"type": "redis", "url": "127.0.0.1", "port": redis, "db": 0}
-    source = tmp_path / "endpoints.yml"
-    source.write_text(yaml.safe_dump(endpoints), encoding="utf-8")
-    env = {
-        "KEFU_STORE_URL": f"{postgres['url']}/suggestions",
-        "KEFU_EVENTS_URL": f"{postgres['url']}/events",
-        "KEFU_ORDERS": f"sqlite:///{tmp_path / 'orders.db'}",
-    }
+    from kefu_rasa.dev.production import production_endpoints, production_env
+
+    source = production_endpoints(postgres, redis, tmp_path / "endpoints.yml")
+    env = production_env(postgres, tmp_path)
     secret = uuid.uuid4().hex
     first = start_stack(trained_model, tmp_path / "one", data_dir=tmp_path / "data", endpoints_source=source,
                         rasa_port=free_port(), actions_port=free_port(), console_port=free_port(), secret=secret, extra_env=env)

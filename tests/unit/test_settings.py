@@ -162,6 +162,8 @@ def test_the_production_profile_puts_every_store_on_postgresql_and_redis(tmp_pat
 
     named = set(re.findall(r"\$\{(\w+)\}", PRODUCTION_ENDPOINTS.read_text(encoding="utf-8")))
     assert named and named <= set(rasa)
+    assert settings.socketio_redis_url == PRODUCTION["redis_url"]  # socket.io rooms shared across Rasa servers
+    assert load_settings(data_dir=tmp_path).socketio_redis_url == ""  # one machine: rooms in the process
     explicit = load_settings(data_dir=tmp_path, **PRODUCTION, store_url="postgresql://other/suggestions")
     assert explicit.store_url == "postgresql://other/suggestions"
 
