@@ -107,6 +107,7 @@ class CustomerReading:
     intent: Optional[str] = None       # what NLU read in this message alone (a side question's topic)
     haggles: bool = False              # asks for a better price (便宜点), not about the rules of a coupon
     request: Optional[str] = None      # what a request asks us to do (refund, exchange, resend …)
+    photo: bool = False                # the message is a photo the customer sent (its text: [图片])
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:
