@@ -24,16 +24,12 @@ from assist.store.db import now as store_now
 from console.errors import ApiError
 from console.images import BadImage, clean
 from console.roles import EVERYONE, allow
-from console.routes.chat import _session
+from console.routes.chat import _session, image_url
 
 EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
 RATE_WINDOW = timedelta(minutes=1)
 
 images = Blueprint("images")
-
-
-def image_url(session_id: str, image_id: str) -> str:
-    return f"/chat/api/sessions/{session_id}/images/{image_id}"
 
 
 async def _body(request: Request, limit: int) -> bytes:

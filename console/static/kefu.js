@@ -160,9 +160,28 @@ const Kefu = (() => {
     return `${h.by || h.from || ""} ${label(HANDOVERS, h.kind)}`.trim();
   }
 
+  // A customer's photo (a URL of ours, never markup): a thumbnail that opens full size over the page;
+  // a click or Escape closes it.
+  function photo(src, alt = "顾客发来的图片") {
+    return el("img", { class: "photo-thumb", src, alt, loading: "lazy", tabindex: "0",
+      onclick: (event) => { event.stopPropagation(); enlarge(src, alt); },
+      onkeydown: (event) => { if (event.key === "Enter") enlarge(src, alt); } });
+  }
+
+  function enlarge(src, alt) {
+    const box = el("div", { class: "photo-box", role: "dialog", "aria-label": alt, tabindex: "-1" },
+      el("img", { src, alt }));
+    const close = () => { box.remove(); document.removeEventListener("keydown", onKey, true); };
+    const onKey = (event) => { if (event.key === "Escape") { event.stopPropagation(); close(); } };
+    box.addEventListener("click", close);
+    document.addEventListener("keydown", onKey, true);
+    document.body.append(box);
+    box.focus();
+  }
+
   return {
     el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, word,
-    timer, waitClass, tickTimers, handoverText,
+    timer, waitClass, tickTimers, handoverText, photo,
     CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ROLES, HANDOVERS, ACTS, ASKED, DONE, OFFERED, STAGES, TRENDS, IRRITATION, QUESTIONS,
   };
 })();
