@@ -137,7 +137,8 @@ class CaseService:
         situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
                                    message.parse.get("entities"), earlier, facts)
         rules = rules_question(message.text, message.intent, self._policy())  # 运费谁出? the bot answers it
-        return earlier, situation, needs_person(message.intent, situation, rules)
+        # A photo needs a person's eyes: the bot cannot look at it.
+        return earlier, situation, needs_person(message.intent, situation, rules) or bool(message.image_id)
 
     def _own_photo(self, message: CustomerMessage) -> CustomerMessage:
         """The message with its photo only if the photo was uploaded in this very conversation: metadata

@@ -7,12 +7,13 @@ from __future__ import annotations
 import io
 
 import pytest
+import requests
 from PIL import Image
 
 from console_pages import customer_with_case, eventually, open_case_in, save_screenshot, signed_in
 
 pytestmark = pytest.mark.slow
-BROKEN = "刚拆开快递，保温杯的杯盖裂开了，这让我怎么用"
+BROKEN = "你们发来的杯子是碎的，包装太差了，真让人生气"
 
 
 def photo_with_gps() -> bytes:
@@ -47,8 +48,10 @@ def test_a_customer_sends_a_photo_and_the_agent_sees_it_with_drafts_that_acknowl
     eventually(photo_message, timeout=30)
     message = photo_message()
     assert message["text"] == "[图片]"
-    kept = store.images.read(message["image_id"])
-    assert kept and not Image.open(io.BytesIO(kept)).getexif()  # the GPS position did not survive
+    kept = requests.get(f"{stack.console_url}/chat/api/sessions/{session}/images/{message['image_id']}", timeout=10)
+    assert kept.status_code == 200 and kept.headers["Content-Type"] == "image/jpeg"
+    assert not Image.open(io.BytesIO(kept.content)).getexif()  # the GPS position did not survive
+    assert requests.get(f"{stack.console_url}/api/images/{message['image_id']}", timeout=10).status_code == 401
 
     open_case_in(agent, case["id"])
     thumb = "#transcript .msg.customer img.photo-thumb"
