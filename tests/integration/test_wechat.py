@@ -229,8 +229,8 @@ def test_a_picture_sent_while_a_person_has_the_case_joins_it_as_a_photo_without_
     served = console(stack, agent_token, "get", f"/api/images/{joined[0]['image_id']}")
     assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
     assert Image.open(io.BytesIO(served.content)).size == (90, 60) and not Image.open(io.BytesIO(served.content)).getexif()
-    detail = console(stack, agent_token, "get", f"/api/cases/{case['id']}").json()
-    assert any("照片收到了" in d["text"] for d in detail["drafts"])
+    # The drafts for it come right after it joined (the same call of the case service).
+    wait_until(lambda: any("照片收到了" in d["text"] for d in console(stack, agent_token, "get", f"/api/cases/{case['id']}").json()["drafts"]))
     # A media id WeChat does not know: nothing kept, the customer still gets the honest answer.
     unknown = wechat.image(openid, media_id="gone")
     assert wechat.post(unknown).status_code == 200
