@@ -44,7 +44,7 @@ class CaseDrafts:
         channel = detail.get("channel")
         if corrected is not None:
             return read_again(corrected, situation, agent_texts, channel=channel)
-        said = [m for m in detail["messages"] if m["sender"] == "customer"]
+        said = self._said(detail)
         read = read_message(state, text, parse, situation, state.facts, earlier, self.policy(), agent_texts,
                             channel=channel, photo=bool(said and said[-1].get("image_id")))
         shown = tuple(d["text"] for d in detail.get("drafts") or ())  # the agent saw these for the last message
@@ -74,8 +74,13 @@ class CaseDrafts:
         text, _, situation = self._latest(detail, state, parse)
         agent_texts = [m["text"] for m in detail["messages"] if m["sender"] == "agent"]
         read = read_latest_again(state, text, (parse.get("intent") or {}).get("name"), situation, self.policy(),
-                                 agent_texts, refused=self.store.decisions.rejected_variants(case_id), channel=detail.get("channel"))
+                                 agent_texts, refused=self.store.decisions.rejected_variants(case_id), channel=detail.get("channel"),
+                                 photo=bool(self._said(detail) and self._said(detail)[-1].get("image_id")))
         return self.redraft(case_id, parse, read, change_state=False)
+
+    @staticmethod
+    def _said(detail: Mapping[str, Any]):
+        return [m for m in detail["messages"] if m["sender"] == "customer"]
 
     @staticmethod
     def last_parse(case: Mapping[str, Any], intent: Optional[str] = None) -> Dict[str, Any]:

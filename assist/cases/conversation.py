@@ -101,7 +101,7 @@ def read_again(state: ConversationState, message: Situation, agent_texts: Sequen
 
 def read_latest_again(state: ConversationState, text: str, intent: Optional[str], message: Situation, policy: Policy,
                       agent_texts: Sequence[str] = (), refused: Sequence[str] = (),
-                      cues: Optional[ActCues] = None, channel: Optional[str] = None) -> Reading:
+                      cues: Optional[ActCues] = None, channel: Optional[str] = None, photo: bool = False) -> Reading:
     """The latest message, already in the state, read again for other drafts (an agent rejected
     the last ones): the same act, nothing new about the customer; `refused`: the variants agents
     rejected in this case, never offered again."""
@@ -111,7 +111,7 @@ def read_latest_again(state: ConversationState, text: str, intent: Optional[str]
     customer = CustomerReading(
         act=state.last_act, concerns=state.concerns, mood=state.moods[-1] if state.moods else state.mood,
         facts=message.facts, answered=state.last_act == "answers", reluctant=state.reluctant, unclear=state.unclear,
-        question=question, intent=intent)
+        question=question, intent=intent, photo=photo)
     situation = in_conversation(message, state.concerns, state.mood, state.mood_trend)
     answer = (hit.id, hit.text) if question else None
     turn = turn_for(state, customer, answer, agent_texts, cues, photos=channel in PHOTO_CHANNELS)
