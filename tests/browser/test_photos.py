@@ -63,6 +63,11 @@ def test_a_customer_sends_a_photo_and_the_agent_sees_it_with_drafts_that_acknowl
 
     agent.click(thumb)
     agent.wait_for_selector(".photo-box img")
+    agent.keyboard.press("1")  # no shortcut reaches the console while the photo is open
+    agent.keyboard.press("Enter")
+    agent.wait_for_selector(".photo-box", state="detached")
+    assert not store.cases.get_case(case["id"])["decisions"]  # Enter closed the photo, sent nothing
+    agent.click(thumb)
     agent.keyboard.press("Escape")
     agent.wait_for_selector(".photo-box", state="detached")
     assert agent.evaluate("window.__sameDocument") is True

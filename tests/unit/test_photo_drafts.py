@@ -105,3 +105,12 @@ def test_the_photo_id_comes_from_the_message_metadata_only_as_text():
     assert image_of({"kefu_image": {"id": "abc_DEF-1"}}) == "abc_DEF-1"
     for metadata in (None, {}, {"kefu_image": "abc"}, {"kefu_image": {"id": 5}}, {"kefu_image": {"id": "x" * 65}}, []):
         assert image_of(metadata) is None
+
+
+def test_a_photo_as_the_first_message_opens_a_case_the_bot_cannot_look_at_it(tmp_path):
+    chat = Chat(tmp_path, "socketio")
+    image_id = chat.photo()
+    opened = chat.service.on_customer_message(CustomerMessage(chat.conversation, "[图片]", "m1", "socketio", OTHER,
+                                                              image_id=image_id), hand_over=False)
+    assert opened.kind == "opened" and opened.holding_text
+    assert chat.case()["messages"][0]["image_id"] == image_id
