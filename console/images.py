@@ -3,8 +3,9 @@ the name or the Content-Type; pictures too large, too many pixels (decompression
 refused with a clear code; the kept copy re-encoded from its pixels alone, so no EXIF (GPS, the
 phone's serial), XMP or text chunk survives.
 
-JPEG, PNG and WebP are taken. HEIC (iPhones' default) is refused with a message saying how to send
-it: reading it needs pillow-heif, a binary wheel this project does not pin.
+JPEG, PNG and WebP are taken and kept as they came; HEIC/HEIF (iPhones' default) is read with
+pillow-heif (a pinned binary wheel with libheif inside, nothing downloaded at run time) and kept as a
+JPEG, which every browser shows.
 """
 from __future__ import annotations
 
@@ -13,10 +14,12 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
 
-FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp"}
-# ISO-BMFF brands of HEIC/HEIF files (the bytes 4–12: "ftyp" + brand).
-HEIF_BRANDS = (b"heic", b"heix", b"hevc", b"heim", b"heis", b"hevm", b"hevs", b"mif1", b"msf1", b"avif")
+register_heif_opener()  # Pillow reads HEIC/HEIF from here on (process-wide, idempotent)
+
+FORMATS = {"JPEG": "image/jpeg", "PNG": "image/png", "WEBP": "image/webp", "HEIF": "image/jpeg"}
+KEPT_AS = {"HEIF": "JPEG"}  # a format browsers cannot all show is kept as one they can
 QUALITY = 90
 
 
@@ -34,19 +37,12 @@ class CleanImage:
     height: int
 
 
-def is_heif(data: bytes) -> bool:
-    return data[4:8] == b"ftyp" and data[8:12] in HEIF_BRANDS
-
-
 def clean(data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
     """The photo re-encoded without metadata, or BadImage (status, code, message)."""
     if not data:
         raise BadImage(400, "empty", "no picture was sent (the request body is empty)")
     if len(data) > max_bytes:
         raise BadImage(413, "too_large", f"the picture is {len(data)} bytes; at most {max_bytes} (KEFU_IMAGE_MAX_BYTES)")
-    if is_heif(data):
-        raise BadImage(415, "heic_unsupported", "HEIC/HEIF pictures are not taken: send a JPEG, PNG or WebP "
-                       "(iPhone: Settings → Camera → Formats → Most Compatible, or send a screenshot)")
     Image.MAX_IMAGE_PIXELS = max_pixels  # Pillow checks it when it reads the header: over 2× it raises
     try:
         with warnings.catch_warnings():
@@ -58,13 +54,13 @@ def clean(data: bytes, max_bytes: int, max_pixels: int) -> CleanImage:
             with Image.open(io.BytesIO(data), formats=[kind]) as picture:
                 picture.load()
                 upright = ImageOps.exif_transpose(picture)  # as the camera held it; the EXIF goes below
-                return _reencoded(upright, kind)
+                return _reencoded(upright, KEPT_AS.get(kind, kind))
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise BadImage(400, "too_many_pixels", f"the picture has more than {max_pixels} pixels (KEFU_IMAGE_MAX_PIXELS)") from None
     except BadImage:
         raise
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError, EOFError):
-        raise BadImage(415, "not_an_image", "this is not a JPEG, PNG or WebP picture (its bytes say so, whatever its name)") from None
+        raise BadImage(415, "not_an_image", "this is not a JPEG, PNG, WebP or HEIC picture (its bytes say so, whatever its name)") from None
 
 
 def _pixels_allowed(size, max_pixels: int) -> None:

@@ -3,7 +3,7 @@ photo's id in the message's metadata), the customer's page and the agents' conso
 
 - POST /chat/api/sessions/<session>/images   the picture's bytes as the body (any Content-Type: the
   bytes decide); 201 {"image": {id, url, width, height, content_type}}. Refused: 413 too_large,
-  415 not_an_image / heic_unsupported, 400 too_many_pixels or empty, 429 too_many_images
+  415 not_an_image, 400 too_many_pixels or empty, 429 too_many_images
   (KEFU_IMAGES_PER_MINUTE per conversation).
 - GET /chat/api/sessions/<session>/images/<id>   the customer's own photo: the session id (a random
   uuid4 only their page knows) and the photo's random id must both match; anything else is 404.
@@ -26,7 +26,7 @@ from console.images import BadImage, clean
 from console.roles import EVERYONE, allow
 from console.routes.chat import _session, image_url
 
-EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}
+EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "image/webp": "webp"}  # HEIC is kept as JPEG
 RATE_WINDOW = timedelta(minutes=1)
 
 images = Blueprint("images")

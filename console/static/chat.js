@@ -160,8 +160,7 @@
   const PHOTO_ERRORS = {
     too_large: () => `图片太大了，请发送 ${Math.floor(chat.imageMaxBytes / 1e6)}MB 以内的图片`,
     too_many_pixels: () => "图片尺寸太大了，请截图或压缩后再发送",
-    not_an_image: () => "只能发送 JPG、PNG 或 WebP 格式的图片",
-    heic_unsupported: () => "暂不支持 HEIC 格式：请在手机相机设置里选“兼容性最佳”，或截图后发送",
+    not_an_image: () => "只能发送 JPG、PNG、WebP 或 HEIC 格式的图片",
     too_many_images: () => "图片发得有点快，请稍等一分钟再发",
     empty: () => "这张图片是空的，请重新选择",
   };

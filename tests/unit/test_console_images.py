@@ -114,11 +114,21 @@ def test_a_decompression_bomb_is_refused_with_a_clear_error(app, session):
     assert "KEFU_IMAGE_MAX_PIXELS" in response.json["error"]["message"]
 
 
-def test_heic_is_refused_with_a_way_to_send_it(app, session):
-    heic = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
-    response = upload(app, session, heic, content_type="image/heic")
-    assert response.status == 415 and code(response) == "heic_unsupported"
-    assert "JPEG" in response.json["error"]["message"]
+def test_an_iphone_heic_photo_is_kept_as_a_jpeg_without_exif_and_a_broken_one_refused(app, session):
+    exif = Image.Exif()
+    exif[GPS] = {1: "N", 2: (31.0, 14.0, 12.5), 3: "E", 4: (121.0, 28.0, 40.0)}
+    taken = io.BytesIO()
+    Image.new("RGB", (96, 64), (20, 160, 90)).save(taken, "HEIF", exif=exif.tobytes())  # pillow-heif's writer
+    assert taken.getvalue()[4:12] == b"ftypheic"
+    response = upload(app, session, taken.getvalue(), content_type="image/heic")
+    assert response.status == 201 and response.json["image"]["content_type"] == "image/jpeg"
+    fetched = get(app, response.json["image"]["url"])
+    kept = Image.open(io.BytesIO(fetched.body))
+    assert kept.format == "JPEG" and kept.size == (96, 64) and not kept.getexif()
+    assert fetched.headers["content-disposition"].endswith('.jpg"')
+    broken = b"\x00\x00\x00\x18ftypheic\x00\x00\x00\x00mif1heic" + b"\x00" * 64
+    refused = upload(app, session, broken, content_type="image/heic")
+    assert refused.status == 415 and code(refused) == "not_an_image"
 
 
 def test_an_empty_upload_and_a_bad_session_are_refused(app):
