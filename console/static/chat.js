@@ -185,7 +185,7 @@
   }
 
   async function sendPhoto(file) {
-    if (!file) return;
+    if (!file || !chat.sessionId) return; // the page is still starting
     if (chat.imageMaxBytes && file.size > chat.imageMaxBytes) { $("conn").textContent = PHOTO_ERRORS.too_large(); return; }
     const node = photoBubble(null);
     try {
