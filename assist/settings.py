@@ -5,9 +5,8 @@ a wrong value stops it with one line per problem that names the variable:
 
     configuration: KEFU_WAIT_UPDATE_SECONDS: ensure this value is greater than or equal to 0 (got '-5')
 
-Embedded defaults run the whole product on one machine: SQLite files in `.kefu/`, Rasa on
-127.0.0.1:5005, the action server on 5055, the console on 8000. Switches take on/off, true/false,
-yes/no or 1/0.
+Embedded defaults run the whole product on one machine: SQLite files in `.kefu/`, Rasa on 127.0.0.1:5005,
+the action server on 5055, the console on 8000. Switches take on/off, true/false, yes/no or 1/0.
 """
 from __future__ import annotations
 
@@ -111,8 +110,7 @@ class Settings(SettingsChecks):
     # A failing worker step (store or Rasa unavailable) is retried after 0.05 s, 0.1 s … up to this.
     worker_backoff_max_seconds: float = Field(5.0, env="KEFU_WORKER_BACKOFF_MAX_SECONDS", gt=0)
     max_edit_chars: int = Field(1000, env="KEFU_MAX_EDIT_CHARS", ge=1)
-    # Waiting-time colours in the queue: platforms score 3-minute response rates.
-    wait_amber_seconds: float = Field(60.0, env="KEFU_WAIT_AMBER_SECONDS", ge=0)
+    wait_amber_seconds: float = Field(60.0, env="KEFU_WAIT_AMBER_SECONDS", ge=0)  # queue colours: 3-minute response rates
     wait_red_seconds: float = Field(180.0, env="KEFU_WAIT_RED_SECONDS", ge=0)
     live_poll_seconds: float = Field(0.1, env="KEFU_LIVE_POLL_SECONDS", gt=0)
     session_hours: float = Field(12.0, env="KEFU_SESSION_HOURS", gt=0)  # one shift
@@ -121,6 +119,9 @@ class Settings(SettingsChecks):
     chat_rasa_url: str = Field("", env="KEFU_CHAT_RASA_URL")  # empty: rasa_url
     chat_frame_ancestors: str = Field("*", env="KEFU_CHAT_FRAME_ANCESTORS")  # who may embed the web chat
     chat_context_secret: str = Field("", env="KEFU_CHAT_CONTEXT_SECRET")  # set: the shop's ids must be signed
+    image_max_bytes: int = Field(8_000_000, env="KEFU_IMAGE_MAX_BYTES", ge=1000)  # a customer's photo (console/images.py)
+    image_max_pixels: int = Field(40_000_000, env="KEFU_IMAGE_MAX_PIXELS", ge=10_000)  # more: refused (decompression bombs)
+    images_per_minute: int = Field(6, env="KEFU_IMAGES_PER_MINUTE", ge=1)  # per conversation
 
     # ---- learning from agents' decisions ----------------------------------------------------
     learning: bool = Field(True, env="KEFU_LEARNING")
@@ -129,8 +130,7 @@ class Settings(SettingsChecks):
     # ---- running it: supervision, readiness, logs --------------------------------------------
     # `make run` restarts a process that dies, after 1 s, 2 s, 4 s … (at most this long) …
     restart_max_delay: float = Field(30.0, env="KEFU_RESTART_MAX_DELAY_SECONDS", gt=0)
-    # … and gives up (stops everything, exits 1) when one process died again after this many
-    # restarts within the window (0: never restart).
+    # … and gives up (stops everything, exits 1) when one died again after this many restarts in the window (0: never).
     restart_limit: int = Field(5, env="KEFU_RESTART_LIMIT", ge=0)
     restart_window_seconds: float = Field(300.0, env="KEFU_RESTART_WINDOW_SECONDS", gt=0)
     # /ready is false while the follower's oldest unread event, or the oldest due delivery, is older.

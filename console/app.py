@@ -23,6 +23,7 @@ from console.monitoring.readiness import Readiness
 from console.routes.api import api
 from console.routes.auth import LoginThrottle, auth, identify
 from console.routes.chat import chat
+from console.routes.images import images
 from console.routes.insights import insights
 from console.routes.live import QueueWatcher, live
 from console.routes.ops import ops
@@ -39,14 +40,14 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
     # Sanic keeps a registry of app names; tests create several apps in one process. Logging is
     # the process's (assist/logs.py: files, secrets scrubbed), not Sanic's own handlers.
     app = Sanic(f"kefu_console_{uuid.uuid4().hex[:8]}", configure_logging=False)
-    app.config.REQUEST_MAX_SIZE = 1_000_000
+    app.config.REQUEST_MAX_SIZE = 1_000_000  # photos: their own limit (console/routes/images.py)
     app.ctx.settings = settings
     app.ctx.logger = logger
     app.ctx.store = store
     app.ctx.outbox_event = None
     app.ctx.login_throttle = LoginThrottle()
     app.ctx.pulse = WorkerPulse()
-    for blueprint in (api, team, insights, live, auth, pages, chat, ops):
+    for blueprint in (api, team, insights, live, auth, pages, chat, images, ops):
         app.blueprint(blueprint)
     add_security_headers(app)
     register_error_handlers(app)

@@ -5,7 +5,7 @@
     python -m console erase --containing 13800138000       # find their conversations by a phone/order no.
 
 Both clean every place kefu keeps a customer's words: the suggestion store (cases, messages, drafts,
-decisions, deliveries, learning records, chat context, dead letters), Rasa's tracker store
+decisions, deliveries, learning records, chat context, dead letters, photos and their files), Rasa's tracker store
 (KEFU_TRACKER_URL) and Rasa's event stream (KEFU_EVENTS_URL). Logs carry no customer's words or
 personal data (assist/logs.py masks them) and rotate away (KEFU_LOG_MAX_MB × KEFU_LOG_BACKUPS).
 """
@@ -61,6 +61,7 @@ def purge(settings: Settings, store: SuggestionStore, days: Optional[int] = None
         }
         if dry_run:
             report["rows"] = _forget_in_rasa(engines, conversations, True)
+            report["rows"]["kefu_images"] = len(set(store.images.of_conversations(conversations))) + store.images.count_before(cutoff)
         else:
             # Idle conversations go whole (their closed cases, the shop's context, dead letters), then
             # the closed cases left that are old in a conversation that went on.
@@ -68,6 +69,8 @@ def purge(settings: Settings, store: SuggestionStore, days: Optional[int] = None
             for table, gone in privacy.forget_cases(expired).items():
                 rows[table] = rows.get(table, 0) + gone
             rows.update(_forget_in_rasa(engines, conversations, False))
+            # Photos (rows and files): those of the idle conversations, and any older than the cutoff.
+            rows["kefu_images"] = store.images.forget_conversations(conversations) + store.images.forget_before(cutoff)
             report["rows"] = rows
         if engines["tracker store"] is None:
             report["note"] = f"no Rasa tracker store at KEFU_TRACKER_URL ({settings.tracker_url}): conversations there untouched"
@@ -98,9 +101,11 @@ def erase(settings: Settings, store: SuggestionStore, conversations: Sequence[st
                                      "cases": len(privacy.cases_of(conversations))}
         if dry_run:
             report["rows"] = _forget_in_rasa(engines, conversations, True)
+            report["rows"]["kefu_images"] = len(store.images.of_conversations(conversations))
         else:
             rows = privacy.forget_conversations(conversations)
             rows.update(_forget_in_rasa(engines, conversations, False))
+            rows["kefu_images"] = store.images.forget_conversations(list(conversations))  # rows and files
             report["rows"] = rows
         return report
     finally:

@@ -19,7 +19,8 @@ URL check, POST for the messages). What it does with WeChat's push:
   through the customer-service API (kefu_rasa/wechat_output.py);
 - subscribe (following the account) is greeted with the domain's `utter_wechat_subscribe`; a
   picture or video gets `utter_wechat_image`, a voice message `utter_wechat_voice` (the bot cannot
-  read them yet: they say what it can take). Other events (unsubscribe, menu clicks, locations) are
+  read them yet: they say what it can take) — except a picture while a person has the case: it is
+  fetched, kept and joins the case as a photo (kefu_rasa/wechat_photos.py). Other events (unsubscribe, menu clicks, locations) are
   answered "success" and nothing else;
 - later texts (an agent's reply, wait updates) come through `get_output_channel()`: Rasa's API with
   `output_channel=wechat`, as the console's outbox pushes them.
@@ -47,6 +48,7 @@ from assist.store import SuggestionStore, short_error
 from assist.store.wechat import WeChatRecords
 from kefu_rasa.channels import bound_action_calls
 from kefu_rasa.wechat_output import Turn, WeChatPushOutput, WeChatTurnOutput
+from kefu_rasa.wechat_photos import PHOTO_TEXT, WeChatPhotos
 
 logger = logging.getLogger(__name__)
 RESPONSES = {SUBSCRIBE: "utter_wechat_subscribe", IMAGE: "utter_wechat_image", VOICE: "utter_wechat_voice"}
@@ -106,9 +108,11 @@ class WeChatInput(InputChannel):
             raise RasaException(f"the WeChat channel needs {', '.join(missing)} (the Official Account's 开发者ID, 开发者密码 "
                                 "and 服务器配置 → 令牌; docs/CONFIGURATION.md)")
         self.envelope = Envelope(settings.wechat_token, settings.wechat_aes_key, settings.wechat_app_id)
-        self.records = records if records is not None else SuggestionStore().wechat  # refuses a schema behind
+        store = SuggestionStore() if records is None else None  # refuses a schema behind
+        self.records = records if records is not None else store.wechat
         self.api = api or WeChatApi(settings.wechat_app_id, settings.wechat_app_secret, settings.wechat_api_url,
                                     settings.wechat_timeout_seconds, shared=self.records)
+        self.photos = WeChatPhotos(store, self.api, settings) if store is not None else None
         self.reply_seconds = settings.wechat_reply_seconds
         self.recent = RecentAnswers()
         self._missing_responses: set = set()
@@ -194,12 +198,16 @@ class WeChatInput(InputChannel):
 
     async def _answer(self, agent: Any, incoming: Incoming, turn: Turn,
                       on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Optional[Text]:
-        if incoming.kind == TEXT:
+        metadata = None
+        if incoming.kind == IMAGE and incoming.media_id and self.photos is not None:
+            image_id = await asyncio.to_thread(self.photos.keep, incoming.openid, incoming.media_id)
+            metadata = {"kefu_image": {"id": image_id}} if image_id else None  # a case is open: the photo joins it
+        if incoming.kind == TEXT or metadata:
             # A leading "/" would be Rasa's command syntax (/restart wipes the conversation): the web chat
             # sends a full-width ／ instead, and so does this channel.
-            text = "／" + incoming.text[1:] if incoming.text.startswith("/") else incoming.text
+            text = PHOTO_TEXT if metadata else ("／" + incoming.text[1:] if incoming.text.startswith("/") else incoming.text)
             message = UserMessage(text, WeChatTurnOutput(turn, self.api), incoming.openid, input_channel=self.name(),
-                                  message_id=f"wx-{incoming.msg_id}")
+                                  message_id=f"wx-{incoming.msg_id}", metadata=metadata)
             handled = asyncio.create_task(_handle(on_new_message, message))
             self._keep(handled)
             return await turn.passive_reply(handled, self.reply_seconds)

@@ -119,7 +119,7 @@ def _answered(waiting_for: Optional[str], norm: str, before: Mapping[str, Any], 
 def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any], concerns: Sequence[str],
                   mood: str, facts_before: Mapping[str, Any], facts_after: Mapping[str, Any],
                   earlier: Sequence[str] = (), question: Optional[str] = None,
-                  cues: Optional[ActCues] = None) -> CustomerReading:
+                  cues: Optional[ActCues] = None, photo: bool = False) -> CustomerReading:
     """The message's act and what it brings. `concerns` and `mood` are this message's own reading
     (build_situation over it alone); `question` the FAQ entry it asks about, if any."""
     cues = cues or load_acts()
@@ -148,7 +148,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     irritation = tuple(s for s, on in (("pushes", said["pushes"].matches(norm)), ("repeats", repeat and len(norm) >= 3),
                                        ("？？", "??" in norm), ("waited", waited >= 3)) if on)
     waiting_for = state.waiting_for
-    answered = _answered(waiting_for, norm, facts_before, facts_after, cues)
+    answered = _answered(waiting_for, norm, facts_before, facts_after, cues) or (photo and waiting_for == "photo")
     short = len(norm) <= SHORT
     reluctant = bool(said["reluctant"].matches(norm)) and short
 
@@ -157,6 +157,8 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         short and said["declines"].matches(norm))
     if not state.customer_turns:
         act = "opens"
+    elif photo:
+        act = "answers"  # a photo brings something to look at, asked for or not: the drafts say it came
     elif waiting_for == "more" and ends and not asks and not shift:
         act = "closes"  # 还有别的需要吗 — 不用了/没有了/谢谢: the customer is done
     elif said["cancels"].matches(norm) or (not state.agent_turns and is_cancel(text, intent)):
@@ -217,7 +219,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         answered=answered or (waiting_for == "confirm" and act in ("acknowledges", "declines"))
         or (waiting_for == "more" and act == "closes"),
         reluctant=reluctant, unclear=tuple(unclear), intent=intent, haggles=bool(said["haggles"].matches(norm)),
-        request=requested(norm) if act == "requests" else None, ordered=ordered,
+        request=requested(norm) if act == "requests" else None, ordered=ordered, photo=photo,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
         # A question counts only when NLU is sure of it (有没有活动价 in a delivery case: now about price).
         shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and sure) else None,

@@ -8,7 +8,7 @@ from dataclasses import replace
 from typing import Any, Callable, Dict, Mapping, Optional
 
 from assist.cases.conversation import Reading, read_again, read_latest_again, read_message, with_masks
-from assist.cases.facts import gather
+from assist.cases.facts import PHOTO_FACT, gather
 from assist.cases.state import ConversationState, after_customer, state_of
 from assist.drafting.acceptance import Acceptance, nlu_reading
 from assist.drafting.handoff import Handoff, draft_for, read_situation
@@ -28,6 +28,8 @@ class CaseDrafts:
         text, earlier = (said[-1] if said else ""), said[:-1]
         facts = with_masks(gather(state.facts, entities, {}, self.store.customers.chat_context(detail["conversation_id"]),
                                   self.find_order), text, state.waiting_for)
+        if any(m.get("image_id") for m in detail["messages"] if m["sender"] == "customer"):
+            facts["photo"] = PHOTO_FACT
         intent = (parse.get("intent") or {}).get("name")
         situation = read_situation(text, intent, parse.get("intent_ranking"), entities or None, earlier, facts)
         return text, earlier, situation
@@ -39,9 +41,12 @@ class CaseDrafts:
         state = corrected or state_of(detail)
         text, earlier, situation = self._latest(detail, state, parse, parse.get("entities") or ())
         agent_texts = [m["text"] for m in detail["messages"] if m["sender"] == "agent"]
+        channel = detail.get("channel")
         if corrected is not None:
-            return read_again(corrected, situation, agent_texts)
-        read = read_message(state, text, parse, situation, state.facts, earlier, self.policy(), agent_texts)
+            return read_again(corrected, situation, agent_texts, channel=channel)
+        said = self._said(detail)
+        read = read_message(state, text, parse, situation, state.facts, earlier, self.policy(), agent_texts,
+                            channel=channel, photo=bool(said and said[-1].get("image_id")))
         shown = tuple(d["text"] for d in detail.get("drafts") or ())  # the agent saw these for the last message
         return replace(read, turn=replace(read.turn, shown=shown))
 
@@ -69,8 +74,13 @@ class CaseDrafts:
         text, _, situation = self._latest(detail, state, parse)
         agent_texts = [m["text"] for m in detail["messages"] if m["sender"] == "agent"]
         read = read_latest_again(state, text, (parse.get("intent") or {}).get("name"), situation, self.policy(),
-                                 agent_texts, refused=self.store.decisions.rejected_variants(case_id))
+                                 agent_texts, refused=self.store.decisions.rejected_variants(case_id), channel=detail.get("channel"),
+                                 photo=bool(self._said(detail) and self._said(detail)[-1].get("image_id")))
         return self.redraft(case_id, parse, read, change_state=False)
+
+    @staticmethod
+    def _said(detail: Mapping[str, Any]):
+        return [m for m in detail["messages"] if m["sender"] == "customer"]
 
     @staticmethod
     def last_parse(case: Mapping[str, Any], intent: Optional[str] = None) -> Dict[str, Any]:

@@ -21,6 +21,8 @@ from assist.text.normalize import normalize
 
 # What the drafts may ask for once more when the customer said something else.
 RE_ASKED = ("order_id", "waybill", "phone", "address", "photo", "product", "count", "detail", "choice")
+# Channels a customer can send a photo through: kefu's web chat (upload) and WeChat. REST cannot.
+PHOTO_CHANNELS = frozenset({"socketio", "wechat"})
 # An order number as customers type it: 10–24 digits, not a mobile number.
 ORDER_NUMBER = re.compile(r"(?<![0-9A-Za-z])(?!1[3-9]\d{9}(?![0-9]))(\d{10,24})(?![0-9])")
 
@@ -60,9 +62,11 @@ def earlier_facts(earlier: Sequence[str]) -> Dict[str, Any]:
 
 def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], message: Situation,
                  facts_before: Mapping[str, Any], earlier: Sequence[str], policy: Policy,
-                 agent_texts: Sequence[str] = (), cues: Optional[ActCues] = None) -> Reading:
+                 agent_texts: Sequence[str] = (), cues: Optional[ActCues] = None, channel: Optional[str] = None,
+                 photo: bool = False) -> Reading:
     """`message`: the situation of this message alone (build_situation over it, with every fact
-    known now); `earlier`: the customer's words before it; `agent_texts`: what agents sent."""
+    known now); `earlier`: the customer's words before it; `agent_texts`: what agents sent;
+    `channel`: the customer's (may they send a photo?); `photo`: this message is one."""
     cues = cues or load_acts()
     intent = (parse.get("intent") or {}).get("name")
     if intent == "order_status" and message.intent != intent and "product_code" in message.facts:
@@ -71,12 +75,13 @@ def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], 
     hit = faq.answer(text, policy, intent=intent) or faq.answer(text, policy)  # the intent's entries first
     evident = evident_concerns(message, cues, confidence=(parse.get("intent") or {}).get("confidence"))
     customer = read_customer(state, text, parse, evident, message.mood, facts_before, message.facts,
-                             earlier, question=hit.id if hit else None, cues=cues)
+                             earlier, question=hit.id if hit else None, cues=cues, photo=photo)
     after = after_customer(state, customer)
     situation = in_conversation(message, drafting_concerns(state, after, customer), after.mood, after.mood_trend)
     answer = (hit.id, hit.text) if hit is not None and customer.question == hit.id else None
     problem = bool(message.problems) or message.mood != "calm" or bool(message.facts.get("days_waited"))
-    return Reading(after, customer, situation, turn_for(after, customer, answer, agent_texts, cues, problem))
+    return Reading(after, customer, situation, turn_for(after, customer, answer, agent_texts, cues, problem,
+                                                        photos=channel in PHOTO_CHANNELS))
 
 
 def drafting_concerns(before: ConversationState, after: ConversationState, customer: CustomerReading) -> Tuple[str, ...]:
@@ -88,17 +93,18 @@ def drafting_concerns(before: ConversationState, after: ConversationState, custo
 
 
 def read_again(state: ConversationState, message: Situation, agent_texts: Sequence[str] = (),
-               cues: Optional[ActCues] = None) -> Reading:
+               cues: Optional[ActCues] = None, channel: Optional[str] = None) -> Reading:
     """The latest message read again after an agent corrected the concern: the case's first reply
     for the corrected concern, nothing new about the customer."""
     customer = CustomerReading(act="new_problem", concerns=state.concerns, mood=message.mood, facts=message.facts)
     situation = in_conversation(message, state.concerns, state.mood, state.mood_trend)
-    return Reading(state, customer, situation, turn_for(state, customer, None, agent_texts, cues or load_acts()))
+    return Reading(state, customer, situation, turn_for(state, customer, None, agent_texts, cues or load_acts(),
+                                                        photos=channel in PHOTO_CHANNELS))
 
 
 def read_latest_again(state: ConversationState, text: str, intent: Optional[str], message: Situation, policy: Policy,
                       agent_texts: Sequence[str] = (), refused: Sequence[str] = (),
-                      cues: Optional[ActCues] = None) -> Reading:
+                      cues: Optional[ActCues] = None, channel: Optional[str] = None, photo: bool = False) -> Reading:
     """The latest message, already in the state, read again for other drafts (an agent rejected
     the last ones): the same act, nothing new about the customer; `refused`: the variants agents
     rejected in this case, never offered again."""
@@ -108,24 +114,29 @@ def read_latest_again(state: ConversationState, text: str, intent: Optional[str]
     customer = CustomerReading(
         act=state.last_act, concerns=state.concerns, mood=state.moods[-1] if state.moods else state.mood,
         facts=message.facts, answered=state.last_act == "answers", reluctant=state.reluctant, unclear=state.unclear,
-        question=question, intent=intent)
+        question=question, intent=intent, photo=photo)
     situation = in_conversation(message, state.concerns, state.mood, state.mood_trend)
     answer = (hit.id, hit.text) if question else None
-    turn = turn_for(state, customer, answer, agent_texts, cues)
+    turn = turn_for(state, customer, answer, agent_texts, cues, photos=channel in PHOTO_CHANNELS)
     return Reading(state, customer, situation, replace(turn, refused=tuple(refused)))
 
 
 def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_texts: Sequence[str],
-             cues: ActCues, problem: bool = True) -> Turn:
+             cues: ActCues, problem: bool = True, photos: bool = False) -> Turn:
     """`problem`: the message reports something wrong (a problem word, a mood, days waited); an
-    opening question without one is answered as a question, not met with an apology."""
+    opening question without one is answered as a question, not met with an apology. `photos`: the
+    customer's channel can send a photo (the drafts ask for one only then, and only until one came)."""
     # The latest thing the shop did (checking only when nothing else was done).
     # ... and only what speaks to the case's concern now (催过快递 says nothing to a refund request).
     done = [key for key in state.done if key in cues.phrases["progress"]
             and (state.primary is None or state.primary in cues.did_for.get(key, (state.primary,)))]
     progress_key = next((key for key in reversed(done) if key != "checking"), done[-1] if done else None)
-    received = state.asked.what if state.asked is not None and customer.answered else None
+    received = "photo" if customer.photo else (state.asked.what if state.asked is not None and customer.answered else None)
     flags = set()
+    if customer.photo:
+        flags.add("photo_received")
+    elif photos and not state.facts.get("photo"):
+        flags.add("photo_askable")
     if state.stage == "done":
         flags.add("work_done")
     elif state.primary and state.primary != "request_human":
@@ -141,7 +152,7 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
     offered = [key for key in state.offered if state.primary is None or state.primary in cues.did_for.get(key, (state.primary,))]
     if offered:
         flags.add("planned")  # 那怎么搞 after 退回来给您补发: the drafts restate the plan, not "I'll check"
-    pending = state.waiting_for if state.waiting_for in RE_ASKED else None
+    pending = state.waiting_for if state.waiting_for in RE_ASKED and (photos or state.waiting_for != "photo") else None
     if pending and customer.act in ("informs", "pushes", "new_question", "greets"):
         flags.add("pending")  # we still need it: the drafts ask once more, briefly
     values = {

@@ -15,6 +15,8 @@ logger = logging.getLogger(__name__)
 ENTITY_FACTS = ("order_id", "carrier", "product", "duration")
 # What an order lookup adds; another order number given later replaces all of it.
 ORDER_FACTS = frozenset({f.name for f in fields(Order)} | {"days_late", "status_zh", "order_id_from_shop", "order_lookup"})
+# A photo the customer sent in this case (the web chat's upload, WeChat's picture): what the panel says.
+PHOTO_FACT = "顾客已发图片"
 # The order number the facts were looked up for (underscore: bookkeeping, not shown to agents).
 LOOKED_UP = "_looked_up"
 

@@ -13,14 +13,14 @@ for the same message, and the second call changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
 
 from assist.cases.acts import CANCEL_REPLY, read_shop
 from assist.cases.batches import CaseDrafts
 from assist.cases.conversation import earlier_facts, read_message, with_masks
-from assist.cases.facts import gather
+from assist.cases.facts import PHOTO_FACT, gather
 from assist.cases.state import ConversationState, after_correction, after_shop, state_of
 from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
@@ -51,6 +51,7 @@ class CustomerMessage:
     parse: Mapping[str, Any] = field(default_factory=dict)
     history: Union[Sequence[str], Callable[[], Sequence[str]]] = ()
     remembered: Mapping[str, Any] = field(default_factory=dict)
+    image_id: Optional[str] = None  # a photo the customer sent (metadata kefu_image; its text is [图片])
 
     @property
     def intent(self) -> Optional[str]:
@@ -96,18 +97,20 @@ class CaseService:
         out through the outbox (the follower's way); else the caller says it (the action's way)."""
         if not message.text.strip():
             return Outcome("none")
+        message = self._own_photo(message)
         case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
             return self._join(case, message)
         earlier, situation, person = self._first_reading(message)
         if not (hand_over or person):
             return Outcome("none")
-        read = read_message(ConversationState(), message.text, message.parse, situation, {}, earlier, self._policy())
+        read = read_message(ConversationState(), message.text, message.parse, situation, {}, earlier, self._policy(),
+                            channel=message.channel, photo=bool(message.image_id))
         handoff = self.drafts.draft(read)
         opened = self.store.cases.open_case(
             message.conversation_id, self.drafts.stored(handoff, message.parse), handoff.drafts, message.text,
             channel=message.channel, source_key=message.key, created_by="follower" if hold_through_outbox else "action",
-            versions=current_versions(), conversation=read.state.to_dict(),
+            versions=current_versions(), conversation=read.state.to_dict(), image_id=message.image_id,
         )
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])
@@ -129,13 +132,25 @@ class CaseService:
         facts = with_masks(gather({}, message.parse.get("entities") or (), {**said_before, **message.remembered},
                                   self.store.customers.chat_context(message.conversation_id), self.find_order),
                            message.text, None)
+        if message.image_id:
+            facts["photo"] = PHOTO_FACT
         situation = read_situation(message.text, message.intent, message.parse.get("intent_ranking"),
                                    message.parse.get("entities"), earlier, facts)
         rules = rules_question(message.text, message.intent, self._policy())  # 运费谁出? the bot answers it
-        return earlier, situation, needs_person(message.intent, situation, rules)
+        # A photo needs a person's eyes: the bot cannot look at it.
+        return earlier, situation, needs_person(message.intent, situation, rules) or bool(message.image_id)
+
+    def _own_photo(self, message: CustomerMessage) -> CustomerMessage:
+        """The message with its photo only if the photo was uploaded in this very conversation: metadata
+        comes from the customer's client, so another conversation's id (or a made-up one) is dropped."""
+        if message.image_id and self.store.images.get(message.image_id, message.conversation_id) is None:
+            logger.warning("a message in %s named a photo that is not its own: ignored", message.conversation_id)
+            return replace(message, image_id=None)
+        return message
 
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
-        if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key):
+        if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key,
+                                            image_id=message.image_id):
             return Outcome("duplicate", case["id"], case["batch"])
         read = self.drafts.read(case["id"], message.parse)
         if read.customer.act == "cancels":
@@ -267,6 +282,13 @@ class CaseService:
 def holding_key(message: CustomerMessage) -> str:
     """One holding message per customer message, whoever queues it and however often."""
     return f"hold:{message.key}"
+
+
+def image_of(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The photo id a customer's message carries in its metadata (the web chat's `kefu_image`), if any."""
+    image = (metadata or {}).get("kefu_image") if isinstance(metadata, Mapping) else None
+    image_id = image.get("id") if isinstance(image, Mapping) else None
+    return image_id if isinstance(image_id, str) and 0 < len(image_id) <= 64 else None
 
 
 def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:

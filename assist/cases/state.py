@@ -108,6 +108,7 @@ class CustomerReading:
     haggles: bool = False              # asks for a better price (便宜点), not about the rules of a coupon
     request: Optional[str] = None      # what a request asks us to do (refund, exchange, resend …)
     ordered: bool = False              # after a price talk or a goods question: 拍了 / 下单了
+    photo: bool = False                # the message is a photo the customer sent (its text: [图片])
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:

@@ -15,6 +15,7 @@ callers on an event loop run these methods in a thread. What this module adds:
 """
 from __future__ import annotations
 
+import json
 import re
 import threading
 import time
@@ -173,6 +174,34 @@ class WeChatApi:
                 raise refused(error) from None
             except requests.RequestException as error:
                 raise WeChatRefused(f"微信接口暂时不可用（{hide_token(str(error))}）") from None
+
+
+    def media(self, media_id: str, max_bytes: int) -> bytes:
+        """A picture the customer sent (GET /cgi-bin/media/get), at most `max_bytes`. Raises WeChatRefused."""
+        for attempt in (1, 2):
+            token = self.tokens.get()
+            try:
+                with self.client._http.get(f"{self.base_url}/cgi-bin/media/get", timeout=self.timeout, stream=True,
+                                           params={"access_token": token, "media_id": media_id}) as answer:
+                    answer.raise_for_status()
+                    data = answer.raw.read(max_bytes + 1, decode_content=True)
+                    kind = answer.headers.get("Content-Type", "")
+            except requests.RequestException as error:
+                raise WeChatRefused(f"微信接口暂时不可用（下载图片失败：{hide_token(str(error))}）") from None
+            if not kind.startswith(("application/json", "text/plain")):
+                if len(data) > max_bytes:
+                    raise WeChatRefused(f"图片超过 {max_bytes} 字节（KEFU_IMAGE_MAX_BYTES）", permanent=True)
+                return data
+            try:
+                error = json.loads(data or b"{}")
+            except ValueError:
+                error = {}
+            if error.get("errcode") in TOKEN_REFUSED and attempt == 1:
+                self.tokens.invalidate(token)
+                continue
+            raise WeChatRefused(f"微信没有给出这张图片（{error.get('errcode')} {error.get('errmsg')}）", error.get("errcode"),
+                                permanent=True)
+        raise WeChatRefused("微信接口暂时不可用（下载图片失败）")
 
 
 def hide_token(text: str) -> str:

@@ -46,6 +46,7 @@ class Incoming:
     account: str  # ToUserName: the Official Account's original id, which the reply comes from
     text: str = ""
     msg_id: str = ""
+    media_id: str = ""  # a picture's MediaId: its bytes come from the media API (a photo in a case)
 
 
 def _arg(args: Mapping[str, Any], name: str) -> str:
@@ -119,7 +120,8 @@ def read(message: Any) -> Incoming:
         raise Malformed(f"a {kind or 'message'} without a MsgId")
     if kind == "text":
         return Incoming(TEXT, f"m:{msg_id}", openid, account, text=str(data.get("Content") or ""), msg_id=msg_id)
-    return Incoming(MEDIA.get(kind, IGNORED), f"m:{msg_id}", openid, account, msg_id=msg_id)
+    media_id = str(data.get("MediaId") or "") if kind == "image" else ""
+    return Incoming(MEDIA.get(kind, IGNORED), f"m:{msg_id}", openid, account, msg_id=msg_id, media_id=media_id)
 
 
 def handshake(envelope: Envelope, args: Mapping[str, Any]) -> Optional[str]:

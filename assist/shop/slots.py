@@ -33,7 +33,9 @@ FLAGS: Tuple[str, ...] = ("beyond_policy", "repeat", "threat", "vip", "product_f
                           # the shop asked for something (a photo, a count, the order number) and is still waiting
                           "pending",
                           # the shop proposed something ({plan}) and has not done it yet
-                          "planned")
+                          "planned",
+                          # the customer's channel can send a photo and none came yet; this message is a photo
+                          "photo_askable", "photo_received")
 
 # Representative values at their longest allowed length: lint fills every template with
 # these, so a template that fits and passes the checker here fits and passes for real.

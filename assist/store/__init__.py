@@ -8,11 +8,13 @@ One small facade, one part per entity:
     store.cases.open_case(...)  store.decisions.decide(...)  store.outbox.due()
     store.agents  store.claims  store.customers  store.learning  store.follower  store.dead_letters
     store.wechat (the WeChat channel's once-only keys and its shared API token)
+    store.images (photos customers sent: rows here, files in data_dir/images)
     store.queue.open_queue()  store.records.search_cases(q)  store.figures.figures(days)
     store.vitals (readiness and metrics: writable?, outbox, open cases by stage, waiting, decisions)
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Optional
 
 from .agents import Agents
@@ -25,6 +27,7 @@ from .db import (AlreadyHandled, Claimed, NotFound, StoreError, StoreUnavailable
 from .decisions import DECISION_ACTIONS, Decisions, edit_distance
 from .figures import Figures
 from .follower import FollowerPositions
+from .images import Images
 from .learning import LearningRecords
 from .migrate import MIGRATE_COMMAND, SchemaBehind, require_current, upgrade
 from .outbox import Outbox
@@ -36,11 +39,12 @@ from .wechat import WeChatRecords
 
 
 class SuggestionStore:
-    def __init__(self, url: Optional[str] = None, check_schema: bool = True):
-        if url is None:
+    def __init__(self, url: Optional[str] = None, check_schema: bool = True, image_dir: Optional[Path] = None):
+        if url is None or image_dir is None:
             from assist.settings import get_settings
 
-            url = get_settings().store_url
+            url = url or get_settings().store_url
+            image_dir = image_dir or get_settings().data_dir / "images"
         self.url = url
         self.engine = make_engine(url)
         if check_schema:
@@ -59,11 +63,12 @@ class SuggestionStore:
         self.figures = Figures(self.engine)
         self.vitals = Vitals(self.engine)
         self.wechat = WeChatRecords(self.engine)
+        self.images = Images(self.engine, image_dir)
 
     @classmethod
-    def migrated(cls, url: str) -> "SuggestionStore":
+    def migrated(cls, url: str, image_dir: Optional[Path] = None) -> "SuggestionStore":
         """Migrate the database at `url` first (tests, tools that own their database, in-memory ones)."""
-        store = cls(url, check_schema=False)
+        store = cls(url, check_schema=False, image_dir=image_dir)
         upgrade(store.engine)
         return store
 

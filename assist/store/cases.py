@@ -62,18 +62,19 @@ class Cases:
     def open_case(self, conversation_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]],
                   customer_text: str, channel: Optional[str] = None, source_key: Optional[str] = None,
                   created_by: str = "action", versions: Optional[Dict[str, str]] = None,
-                  at: Optional[datetime] = None, conversation: Optional[Dict[str, Any]] = None) -> Dict[str, Any]:
+                  at: Optional[datetime] = None, conversation: Optional[Dict[str, Any]] = None,
+                  image_id: Optional[str] = None) -> Dict[str, Any]:
         """Open a case for the conversation, or join the open one; store a new batch of drafts.
         The same message (its source key) joins once: again, it changes nothing ("duplicate")."""
         args = (conversation_id, situation, list(drafts_), customer_text, channel, source_key, created_by, versions,
-                at or now(), conversation)
+                at or now(), conversation, image_id)
         try:
             return self._open_case(*args)
         except IntegrityError:
             return self._open_case(*args)  # someone opened it a moment ago: join theirs
 
     def _open_case(self, conversation_id, situation, drafts_, customer_text, channel, source_key, created_by, versions, at,
-                   conversation):
+                   conversation, image_id=None):
         with self.engine.begin() as db:
             case = db.execute(
                 sa.select(cases).where(cases.c.conversation_id == conversation_id, cases.c.state == OPEN)
@@ -89,17 +90,17 @@ class Cases:
                 ))
             else:
                 case_id = case.id
-            if not add_message(db, case_id, "customer", customer_text, at, source_key):
+            if not add_message(db, case_id, "customer", customer_text, at, source_key, image_id):
                 # This very message joined already (the action and the follower both saw it).
                 return {"id": case_id, "batch": case.batch, "joined": True, "duplicate": True}
             batch = new_batch(db, case_id, situation, drafts_, at, channel, versions, conversation)
         return {"id": case_id, "batch": batch, "joined": case is not None}
 
     def add_message(self, case_id: str, sender: str, text: str, source_key: Optional[str] = None,
-                    at: Optional[datetime] = None) -> bool:
+                    at: Optional[datetime] = None, image_id: Optional[str] = None) -> bool:
         with self.engine.begin() as db:
             require_case(db, case_id)
-            return add_message(db, case_id, sender, text, at or now(), source_key)
+            return add_message(db, case_id, sender, text, at or now(), source_key, image_id)
 
     def redraft(self, case_id: str, situation: Dict[str, Any], drafts_: Iterable[Dict[str, Any]],
                 versions: Optional[Dict[str, str]] = None,

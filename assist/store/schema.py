@@ -89,6 +89,7 @@ messages = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
     # The source event (Rasa event broker row or message id): the same message never joins twice.
     sa.Column("source_key", sa.String(128)),
+    sa.Column("image_id", sa.String(64)),  # a photo the customer sent (kefu_images); the text is its stand-in [图片]
     sa.UniqueConstraint("case_id", "source_key", name="kefu_message_once"),
 )
 
@@ -272,4 +273,17 @@ wechat_tokens = sa.Table(
     sa.Column("access_token", sa.Text),
     sa.Column("expires_at", UtcDateTime),
     sa.Column("refreshing_until", UtcDateTime),
+)
+
+# Photos customers send (console/images.py): re-encoded without EXIF, the file in data_dir/images named by
+# the id (random, unguessable); a customer fetches only their own conversation's, an agent behind their session.
+images = sa.Table(
+    "kefu_images", metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("conversation_id", sa.String(255), nullable=False, index=True),
+    sa.Column("content_type", sa.String(32), nullable=False),  # sniffed from the bytes, never the name
+    sa.Column("width", sa.Integer, nullable=False),
+    sa.Column("height", sa.Integer, nullable=False),
+    sa.Column("size", sa.Integer, nullable=False),  # bytes as stored
+    sa.Column("at", UtcDateTime, nullable=False, index=True),
 )

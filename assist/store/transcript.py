@@ -11,11 +11,13 @@ from sqlalchemy.exc import IntegrityError
 from .schema import cases, messages
 
 
-def add_message(db: Connection, case_id: str, sender: str, text: str, at: datetime, source_key: Optional[str]) -> bool:
-    """False when the same source event (its key) already joined this case."""
+def add_message(db: Connection, case_id: str, sender: str, text: str, at: datetime, source_key: Optional[str],
+                image_id: Optional[str] = None) -> bool:
+    """False when the same source event (its key) already joined this case. `image_id`: the photo it carried."""
     try:
         with db.begin_nested():
-            db.execute(messages.insert().values(case_id=case_id, sender=sender, text=text, at=at, source_key=source_key))
+            db.execute(messages.insert().values(case_id=case_id, sender=sender, text=text, at=at, source_key=source_key,
+                                                image_id=image_id))
     except IntegrityError:
         return False
     if sender == "customer":

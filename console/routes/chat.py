@@ -18,10 +18,12 @@ import hmac
 import re
 from datetime import datetime, timedelta
 from typing import Any, Dict, List, Optional
+from urllib.parse import quote
 
 from sanic import Blueprint, Request
 from sanic.response import file, json
 
+from assist.cases.service import image_of
 from assist.integrations.rasa import RasaUnavailable, message_id
 from assist.store import OPEN, RESOLVED
 from assist.store.db import now as store_now
@@ -59,6 +61,7 @@ async def config(request: Request):
         "rasa_url": settings.chat_rasa_url or settings.rasa_url,
         "socket_path": "/socket.io",
         "context_must_be_signed": bool(settings.chat_context_secret),
+        "image_max_bytes": settings.image_max_bytes,  # the page says so before uploading a larger photo
     })
 
 
@@ -86,10 +89,17 @@ async def status(request: Request, session_id: str):
     return json(await asyncio.to_thread(session_status, request.app.ctx.store, conversation_id, store_now()))
 
 
-def transcript(events: List[Dict[str, Any]], since: Optional[float] = None) -> List[Dict[str, Any]]:
+def image_url(session_id: str, image_id: str) -> str:
+    """Where the customer's page fetches a photo of theirs (console/routes/images.py)."""
+    return f"/chat/api/sessions/{session_id}/images/{quote(image_id, safe='')}"
+
+
+def transcript(events: List[Dict[str, Any]], since: Optional[float] = None,
+               session_id: Optional[str] = None) -> List[Dict[str, Any]]:
     """The conversation as the page shows it. Each bot message has the id the live socket gave it
     (a pushed message's delivery id, shown once even if Rasa stored it twice) and its time;
-    `since`: only what came after that time (what a returning page missed)."""
+    `since`: only what came after that time (what a returning page missed). A customer's photo
+    comes with its `image` URL (`session_id`'s own)."""
     said, seen = [], set()
     for event in events:
         text = event.get("text")
@@ -98,6 +108,9 @@ def transcript(events: List[Dict[str, Any]], since: Optional[float] = None) -> L
             continue
         if event.get("event") == "user":
             said.append({"sender": "customer", "text": text, "id": f"u{float(at):.6f}", "timestamp": at})
+            image_id = image_of(event.get("metadata"))
+            if image_id and session_id:
+                said[-1]["image"] = image_url(session_id, image_id)
         elif event.get("event") == "bot":
             key = message_id(event)
             if key in seen:
@@ -120,7 +133,7 @@ async def history(request: Request, session_id: str):
         events = await asyncio.to_thread(request.app.ctx.rasa.events, conversation_id)
     except RasaUnavailable:
         raise ApiError(503, "rasa_unavailable", "the conversation history is not reachable right now") from None
-    return json({"messages": transcript(events, since)})
+    return json({"messages": transcript(events, since, conversation_id)})
 
 
 def _signature(secret: str, context: Dict[str, str]) -> str:

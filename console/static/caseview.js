@@ -29,6 +29,12 @@ const KefuCaseView = (() => {
     );
   }
 
+  // A message's words, or the photo it carried (served to signed-in agents only: /api/images/<id>).
+  function body(m) {
+    if (m.image_id) return el("div", { class: "text photo" }, Kefu.photo(`/api/images/${encodeURIComponent(m.image_id)}`));
+    return el("div", { class: "text", text: m.text });
+  }
+
   // A failed delivery says why (WeChat's 48-hour rule: 顾客已超过48小时没有给公众号发消息…), so the agent knows
   // the customer has not got it and that sending again will not help until they write.
   function transcript(c) {
@@ -39,7 +45,7 @@ const KefuCaseView = (() => {
       return el("div", { class: `msg ${m.sender}` },
         el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.clock(m.at) }),
           d ? el("span", { class: `delivery ${d.state}`, text: DELIVERY[d.state] }) : null),
-        el("div", { class: "text", text: m.text }),
+        body(m),
         d && d.state === "failed" && d.last_error ? el("div", { class: "delivery-error", text: `未送达：${d.last_error}` }) : null);
     });
   }
@@ -57,5 +63,5 @@ const KefuCaseView = (() => {
       el("div", { class: "reason", text: d.reason ? `理由：${d.reason}` : "" })));
   }
 
-  return { tags, queueItem, transcript, drafts };
+  return { tags, queueItem, transcript, drafts, body };
 })();

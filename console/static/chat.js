@@ -16,7 +16,7 @@
   const LABELS = { customer: "我", bot: "智能助手", agent: "人工客服" };
 
   const chat = { sessionId: null, ready: false, pending: [], socket: null, context: null, personTexts: new Set(), pollTimer: null, sentAt: {},
-    shown: new Set(), since: 0 };
+    shown: new Set(), since: 0, pendingPhotos: [], imageMaxBytes: 0 };
   window.kefuChat = chat; // for the tests and the benchmark: session id and send times
 
   // Storage can be blocked in a third-party frame: then the chat still works for this visit.
@@ -152,6 +152,70 @@
     $("rating").replaceChildren(el("p", { text: "感谢您的评价！" }));
   }
 
+  // ---- photos -------------------------------------------------------------------------------
+  // A photo is uploaded to the console first (it checks the bytes, strips EXIF, keeps it), then sent
+  // to Rasa as the stand-in text [图片] with the photo's id in the message's metadata: NLU and the
+  // transcripts stay text, the agent sees the photo in the case.
+  const PHOTO_TEXT = "[图片]";
+  const PHOTO_ERRORS = {
+    too_large: () => `图片太大了，请发送 ${Math.floor(chat.imageMaxBytes / 1e6)}MB 以内的图片`,
+    too_many_pixels: () => "图片尺寸太大了，请截图或压缩后再发送",
+    not_an_image: () => "只能发送 JPG、PNG、WebP 或 HEIC 格式的图片",
+    too_many_images: () => "图片发得有点快，请稍等一分钟再发",
+    empty: () => "这张图片是空的，请重新选择",
+  };
+
+  function photoBubble(url) {
+    const node = el("div", { class: "bubble customer", data: { sender: "customer" } },
+      el("span", { class: "who", text: LABELS.customer }),
+      el("div", { class: `photo${url ? "" : " sending"}` }, url ? Kefu.photo(url, "我发送的图片") : el("span", { text: "图片发送中…" })));
+    $("messages").append(node);
+    $("messages").scrollTop = $("messages").scrollHeight;
+    return node;
+  }
+
+  function emitPhoto(image) {
+    const metadata = { kefu_image: { id: image.id } };
+    if (chat.context) metadata.kefu_context = chat.context;
+    chat.socket.emit("user_uttered", { message: PHOTO_TEXT, session_id: chat.sessionId, metadata });
+  }
+
+  function flushPhotos() {
+    for (const image of chat.pendingPhotos.splice(0)) emitPhoto(image);
+  }
+
+  async function sendPhoto(file) {
+    if (!file || !chat.sessionId) return; // the page is still starting
+    if (chat.imageMaxBytes && file.size > chat.imageMaxBytes) { $("conn").textContent = PHOTO_ERRORS.too_large(); return; }
+    const node = photoBubble(null);
+    try {
+      const response = await fetch(`/chat/api/sessions/${chat.sessionId}/images`, {
+        method: "POST", body: file, credentials: "omit", headers: { "Content-Type": file.type || "application/octet-stream" },
+      });
+      const body = await response.json().catch(() => null);
+      if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { code: body && body.error && body.error.code });
+      node.replaceWith(photoBubble(body.image.url));
+      if (chat.ready) emitPhoto(body.image);
+      else chat.pendingPhotos.push(body.image);
+      $("conn").textContent = "";
+    } catch (e) {
+      node.remove();
+      $("conn").textContent = (PHOTO_ERRORS[e.code] || (() => "图片没有发送成功，请重新发送"))();
+    }
+  }
+
+  function wirePhotos() {
+    const picker = $("photo");
+    picker.addEventListener("change", () => { const file = picker.files[0]; picker.value = ""; sendPhoto(file); });
+    // A pasted screenshot is sent as a photo; pasted text stays text.
+    $("input").addEventListener("paste", (event) => {
+      const item = [...((event.clipboardData && event.clipboardData.items) || [])].find((i) => i.kind === "file" && i.type.startsWith("image/"));
+      if (!item) return;
+      event.preventDefault();
+      sendPhoto(item.getAsFile());
+    });
+  }
+
   // ---- talking to Rasa ---------------------------------------------------------------------
   // A long message (an order card, a story of what went wrong) goes whole: NLU reads its first 500
   // characters (the normaliser's cap), the case keeps every word. Longer than this, the customer is
@@ -193,6 +257,7 @@
       $("conn").textContent = "";
       document.body.dataset.ready = "true";
       for (const text of chat.pending.splice(0)) emit(text);
+      flushPhotos();
     });
     socket.on("disconnect", () => { chat.ready = false; $("conn").textContent = "连接断开，正在重连…"; });
     socket.on("connect_error", () => { $("conn").textContent = "暂时连不上客服，正在重试…"; });
@@ -210,7 +275,7 @@
     try {
       const history = await getJSON(`/chat/api/sessions/${chat.sessionId}/history`);
       for (const m of history.messages) {
-        if (m.sender === "customer") bubble("customer", m.text);
+        if (m.sender === "customer") m.image ? photoBubble(m.image) : bubble("customer", m.text);
         else showBot(m);
         if (typeof m.timestamp === "number" && m.timestamp > chat.since) chat.since = m.timestamp;
       }
@@ -254,7 +319,9 @@
     const cfg = readConfig();
     applyLook(cfg);
     wireComposer();
+    wirePhotos();
     const server = await getJSON("/chat/config.json");
+    chat.imageMaxBytes = server.image_max_bytes;
     const stored = storage.get(SESSION_KEY);
     const returning = UUID4.test(stored || "");
     chat.sessionId = returning ? stored : uuid4();

@@ -28,7 +28,8 @@
     const detail = await api("GET", `/api/cases/${c.id}`);
     const lines = detail.messages.map((m) => el("div", { class: `msg ${m.sender}` },
       el("div", { class: "who" }, label(Kefu.SENDERS, m.sender), el("time", { text: Kefu.when(m.at) })),
-      el("div", { class: "text", text: m.text })));
+      m.image_id ? el("div", { class: "text photo" }, Kefu.photo(`/api/images/${encodeURIComponent(m.image_id)}`))
+        : el("div", { class: "text", text: m.text })));
     const moves = (detail.handovers || []).map((h) => el("div", { class: "handover" },
       `${Kefu.when(h.at)} ${Kefu.handoverText(h)} → ${h.to || "共享队列"}`, h.note ? `：${h.note}` : ""));
     item.append(el("div", { class: "transcript-view", data: { caseId: c.id } }, moves, lines));

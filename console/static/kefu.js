@@ -160,9 +160,38 @@ const Kefu = (() => {
     return `${h.by || h.from || ""} ${label(HANDOVERS, h.kind)}`.trim();
   }
 
+  // A customer's photo (a URL of ours, never markup): a thumbnail that opens full size over the page;
+  // a click, Escape or Enter closes it. While it is open no key reaches the page (the console's
+  // Enter would send a draft).
+  function photo(src, alt = "顾客发来的图片") {
+    return el("img", { class: "photo-thumb", src, alt, loading: "lazy", tabindex: "0",
+      onclick: (event) => { event.stopPropagation(); enlarge(src, alt); },
+      onkeydown: (event) => {
+        if (event.key !== "Enter") return;
+        event.preventDefault();
+        event.stopPropagation();
+        enlarge(src, alt);
+      } });
+  }
+
+  function enlarge(src, alt) {
+    const box = el("div", { class: "photo-box", role: "dialog", "aria-label": alt, tabindex: "-1" },
+      el("img", { src, alt }));
+    const close = () => { box.remove(); document.removeEventListener("keydown", onKey, true); };
+    const onKey = (event) => {
+      event.stopPropagation();
+      event.preventDefault();
+      if (["Escape", "Enter", " "].includes(event.key)) close();
+    };
+    box.addEventListener("click", close);
+    document.addEventListener("keydown", onKey, true);
+    document.body.append(box);
+    box.focus();
+  }
+
   return {
     el, api, ApiError, me, signOut, parseTime, duration, clock, when, uuid4, composing, label, word,
-    timer, waitClass, tickTimers, handoverText,
+    timer, waitClass, tickTimers, handoverText, photo,
     CONCERNS, MOODS, TEMPERAMENTS, SENDERS, ACTIONS, FACTS, ROLES, HANDOVERS, ACTS, ASKED, DONE, OFFERED, STAGES, TRENDS, IRRITATION, QUESTIONS,
   };
 })();

@@ -30,7 +30,7 @@ from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
-from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts, holding_key
+from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts, holding_key, image_of
 from assist.store import StoreUnavailable, is_unavailable, short_error as short
 from assist.store.db import make_engine
 
@@ -218,6 +218,7 @@ class EventFollower:
             conversation_id=conversation_id, text=event.get("text") or "",
             message_id=str(event.get("message_id") or event_id), channel=event.get("input_channel"),
             parse=event.get("parse_data") or {}, history=lambda: self.log.earlier_words(conversation_id, event_id),
+            image_id=image_of(event.get("metadata")),
         )
         case = self.store.cases.open_case_for(conversation_id)
         if case is not None and self.store.cases.opening_key(case["id"]) != message.key:

@@ -8,6 +8,7 @@ every call the channel makes. Point KEFU_WECHAT_API_URL at `url`.
   → {"errcode": 0, "errmsg": "ok"}; 40001 for a token it did not issue or has expired
   (`expire_tokens()`); 45015 for a customer outside the 48-hour window (`outside_window`); 48001 while
   the account is not verified (`unverified`); -1 "system error" for the next `busy` calls.
+- GET  /cgi-bin/media/get?access_token=…&media_id=… → the picture put in `media` (image/jpeg), or 40007.
 """
 from __future__ import annotations
 
@@ -21,6 +22,7 @@ from urllib.parse import parse_qs, urlparse
 
 ERRORS = {
     40001: "invalid credential, access_token is invalid or not latest",
+    40007: "invalid media_id",
     40125: "invalid appsecret",
     45015: "response out of time limit or subscription is canceled",
     48001: "api unauthorized",
@@ -38,6 +40,7 @@ class FakeWeChatApi:
         self.outside_window: Set[str] = set()  # OpenIDs that have not written for 48 hours
         self.busy = 0                          # the next sends answered -1
         self.unverified = False                # the account may not use the customer-service API
+        self.media: Dict[str, bytes] = {}      # MediaId → a picture a customer sent (GET /cgi-bin/media/get)
         self.lock = threading.Lock()
         self.server = ThreadingHTTPServer((host, 0), self._handler())
         self.server.daemon_threads = True
@@ -48,6 +51,8 @@ class FakeWeChatApi:
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self):  # noqa: N802
                 url = urlparse(self.path)
+                if url.path == "/cgi-bin/media/get":
+                    return self._media({k: v[0] for k, v in parse_qs(url.query).items()})
                 if url.path != "/cgi-bin/token":
                     return self._answer(404, {"errcode": 404, "errmsg": "not found"})
                 query = {k: v[0] for k, v in parse_qs(url.query).items()}
@@ -60,6 +65,20 @@ class FakeWeChatApi:
                     return self._answer(404, {"errcode": 404, "errmsg": "not found"})
                 token = (parse_qs(url.query).get("access_token") or [""])[0]
                 self._answer(200, api.send(token, json.loads(body or b"{}")))
+
+            def _media(self, query: Dict[str, str]) -> None:
+                with api.lock:
+                    code = 40001 if query.get("access_token") not in api.valid_tokens else (
+                        0 if query.get("media_id") in api.media else 40007)
+                    data = api.media.get(query.get("media_id"), b"")
+                if code:
+                    return self._answer(200, {"errcode": code, "errmsg": ERRORS[code]})
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Disposition", 'attachment; filename="photo.jpg"')
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
 
             def _answer(self, status: int, payload: dict) -> None:
                 data = json.dumps(payload, ensure_ascii=False).encode("utf-8")

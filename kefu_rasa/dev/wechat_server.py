@@ -46,9 +46,9 @@ class WeChatServer:
         msg_id = msg_id or str(random.randrange(10**18, 10**19))
         return self._push(openid, "text", f"<Content><![CDATA[{content}]]></Content><MsgId>{msg_id}</MsgId>", safe, msg_id)
 
-    def image(self, openid: str, safe: bool = False) -> Push:
+    def image(self, openid: str, safe: bool = False, media_id: str = "m1") -> Push:
         msg_id = str(random.randrange(10**18, 10**19))
-        return self._push(openid, "image", f"<PicUrl><![CDATA[http://mmbiz.qpic.cn/x]]></PicUrl><MediaId><![CDATA[m1]]></MediaId>"
+        return self._push(openid, "image", f"<PicUrl><![CDATA[http://mmbiz.qpic.cn/x]]></PicUrl><MediaId><![CDATA[{media_id}]]></MediaId>"
                                            f"<MsgId>{msg_id}</MsgId>", safe, msg_id)
 
     def voice(self, openid: str, safe: bool = False) -> Push:

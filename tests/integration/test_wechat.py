@@ -206,3 +206,33 @@ def test_the_48_hour_rule_shows_the_reply_failed_with_the_reason_never_retried(s
     push = wechat.text(openid, "你好")
     assert wechat.reply(wechat.post(push), push)["Content"] in texts("utter_greet")
     assert [c["errcode"] for c in wechat_api.calls_for(openid) if c["text"] == text] == [45015]  # never tried again
+
+
+def test_a_picture_sent_while_a_person_has_the_case_joins_it_as_a_photo_without_exif(stack, agent_token, wechat, wechat_api):
+    import io
+
+    from PIL import Image
+
+    openid = customer()
+    case = handed_over(stack, agent_token, wechat, wechat_api, openid)
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (22.0, 32.0, 10.0), 3: "E", 4: (114.0, 3.0, 50.0)}
+    taken = io.BytesIO()
+    Image.new("RGB", (90, 60), (20, 90, 160)).save(taken, "JPEG", exif=exif.tobytes())
+    wechat_api.media["photo-of-the-parcel"] = taken.getvalue()
+    picture = wechat.image(openid, safe=True, media_id="photo-of-the-parcel")
+    answer = wechat.post(picture)
+    assert (answer.status_code, answer.text) == (200, "success")  # the bot is paused: no passive reply
+    joined = wait_until(lambda: [m for m in console(stack, agent_token, "get", f"/api/cases/{case['id']}").json()["messages"]
+                                 if m.get("image_id")])
+    assert joined[0]["text"] == "[图片]" and joined[0]["sender"] == "customer"
+    served = console(stack, agent_token, "get", f"/api/images/{joined[0]['image_id']}")
+    assert served.status_code == 200 and served.headers["Content-Type"] == "image/jpeg"
+    assert Image.open(io.BytesIO(served.content)).size == (90, 60) and not Image.open(io.BytesIO(served.content)).getexif()
+    # The drafts for it come right after it joined (the same call of the case service).
+    wait_until(lambda: any("照片收到了" in d["text"] for d in console(stack, agent_token, "get", f"/api/cases/{case['id']}").json()["drafts"]))
+    # A media id WeChat does not know: nothing kept, the customer still gets the honest answer.
+    unknown = wechat.image(openid, media_id="gone")
+    assert wechat.post(unknown).status_code == 200
+    assert len([m for m in console(stack, agent_token, "get", f"/api/cases/{case['id']}").json()["messages"]
+                if m.get("image_id")]) == 1
