@@ -47,7 +47,9 @@ from sanic import response
 
 from assist.integrations.rasa import message_id
 from assist.settings import get_settings
-from kefu_rasa.customer_input import BadMessage, parse_body, rest_message, session_id, socket_message
+from kefu_rasa import tracker_guard
+from kefu_rasa.customer_input import BadMessage, client_message_id, parse_body, rest_message, session_id, socket_message
+from kefu_rasa.tracker_guard import HeldEmits, TrackerStoreUnavailable, refusing_while_unavailable
 
 logger = logging.getLogger(__name__)
 MAX_CATCH_UP = 100  # bot messages sent to a client that comes back
@@ -105,6 +107,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         return SocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message):
+        tracker_guard.install()  # before Rasa builds its agent: a failing tracker store refuses the turn
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         max_chars = get_settings().max_message_chars
@@ -128,7 +131,10 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                     await entered
                 since = data.get("kefu_since") if isinstance(data, dict) else None
                 if isinstance(since, (int, float)) and not isinstance(since, bool):
-                    await self._catch_up(sid, session, float(since))
+                    try:
+                        await self._catch_up(sid, session, float(since))
+                    except TrackerStoreUnavailable:
+                        pass  # logged by the store; the socket still joins, the next reconnect catches up
             await sio.emit("session_confirm", session, room=sid)
 
         @sio.on("disconnect", namespace=self.namespace)
@@ -144,11 +150,17 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                 data = dict(data, session_id=sid)
             try:
                 text, metadata = socket_message(data, session, max_chars, self.metadata_key)
+                client_id = client_message_id(data)  # the same id on a retry: the case takes it once
             except BadMessage as bad:
                 return await refuse(sid, bad)
-            await on_new_message(UserMessage(
-                text, SocketIOOutput(sio, self.bot_message_evt), session, input_channel=self.name(), metadata=metadata,
-            ))
+            held = HeldEmits(sio)  # the turn's answers go out once it is saved (kefu_rasa/tracker_guard.py)
+            try:
+                await on_new_message(UserMessage(text, SocketIOOutput(held, self.bot_message_evt), session,
+                                                 input_channel=self.name(), metadata=metadata, message_id=client_id))
+            except TrackerStoreUnavailable as down:
+                logger.warning("socket.io: refused a message for %s: the tracker store is unavailable", session)
+                return await sio.emit("kefu_error", down.answer(client_id)["error"], room=sid, namespace=self.namespace)
+            await held.release()
 
         return blueprint
 
@@ -203,10 +215,11 @@ def refusing_bad_input(blueprint, channel: Text):
 
 
 class RestInput(rasa_rest.RestInput):
-    """Rasa's REST channel (`/webhooks/rest/webhook`, same name) that answers bad input with a 400."""
+    """Rasa's REST channel (`/webhooks/rest/webhook`, same name) that answers bad input with a 400
+    and a turn the tracker store failed with a 503 (kefu_rasa/tracker_guard.py)."""
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(super().blueprint(on_new_message), self.name())
+        return refusing_bad_input(refusing_while_unavailable(super().blueprint, on_new_message), self.name())
 
 
 # ---- callback -----------------------------------------------------------------------------------
@@ -254,4 +267,4 @@ class CallbackInput(rasa_callback.CallbackInput):
         return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds)
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(super().blueprint(on_new_message), self.name())
+        return refusing_bad_input(refusing_while_unavailable(super().blueprint, on_new_message), self.name())

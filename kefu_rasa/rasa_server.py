@@ -14,6 +14,8 @@ Rasa client signs a short-lived JWT per call (assist/integrations/rasa.py).
 Refused here: `--auth-token`, `--jwt-secret`, `--jwt-private-key` (a secret on the command line).
 Without `--interface`/`-i`, Rasa listens on 127.0.0.1 (Rasa's own default is every address).
 Files Rasa creates (its SQLite tracker store, the event broker's file) are readable by this user only.
+A tracker store that fails refuses the turn instead of Rasa's fresh, empty conversation
+(kefu_rasa/tracker_guard.py).
 """
 from __future__ import annotations
 
@@ -49,6 +51,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         print(f"rasa server: {error}", file=sys.stderr)
         return 2
     from rasa.__main__ import main as rasa_main
+
+    from kefu_rasa import tracker_guard
+
+    tracker_guard.install()  # before Rasa builds its agent (kefu's channels install it too)
 
     # Rasa parses sys.argv itself; changing it here changes nothing the kernel shows for this process.
     sys.argv = ["rasa", *words]
