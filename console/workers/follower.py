@@ -19,6 +19,17 @@ Nothing is skipped. The bookmark never passes an event that was not handled:
   (kefu_dead_letters, counted in the console's queue) and the stream moves on.
 Handling is idempotent (a message joins a case once, by its message id), so events read again
 after a crash or an outage change nothing.
+
+Nor is an event that becomes visible late. With several Rasa servers writing one PostgreSQL table,
+an id is taken at insert and becomes visible at commit: a smaller id can appear after a larger one
+was read. So the bookmark is held before a gap in the ids (`Progress`) for KEFU_FOLLOWER_GAP_SECONDS
+while the events after it are handled as they come (and remembered, so each is handled once); the
+missing event, when it commits, is read from the held bookmark and handled. A gap still empty after
+the grace is an insert that was rolled back (or a row erased) and is stepped over. Why not the
+alternatives: a commit-time column would need Rasa's broker table changed; LISTEN/NOTIFY loses what
+was sent while the console was away. With one Rasa server (or SQLite) ids appear in order and there
+is no gap: the bookmark moves as before. An insert left uncommitted longer than the grace (a Rasa
+server frozen mid-publish) would be passed over: the grace is set far above a publish's few ms.
 """
 from __future__ import annotations
 
@@ -44,6 +55,7 @@ ASKING_ACTIONS = frozenset({HANDOFF_ACTION, "action_order_status", "action_answe
 # Rasa publishes a turn's events one by one right after the turn: a turn with neither a pause,
 # an action_listen nor a next message after this long is as complete as it will get.
 TURN_SETTLE_SECONDS = 1.0
+GAP_SECONDS = 30.0  # KEFU_FOLLOWER_GAP_SECONDS: how long a gap in the event ids may be an open insert
 
 
 @dataclass(frozen=True)
@@ -70,8 +82,7 @@ class EventLog:
     With one Rasa server (SQLite or PostgreSQL) ids become visible in id order. With several servers
     writing one PostgreSQL table, an id is taken at insert and becomes visible at commit, so a smaller
     id can appear after a larger one was read. `Progress` keeps the bookmark at the last id before
-    anything unhandled, so the fix for that case lives there: hold the bookmark at a gap in the ids
-    for a grace period instead of stepping over it.
+    anything unhandled and holds it at a gap in the ids (see the module's docstring).
     """
 
     def __init__(self, url: str):
@@ -121,27 +132,49 @@ class Progress:
     """The bookmark (stored) and what was handled beyond it (in memory: after a restart those
     events are handled again, which changes nothing)."""
 
-    def __init__(self, position: int):
+    def __init__(self, position: int, gap_seconds: float = GAP_SECONDS):
         self.position = position
         self.done: Set[int] = set()
+        self.gap_seconds = gap_seconds
+        # When each id beyond the bookmark was first read: the ids missing below it have been missing
+        # since then (had they been visible, the read, in id order, would have returned them too).
+        self.first_read: Dict[int, float] = {}
+        self.read_at = 0.0  # when the last read began: what it did not return was missing then
+
+    def saw(self, ids: Iterable[int], read_at: float) -> None:
+        self.read_at = read_at
+        for event_id in ids:
+            self.first_read.setdefault(event_id, read_at)
 
     def advance(self, ids_in_order: Iterable[int]) -> bool:
-        """Move the bookmark over the handled events; stop at the first one that is not."""
+        """Move the bookmark over the handled events; stop at the first one that is not, and
+        before a gap in the ids until it is filled or `gap_seconds` have passed."""
         moved = False
         for event_id in ids_in_order:
             if event_id <= self.position:
                 continue
-            if event_id not in self.done:
+            if event_id not in self.done or (event_id > self.position + 1 and not self._gap_passed(event_id)):
                 break
             self.done.discard(event_id)
             self.position, moved = event_id, True
+        if moved:
+            self.first_read = {event_id: at for event_id, at in self.first_read.items() if event_id > self.position}
         return moved
+
+    def _gap_passed(self, next_id: int) -> bool:
+        """Ids between the bookmark and `next_id` were never read: not committed yet, or never to be.
+        Measured between reads (not to the clock now: handling a long batch must not age a gap)."""
+        if self.read_at - self.first_read.get(next_id, self.read_at) < self.gap_seconds:
+            return False
+        logger.info("event ids %d-%d never appeared within %g s (an insert rolled back, or erased): passed",
+                    self.position + 1, next_id - 1, self.gap_seconds)
+        return True
 
 
 class EventFollower:
     def __init__(self, cases: CaseService, events_url: str, name: str = "console", max_tries: int = 5,
                  retry_seconds: float = 0.5, settle_seconds: float = TURN_SETTLE_SECONDS,
-                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None):
+                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None, gap_seconds: float = GAP_SECONDS):
         self.cases = cases
         self.observe = observe  # hears of each customer message handled (the console's metrics)
         self.store = cases.store
@@ -150,6 +183,7 @@ class EventFollower:
         self.max_tries = max_tries
         self.retry_seconds = retry_seconds
         self.settle_seconds = settle_seconds
+        self.gap_seconds = gap_seconds
         self.progress: Optional[Progress] = None
         self.failures: Dict[int, Tuple[int, float]] = {}  # event id → (tries, not before)
         self.first_seen: Dict[int, float] = {}             # user events whose turn is still being published
@@ -159,8 +193,11 @@ class EventFollower:
         Raises StoreUnavailable (nothing skipped) when the suggestion store cannot be used."""
         try:
             if self.progress is None:
-                self.progress = Progress(self.store.follower.position(self.name))
-            rows = self.log.read_after(self.progress.position, limit)
+                self.progress = Progress(self.store.follower.position(self.name), self.gap_seconds)
+            # Past a held bookmark, what was handled is read again (and skipped): `limit` new ones still come.
+            read_at = time.monotonic()
+            rows = self.log.read_after(self.progress.position, limit + len(self.progress.done))
+            self.progress.saw((row.id for row in rows), read_at)
             waiting: Set[str] = set()  # conversations with an event not handled yet: keep their order
             handled = 0
             for row in rows:
