@@ -95,9 +95,6 @@ class Settings(BaseSettings):
     # An event the follower cannot handle is tried this often, then kept as a dead letter the
     # console shows (a store outage is waited out, never counted: the event is retried until it works).
     follower_max_tries: int = Field(5, env="KEFU_FOLLOWER_MAX_TRIES", ge=1)
-    # A gap in Rasa's event ids may be another Rasa server's insert not committed yet: the follower's
-    # bookmark waits this long for it before stepping over (a rolled-back insert); 0 never waits.
-    follower_gap_seconds: float = Field(30.0, env="KEFU_FOLLOWER_GAP_SECONDS", ge=0)
     # A failing worker step (store or Rasa unavailable) is retried after 0.05 s, 0.1 s … up to this.
     worker_backoff_max_seconds: float = Field(5.0, env="KEFU_WORKER_BACKOFF_MAX_SECONDS", gt=0)
     max_edit_chars: int = Field(1000, env="KEFU_MAX_EDIT_CHARS", ge=1)

@@ -87,7 +87,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         app.ctx.worker_tasks += [asyncio.ensure_future(outbox_worker(app)), asyncio.ensure_future(wait_timer_worker(app))]
         if settings.follow_events:
             app.ctx.follower = EventFollower(app.ctx.cases, settings.events_url, max_tries=settings.follower_max_tries,
-                                             observe=app.ctx.metrics.message_handled, gap_seconds=settings.follower_gap_seconds)
+                                             observe=app.ctx.metrics.message_handled)
             app.ctx.worker_tasks.append(asyncio.ensure_future(follower_worker(app)))
 
     @app.before_server_stop

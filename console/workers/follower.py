@@ -22,14 +22,14 @@ after a crash or an outage change nothing.
 
 Nor is an event that becomes visible late. With several Rasa servers writing one PostgreSQL table,
 an id is taken at insert and becomes visible at commit: a smaller id can appear after a larger one
-was read. So the bookmark is held before a gap in the ids (`Progress`) for KEFU_FOLLOWER_GAP_SECONDS
+was read. So the bookmark is held before a gap in the ids (`Progress`) for GAP_SECONDS (30 s)
 while the events after it are handled as they come (and remembered, so each is handled once); the
 missing event, when it commits, is read from the held bookmark and handled. A gap still empty after
 the grace is an insert that was rolled back (or a row erased) and is stepped over. Why not the
 alternatives: a commit-time column would need Rasa's broker table changed; LISTEN/NOTIFY loses what
 was sent while the console was away. With one Rasa server (or SQLite) ids appear in order and there
 is no gap: the bookmark moves as before. An insert left uncommitted longer than the grace (a Rasa
-server frozen mid-publish) would be passed over: the grace is set far above a publish's few ms.
+server frozen mid-publish) is passed over; a longer grace costs only re-reading what was handled.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ ASKING_ACTIONS = frozenset({HANDOFF_ACTION, "action_order_status", "action_answe
 # Rasa publishes a turn's events one by one right after the turn: a turn with neither a pause,
 # an action_listen nor a next message after this long is as complete as it will get.
 TURN_SETTLE_SECONDS = 1.0
-GAP_SECONDS = 30.0  # KEFU_FOLLOWER_GAP_SECONDS: how long a gap in the event ids may be an open insert
+GAP_SECONDS = 30.0  # a gap in the ids may be an open insert this long (a publish takes ms); then: rolled back
 
 
 @dataclass(frozen=True)
