@@ -34,8 +34,8 @@ def fresh_database(server_url: str, prefix: str) -> str:
 
 def console_env(tmp_path, store_url: str, **extra: str) -> dict:
     env = dict(os.environ, RASA_TELEMETRY_ENABLED="false", KEFU_STORE_URL=store_url, KEFU_DATA_DIR=str(tmp_path / "data"),
-               KEFU_RASA_URL=f"http://127.0.0.1:{free_port()}", KEFU_RASA_JWT_SECRET=uuid.uuid4().hex,
-               PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
+               KEFU_RASA_URL=f"http://127.0.0.1:{free_port()}", KEFU_RASA_JWT_SECRET=uuid.uuid4().hex)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))  # the child's copy
     env.update(extra)
     return env
 
