@@ -26,6 +26,9 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
   shared `default` conversation for a missing sender); socket.io emits `kefu_error` to that socket
   (Rasa: silence), and takes a message only for the session the socket joined with
   `session_request` — a UUID — never for another customer's.
+- A turn the tracker store failed is refused, never answered from an empty conversation: REST 503,
+  socket.io `kefu_error` with `retryable: true`; socket.io answers go out once the turn is saved
+  (kefu_rasa/tracker_guard.py).
 """
 from __future__ import annotations
 
