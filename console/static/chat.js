@@ -165,7 +165,7 @@
   }
 
   // Each message has one id, kept on every retry (the case takes an id once). The channel refuses a
-  // message with a retryable kefu_error while it cannot read the conversation (nothing was answered
+  // message with a retryable kefu_error while it cannot read or save the conversation (nothing was answered
   // or recorded): the message waits in `pending`, in the order typed, and goes again after a pause
   // that doubles per refusal (at most 15 s) until it is taken. Its bubble stays as typed.
   const retry = { sent: new Map(), timer: null, calm: null, seq: 0 };
