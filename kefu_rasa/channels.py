@@ -26,6 +26,9 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
   shared `default` conversation for a missing sender); socket.io emits `kefu_error` to that socket
   (Rasa: silence), and takes a message only for the session the socket joined with
   `session_request` — a UUID — never for another customer's.
+- A turn the tracker store failed is refused, never answered from an empty conversation: REST 503,
+  socket.io `kefu_error` with `retryable: true`; socket.io answers go out once the turn is saved
+  (kefu_rasa/tracker_guard.py).
 """
 from __future__ import annotations
 
@@ -47,8 +50,10 @@ from sanic import response
 
 from assist.integrations.rasa import message_id
 from assist.settings import get_settings
-from kefu_rasa.customer_input import BadMessage, parse_body, rest_message, session_id, socket_message
+from kefu_rasa import tracker_guard
+from kefu_rasa.customer_input import BadMessage, client_message_id, parse_body, rest_message, session_id, socket_message
 from kefu_rasa.socketio_rooms import share_rooms
+from kefu_rasa.tracker_guard import HeldEmits, TrackerStoreUnavailable, refusing_while_unavailable
 
 logger = logging.getLogger(__name__)
 MAX_CATCH_UP = 100  # bot messages sent to a client that comes back
@@ -106,6 +111,7 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
         return SocketIOOutput(self.sio, self.bot_message_evt)
 
     def blueprint(self, on_new_message):
+        tracker_guard.install()  # before Rasa builds its agent: a failing tracker store refuses the turn
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
         if get_settings().socketio_redis_url:  # rooms shared by every Rasa server (kefu_rasa/socketio_rooms.py)
@@ -131,7 +137,10 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                     await entered
                 since = data.get("kefu_since") if isinstance(data, dict) else None
                 if isinstance(since, (int, float)) and not isinstance(since, bool):
-                    await self._catch_up(sid, session, float(since))
+                    try:
+                        await self._catch_up(sid, session, float(since))
+                    except TrackerStoreUnavailable:
+                        pass  # logged by the store; the socket still joins, the next reconnect catches up
             await sio.emit("session_confirm", session, room=sid)
 
         @sio.on("disconnect", namespace=self.namespace)
@@ -147,11 +156,17 @@ class SocketIOInput(rasa_socketio.SocketIOInput):
                 data = dict(data, session_id=sid)
             try:
                 text, metadata = socket_message(data, session, max_chars, self.metadata_key)
+                client_id = client_message_id(data)  # the same id on a retry: the case takes it once
             except BadMessage as bad:
                 return await refuse(sid, bad)
-            await on_new_message(UserMessage(
-                text, SocketIOOutput(sio, self.bot_message_evt), session, input_channel=self.name(), metadata=metadata,
-            ))
+            held = HeldEmits(sio)  # the turn's answers go out once it is saved (kefu_rasa/tracker_guard.py)
+            try:
+                await on_new_message(UserMessage(text, SocketIOOutput(held, self.bot_message_evt), session,
+                                                 input_channel=self.name(), metadata=metadata, message_id=client_id))
+            except TrackerStoreUnavailable as down:
+                logger.warning("socket.io: refused a message for %s: the tracker store is unavailable", session)
+                return await sio.emit("kefu_error", down.answer(client_id)["error"], room=sid, namespace=self.namespace)
+            await held.release()
 
         return blueprint
 
@@ -206,10 +221,11 @@ def refusing_bad_input(blueprint, channel: Text):
 
 
 class RestInput(rasa_rest.RestInput):
-    """Rasa's REST channel (`/webhooks/rest/webhook`, same name) that answers bad input with a 400."""
+    """Rasa's REST channel (`/webhooks/rest/webhook`, same name) that answers bad input with a 400
+    and a turn the tracker store failed with a 503 (kefu_rasa/tracker_guard.py)."""
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(super().blueprint(on_new_message), self.name())
+        return refusing_bad_input(refusing_while_unavailable(super().blueprint, on_new_message), self.name())
 
 
 # ---- callback -----------------------------------------------------------------------------------
@@ -257,4 +273,4 @@ class CallbackInput(rasa_callback.CallbackInput):
         return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds)
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(super().blueprint(on_new_message), self.name())
+        return refusing_bad_input(refusing_while_unavailable(super().blueprint, on_new_message), self.name())

@@ -9,7 +9,8 @@ socket, or a message filed under the shared `default` conversation.
 An answer names a code, as the console's API does: malformed_json (not JSON, or not an object),
 missing_field, bad_field (a number, list, null or object where text belongs; a lone surrogate, which
 is not text), too_long (over KEFU_MAX_MESSAGE_CHARS), unknown_session (socket.io: a session this
-socket did not join). An empty message is text: the bot answers it as it answers any other.
+socket did not join). A socket.io message may carry `message_id` (a UUID the client makes once per
+message and sends again with a retry): it becomes Rasa's message id, by which the case takes a message once. An empty message is text: the bot answers it as it answers any other.
 """
 from __future__ import annotations
 
@@ -100,3 +101,16 @@ def socket_message(data: Any, joined: Optional[str], max_chars: int, metadata_ke
     if not isinstance(metadata, dict):
         raise BadMessage("bad_field", f"'{metadata_key}' must be an object")
     return text, metadata
+
+
+def client_message_id(data: Any) -> Optional[str]:
+    """The UUID a socket.io client gave its message (kept on a retry), or None; BadMessage if not a UUID."""
+    given = data.get("message_id") if isinstance(data, dict) else None
+    if given is None:
+        return None
+    try:
+        if isinstance(given, str):
+            return str(uuid.UUID(given))
+    except ValueError:
+        pass
+    raise BadMessage("bad_field", "'message_id' must be a UUID the client made for this message")

@@ -16,6 +16,8 @@ Without `--interface`/`-i`, Rasa listens on 127.0.0.1 (Rasa's own default is eve
 With KEFU_PROFILE=production and no `--endpoints`, Rasa reads deploy/production/endpoints.yml, whose
 `${…}` entries come from kefu's settings (assist/profile.py): PostgreSQL stores, Redis locks.
 Files Rasa creates (its SQLite tracker store, the event broker's file) are readable by this user only.
+A tracker store that fails refuses the turn instead of Rasa's fresh, empty conversation
+(kefu_rasa/tracker_guard.py).
 """
 from __future__ import annotations
 
@@ -59,6 +61,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         if not any(w in ("--endpoints",) or w.startswith("--endpoints=") for w in given):
             words[1:1] = ["--endpoints", str(endpoints_file(settings))]
     from rasa.__main__ import main as rasa_main
+
+    from kefu_rasa import tracker_guard
+
+    tracker_guard.install()  # before Rasa builds its agent (kefu's channels install it too)
 
     # Rasa parses sys.argv itself; changing it here changes nothing the kernel shows for this process.
     sys.argv = ["rasa", *words]

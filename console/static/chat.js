@@ -3,7 +3,8 @@
 // (a retried push, a catch-up that overlaps the live socket) is shown once. On every (re)connect
 // the page says when the last message it showed was sent (kefu_since) and the channel first sends
 // what came after: nothing said while the tab was reconnecting is lost. Whether a person has the
-// case and the rating come from the console's /chat/api.
+// case and the rating come from the console's /chat/api. A message the channel could not take yet
+// (its conversation store down) is kept and sent again, with its id, until it is taken.
 "use strict";
 
 (() => {
@@ -227,19 +228,50 @@
     return text.replace(/^\s*\//, "／").trim();
   }
 
-  function emit(text) {
-    chat.sentAt[text] = Date.now();
-    const message = { message: text, session_id: chat.sessionId };
+  // Each message has one id, kept on every retry (the case takes an id once). The channel refuses a
+  // message with a retryable kefu_error while it cannot read or save the conversation (nothing was answered
+  // or recorded): the message waits in `pending`, in the order typed, and goes again after a pause
+  // that doubles per refusal (at most 15 s) until it is taken. Its bubble stays as typed.
+  const retry = { sent: new Map(), timer: null, calm: null, seq: 0 };
+
+  function emit(item) {
+    chat.sentAt[item.text] = Date.now();
+    retry.sent.set(item.id, item);
+    if (retry.sent.size > 100) retry.sent.delete(retry.sent.keys().next().value); // refusals come within a turn
+    const message = { message: item.text, session_id: chat.sessionId, message_id: item.id };
     if (chat.context) message.metadata = { kefu_context: chat.context };
     chat.socket.emit("user_uttered", message);
+  }
+
+  function flush() {
+    if (!chat.ready || retry.timer) return;
+    for (const item of chat.pending.splice(0)) emit(item);
+  }
+
+  function retryLater(error) {
+    const item = retry.sent.get(error.message_id);
+    if (!item || chat.pending.includes(item)) return;
+    retry.sent.delete(item.id);
+    item.tries = (item.tries || 0) + 1;
+    chat.pending.push(item);
+    chat.pending.sort((a, b) => a.seq - b.seq);
+    $("conn").textContent = "系统有点忙，您的消息已保留，稍后自动重新发送，请不要重复输入～";
+    clearTimeout(retry.calm);
+    const wait = Math.min(15000, Math.max(1000 * (Number(error.retry_after) || 1), 1000 * 2 ** (item.tries - 1)));
+    clearTimeout(retry.timer);
+    retry.timer = setTimeout(() => {
+      retry.timer = null;
+      flush();
+      retry.calm = setTimeout(() => { if (!retry.timer) $("conn").textContent = ""; }, 3000);
+    }, wait);
   }
 
   function send(text, shown, fromBot = false) {
     text = fromBot ? text.trim() : cleaned(text); // a button's payload comes from the bot itself
     if (!text) return;
     bubble("customer", shown || text);
-    if (chat.ready) emit(text);
-    else chat.pending.push(text);
+    chat.pending.push({ id: uuid4(), text, seq: retry.seq++ });
+    flush();
   }
 
   function connect(rasaUrl, path) {
@@ -256,13 +288,18 @@
       chat.ready = true;
       $("conn").textContent = "";
       document.body.dataset.ready = "true";
+<<<<<<< HEAD
       for (const text of chat.pending.splice(0)) emit(text);
       flushPhotos();
+=======
+      flush();
+>>>>>>> issue-20b
     });
     socket.on("disconnect", () => { chat.ready = false; $("conn").textContent = "连接断开，正在重连…"; });
     socket.on("connect_error", () => { $("conn").textContent = "暂时连不上客服，正在重试…"; });
     // kefu's channel refused a message (too long, not text …): say so instead of waiting for a reply.
     socket.on("kefu_error", (error) => {
+      if (error && error.retryable && error.message_id) return retryLater(error);
       $("conn").textContent = error && error.code === "too_long" ? "消息太长了，请分几次发送" : "这条消息没有发送成功，请重新输入";
     });
     socket.on("bot_uttered", (data) => {

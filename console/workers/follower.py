@@ -19,6 +19,17 @@ Nothing is skipped. The bookmark never passes an event that was not handled:
   (kefu_dead_letters, counted in the console's queue) and the stream moves on.
 Handling is idempotent (a message joins a case once, by its message id), so events read again
 after a crash or an outage change nothing.
+
+Nor is an event that becomes visible late. With several Rasa servers writing one PostgreSQL table,
+an id is taken at insert and becomes visible at commit: a smaller id can appear after a larger one
+was read. So the bookmark is held before a gap in the ids (`Progress`) for GAP_SECONDS (30 s)
+while the events after it are handled as they come (and remembered, so each is handled once); the
+missing event, when it commits, is read from the held bookmark and handled. A gap still empty after
+the grace is an insert that was rolled back (or a row erased) and is stepped over. Why not the
+alternatives: a commit-time column would need Rasa's broker table changed; LISTEN/NOTIFY loses what
+was sent while the console was away. With one Rasa server (or SQLite) ids appear in order and there
+is no gap: the bookmark moves as before. An insert left uncommitted longer than the grace (a Rasa
+server frozen mid-publish) is passed over; a longer grace costs only re-reading what was handled.
 """
 from __future__ import annotations
 
@@ -26,13 +37,14 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Iterable, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
 from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts, holding_key, image_of
 from assist.store import StoreUnavailable, is_unavailable, short_error as short
 from assist.store.db import make_engine
+from console.workers.bookmark import GAP_SECONDS, Progress
 
 logger = logging.getLogger(__name__)
 
@@ -70,8 +82,7 @@ class EventLog:
     With one Rasa server (SQLite or PostgreSQL) ids become visible in id order. With several servers
     writing one PostgreSQL table, an id is taken at insert and becomes visible at commit, so a smaller
     id can appear after a larger one was read. `Progress` keeps the bookmark at the last id before
-    anything unhandled, so the fix for that case lives there: hold the bookmark at a gap in the ids
-    for a grace period instead of stepping over it.
+    anything unhandled and holds it at a gap in the ids (see the module's docstring).
     """
 
     def __init__(self, url: str):
@@ -117,31 +128,10 @@ def _parsed(data: str) -> Optional[Dict[str, Any]]:
     return event if isinstance(event, dict) else None
 
 
-class Progress:
-    """The bookmark (stored) and what was handled beyond it (in memory: after a restart those
-    events are handled again, which changes nothing)."""
-
-    def __init__(self, position: int):
-        self.position = position
-        self.done: Set[int] = set()
-
-    def advance(self, ids_in_order: Iterable[int]) -> bool:
-        """Move the bookmark over the handled events; stop at the first one that is not."""
-        moved = False
-        for event_id in ids_in_order:
-            if event_id <= self.position:
-                continue
-            if event_id not in self.done:
-                break
-            self.done.discard(event_id)
-            self.position, moved = event_id, True
-        return moved
-
-
 class EventFollower:
     def __init__(self, cases: CaseService, events_url: str, name: str = "console", max_tries: int = 5,
                  retry_seconds: float = 0.5, settle_seconds: float = TURN_SETTLE_SECONDS,
-                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None):
+                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None, gap_seconds: float = GAP_SECONDS):
         self.cases = cases
         self.observe = observe  # hears of each customer message handled (the console's metrics)
         self.store = cases.store
@@ -150,6 +140,7 @@ class EventFollower:
         self.max_tries = max_tries
         self.retry_seconds = retry_seconds
         self.settle_seconds = settle_seconds
+        self.gap_seconds = gap_seconds
         self.progress: Optional[Progress] = None
         self.failures: Dict[int, Tuple[int, float]] = {}  # event id → (tries, not before)
         self.first_seen: Dict[int, float] = {}             # user events whose turn is still being published
@@ -159,8 +150,11 @@ class EventFollower:
         Raises StoreUnavailable (nothing skipped) when the suggestion store cannot be used."""
         try:
             if self.progress is None:
-                self.progress = Progress(self.store.follower.position(self.name))
-            rows = self.log.read_after(self.progress.position, limit)
+                self.progress = Progress(self.store.follower.position(self.name), self.gap_seconds)
+            # Past a held bookmark, what was handled is read again (and skipped): `limit` new ones still come.
+            read_at = time.monotonic()
+            rows = self.log.read_after(self.progress.position, limit + len(self.progress.done))
+            self.progress.saw((row.id for row in rows), read_at)
             waiting: Set[str] = set()  # conversations with an event not handled yet: keep their order
             handled = 0
             for row in rows:

@@ -408,6 +408,22 @@ def test_the_bookmark_stops_at_the_first_event_not_handled():
     assert progress.advance([13, 14]) and progress.position == 14 and progress.done == set()
 
 
+def test_the_bookmark_waits_at_a_gap_in_the_ids_then_steps_over_one_that_stays_empty():
+    """Another Rasa server's insert is not committed yet (13 waits for 11), or was rolled back (15 for 14)."""
+    progress = Progress(10, gap_seconds=30)
+    progress.saw([12], read_at=100.0)
+    progress.done.add(12)
+    assert not progress.advance([12]) and progress.position == 10
+    progress.saw([11, 12], read_at=110.0)  # it committed: read from the held bookmark
+    progress.done.add(11)
+    assert progress.advance([11, 12]) and progress.position == 12
+    progress.saw([14], read_at=111.0)
+    progress.done.add(14)
+    assert not progress.advance([14])
+    progress.saw([14], read_at=141.0)
+    assert progress.advance([14]) and progress.position == 14 and progress.first_read == {}
+
+
 # ---- item 5: who tells the customer ------------------------------------------------------------------
 def test_a_turn_the_action_never_answered_gets_the_holding_message_once(follower, events, store):
     """Rasa gave up on a hung action server: its turn has the handoff action but no pause."""
