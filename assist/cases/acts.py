@@ -81,7 +81,8 @@ def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = N
                     bool(said.intents[concern].matches(message.text)) if need == "words" else signs[need]
                     for need in needs)
         # Not believed: another concern whose words are there (有没实惠点的 → price), else acts.yml's `instead`.
-        worded = next((c for c in cues.evidence if c != concern and said.intents[c].matches(message.text)), None)
+        worded = next((c for c in (*cues.evidence, *SIDE_QUESTIONS) if c != concern and c in said.intents
+                       and said.intents[c].matches(message.text)), None)
         kept = concern if shown or not needs else (worded or instead)
         if kept:
             out.append(kept)

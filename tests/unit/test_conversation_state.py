@@ -525,3 +525,10 @@ def test_a_photo_taken_in_an_after_sales_case_is_no_order(shop):
     shop.sends("麻烦您拍张照片给我看看")
     shop.says("拍了", "affirm", 0.5)
     assert "ordered" not in shop.state.done
+
+
+def test_a_guess_without_its_signs_falls_to_the_goods_when_the_words_are_about_the_goods(shop):
+    # NLU's unsure delivery guess for a cart question: the words speak of the goods, not of a parcel
+    shop.says("昨天加进购物车的那双鞋今天下架了吗", "delivery_delay", 0.32)
+    assert shop.state.primary == "product_inquiry"
+    assert not any("包裹" in d["text"] or "订单号" in d["text"] for d in shop.case()["drafts"])
