@@ -6,6 +6,7 @@ import base64
 import os
 import shutil
 import subprocess
+import tempfile
 import time
 import uuid
 from pathlib import Path

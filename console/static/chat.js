@@ -17,7 +17,7 @@
   const LABELS = { customer: "我", bot: "智能助手", agent: "人工客服" };
 
   const chat = { sessionId: null, ready: false, pending: [], socket: null, context: null, personTexts: new Set(), pollTimer: null, sentAt: {},
-    shown: new Set(), since: 0, pendingPhotos: [], imageMaxBytes: 0 };
+    shown: new Set(), since: 0, imageMaxBytes: 0 };
   window.kefuChat = chat; // for the tests and the benchmark: session id and send times
 
   // Storage can be blocked in a third-party frame: then the chat still works for this visit.
@@ -175,16 +175,6 @@
     return node;
   }
 
-  function emitPhoto(image) {
-    const metadata = { kefu_image: { id: image.id } };
-    if (chat.context) metadata.kefu_context = chat.context;
-    chat.socket.emit("user_uttered", { message: PHOTO_TEXT, session_id: chat.sessionId, metadata });
-  }
-
-  function flushPhotos() {
-    for (const image of chat.pendingPhotos.splice(0)) emitPhoto(image);
-  }
-
   async function sendPhoto(file) {
     if (!file || !chat.sessionId) return; // the page is still starting
     if (chat.imageMaxBytes && file.size > chat.imageMaxBytes) { $("conn").textContent = PHOTO_ERRORS.too_large(); return; }
@@ -196,8 +186,9 @@
       const body = await response.json().catch(() => null);
       if (!response.ok) throw Object.assign(new Error(`HTTP ${response.status}`), { code: body && body.error && body.error.code });
       node.replaceWith(photoBubble(body.image.url));
-      if (chat.ready) emitPhoto(body.image);
-      else chat.pendingPhotos.push(body.image);
+      // Sent like a typed message (its place in the order, one id, retried if refused), with the photo's id.
+      chat.pending.push({ id: uuid4(), text: PHOTO_TEXT, image: { id: body.image.id }, seq: retry.seq++ });
+      flush();
       $("conn").textContent = "";
     } catch (e) {
       node.remove();
@@ -239,7 +230,10 @@
     retry.sent.set(item.id, item);
     if (retry.sent.size > 100) retry.sent.delete(retry.sent.keys().next().value); // refusals come within a turn
     const message = { message: item.text, session_id: chat.sessionId, message_id: item.id };
-    if (chat.context) message.metadata = { kefu_context: chat.context };
+    const metadata = {};
+    if (chat.context) metadata.kefu_context = chat.context;
+    if (item.image) metadata.kefu_image = item.image; // a photo: its id in the console's store
+    if (Object.keys(metadata).length) message.metadata = metadata;
     chat.socket.emit("user_uttered", message);
   }
 
@@ -288,12 +282,7 @@
       chat.ready = true;
       $("conn").textContent = "";
       document.body.dataset.ready = "true";
-<<<<<<< HEAD
-      for (const text of chat.pending.splice(0)) emit(text);
-      flushPhotos();
-=======
       flush();
->>>>>>> issue-20b
     });
     socket.on("disconnect", () => { chat.ready = false; $("conn").textContent = "连接断开，正在重连…"; });
     socket.on("connect_error", () => { $("conn").textContent = "暂时连不上客服，正在重试…"; });
