@@ -3,12 +3,7 @@ outside git, in models/), and the real Rasa + action servers on free loopback po
 from __future__ import annotations
 
 import base64
-import glob
 import os
-import shutil
-import subprocess
-import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -113,51 +108,24 @@ def eval_tsv() -> Path:
     return path
 
 
-# ---- PostgreSQL and Redis of our own, on free loopback ports (scripts/install_services.sh) ----------
-def _pg_bin(name):
-    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"))
-    return found[-1] if found else shutil.which(name)
-
-
-def _as_postgres(cmd):
-    """initdb refuses root; run as the packaged postgres user when we are root."""
-    return (["runuser", "-u", "postgres", "--"] + cmd) if os.geteuid() == 0 else cmd
-
-
+# ---- PostgreSQL and Redis of our own, on free loopback ports (kefu_rasa/dev/services.py) ------------
 @pytest.fixture(scope="session")
 def postgres():
-    initdb, pg_ctl = _pg_bin("initdb"), _pg_bin("pg_ctl")
-    if not initdb or not pg_ctl:
-        pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
-    # Its own directory: pytest's temporary root is private to us, and initdb runs as postgres.
-    root = Path(tempfile.mkdtemp(prefix="kefu-pg-"))
-    root.chmod(0o777)
-    data = root / "data"
-    from kefu_rasa.dev.servers import free_port
+    from kefu_rasa.dev.services import start_postgres
 
-    port = free_port()
-    subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "kefu", "--auth=trust", "-E", "UTF8"]), check=True, capture_output=True)
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-o", f"-p {port} -k {data} -c listen_addresses=127.0.0.1", "-w", "-l", str(data / "log"), "start"]),
-                   check=True, capture_output=True)
-    url = f"postgresql://kefu@127.0.0.1:{port}"
-    for db in ("tracker", "events", "suggestions", "migrations"):
-        subprocess.run(["psql", f"{url}/postgres", "-c", f"CREATE DATABASE {db}"], check=True, capture_output=True)
-    yield {"port": port, "url": url}
-    subprocess.run(_as_postgres([pg_ctl, "-D", str(data), "-m", "fast", "stop"]), capture_output=True)
-    shutil.rmtree(root, ignore_errors=True)
+    cluster = start_postgres()
+    if cluster is None:
+        pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
+    yield cluster.as_dict()
+    cluster.close()
 
 
 @pytest.fixture(scope="session")
 def redis():
-    server = shutil.which("redis-server")
-    if not server:
-        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
-    from kefu_rasa.dev.servers import free_port
+    from kefu_rasa.dev.services import start_redis
 
-    port = free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    server = start_redis()
+    if server is None:
+        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
+    yield server.port
+    server.close()

@@ -1,0 +1,46 @@
+"""The scale-out proof's fixtures: its own PostgreSQL and Redis (the faults restart them), the
+callback inbox the customers read, and the hook that keeps the full load run (`scale`) out of the
+default run: `make test-scale` (pytest -m scale) runs it."""
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_collection_modifyitems(config, items):
+    if "scale" in (config.getoption("-m") or ""):
+        return
+    skip = pytest.mark.skip(reason="the full load-and-fault run: `make test-scale` (pytest -m scale)")
+    for item in items:
+        if item.get_closest_marker("scale"):
+            item.add_marker(skip)
+
+
+@pytest.fixture(scope="module")
+def services():
+    """PostgreSQL and Redis of this module's own: a fault restarts them, so no other test shares them."""
+    from kefu_rasa.dev.services import start_postgres, start_redis
+
+    postgres = start_postgres()
+    if postgres is None:
+        pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
+    redis = start_redis()
+    if redis is None:
+        postgres.close()
+        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
+    yield postgres, redis
+    redis.close()
+    postgres.close()
+
+
+@pytest.fixture(scope="module")
+def cluster(trained_model, services, tmp_path_factory):
+    """Two of everything (Rasa, action server, console) on PostgreSQL and Redis."""
+    from kefu_rasa.dev.scale_cluster import start_cluster
+    from kefu_rasa.dev.scale_load import ScaleInbox
+
+    postgres, redis = services
+    inbox = ScaleInbox()
+    running = start_cluster(trained_model, tmp_path_factory.mktemp("scale"), 2, inbox, postgres=postgres, redis=redis)
+    yield running
+    running.stop()
+    inbox.close()
