@@ -23,6 +23,7 @@ from kefu_rasa.dev.scale_cluster import Cluster
 from kefu_rasa.dev.scale_load import Conversation, Customers
 
 SETTLE_SECONDS = 120.0  # after the last message: every batch decided, every reply delivered, or a failure
+QUIET_SECONDS = 10.0    # and no customer message joined a case for this long (the follower has caught up)
 
 
 @dataclass
@@ -95,16 +96,17 @@ def run_load(cluster: Cluster, conversations: List[Conversation], *,
         thread.join(max(1.0, began + 900 - time.monotonic()))
     stop.set()
     seconds = time.monotonic() - began
-    unsettled = _settle(cluster.store_url, [c.conversation_id for c in conversations])
+    unsettled = _settle(cluster.store_url, [c.conversation_id for c in conversations], watcher)
     agents.finish()
     watcher.finish()
     return Outcome(conversations, list(agents.approvals), watcher, seconds, not unsettled, unsettled, windows,
                    agents.conflicts, agents.unavailable)
 
 
-def _settle(store_url: str, conversation_ids: List[str], timeout: float = SETTLE_SECONDS) -> List[str]:
-    """Until every open case's current batch has a decision and no reply is still pending; what is
-    left undone after `timeout` (empty: settled)."""
+def _settle(store_url: str, conversation_ids: List[str], watcher: CaseWatcher,
+            timeout: float = SETTLE_SECONDS) -> List[str]:
+    """Until every open case's current batch has a decision, no reply is still pending and no message
+    joined a case for QUIET_SECONDS; what is left undone after `timeout` (empty: settled)."""
     engine = SuggestionStore(store_url).engine
 
     def undone() -> List[str]:
@@ -126,7 +128,7 @@ def _settle(store_url: str, conversation_ids: List[str], timeout: float = SETTLE
             left = undone()
         except sa.exc.OperationalError:
             pass  # the store is coming back after a fault
-        if not left:
+        if not left and time.monotonic() - watcher.last_new >= QUIET_SECONDS:
             return []
         time.sleep(0.5)
-    return left
+    return left or [f"customer messages still joining cases {timeout:.0f} s after the load"]

@@ -120,6 +120,7 @@ class CaseWatcher:
     def __init__(self, store_url: str):
         self.engine = SuggestionStore(store_url).engine
         self.seen: Dict[Tuple[str, str], float] = {}
+        self.last_new = time.monotonic()  # when a customer message last appeared in a case
         self.errors = 0
         self.stop = threading.Event()
         self.thread = threading.Thread(target=self._watch, daemon=True)
@@ -151,7 +152,8 @@ class CaseWatcher:
         with self.engine.connect() as db:
             rows = db.execute(query).all()
         for row in rows:
-            self.seen.setdefault((row.conversation_id, row.text), at)
+            if (row.conversation_id, row.text) not in self.seen:
+                self.seen[(row.conversation_id, row.text)] = self.last_new = at
             self.floor = max(self.floor, row.id)
 
     def arrival(self, conversation_id: str, text: str) -> Optional[float]:

@@ -14,6 +14,7 @@ Each check returns a list of problems, one line each (empty: it holds):
 from __future__ import annotations
 
 import time
+from collections import Counter
 from typing import Dict, List
 
 import requests
@@ -152,11 +153,10 @@ def refused_while_down(outcome: Outcome) -> List[str]:
         tries = [(conversation.conversation_id, outcome_) for conversation in outcome.conversations
                  for sent in conversation.sent for at, outcome_ in sent.attempts
                  if window.began <= at <= (window.ended or at)]
-        refused = [c for c, o in tries if o == "503"]
-        answered = [c for c, o in tries if o == "200"]
-        if not refused:
-            problems.append(f"{window.name}: {len(tries)} messages tried while it lasted, none asked to retry (503); "
-                            f"{len(answered)} answered 200")
+        answers = Counter(o for _, o in tries)
+        if not answers["503"]:
+            problems.append(f"{window.name}: {len(tries)} tries while it lasted, none asked to retry (503); "
+                            f"answers: {dict(answers)}")
     return problems
 
 
