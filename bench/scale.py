@@ -50,9 +50,9 @@ def run_setup(model, key: str, args) -> dict:
     cluster = start_cluster(model, Path(tempfile.mkdtemp(prefix=f"kefu-scale-{key}-")), instances, inbox,
                             postgres=postgres, redis=redis)
     try:
-        sustained, steps = sustained_rate(cluster, args.rates, args.step_seconds, args.bound_ms, log=log)
+        sustained, steps = sustained_rate(cluster, args.rates, args.step_seconds, args.bound_ms, args.messages, log=log)
         log(f"  fixed load {args.fixed_rate:g}/s for {args.fixed_seconds:g} s…")
-        fixed = offered_step(cluster, args.fixed_rate, args.fixed_seconds, seed=7)
+        fixed = offered_step(cluster, args.fixed_rate, args.fixed_seconds, args.messages, seed=7)
         log(f"  fixed {fixed.line()}")
     finally:
         cluster.stop()
@@ -67,23 +67,47 @@ def median(values):
     return statistics.median(values) if values else float("nan")
 
 
+def ceiling(step, per_process: bool) -> float:
+    """Messages per second at which the CPU would run out, extrapolated from the step's CPU shares."""
+    shares = {role: share for role, share in step.cpu.items() if role != "load generator" and share > 0}
+    if not shares:
+        return float("nan")
+    if per_process:
+        single = [share for role, share in shares.items() if role.split("-")[0] in ("rasa", "actions", "console")]
+        return step.achieved / max(single)
+    return step.achieved * (os.cpu_count() or 1) / sum(shares.values())
+
+
 def print_report(results: dict, args) -> None:
     print("# Scale-out benchmark — one and two instances of the agent-assist loop\n")
     print(f"command: `.venv/bin/python bench/scale.py --rates {','.join(f'{r:g}' for r in args.rates)} "
-          f"--step-seconds {args.step_seconds:g} --fixed-rate {args.fixed_rate:g} --fixed-seconds {args.fixed_seconds:g}` · "
+          f"--step-seconds {args.step_seconds:g} --messages {args.messages} --fixed-rate {args.fixed_rate:g} --fixed-seconds {args.fixed_seconds:g}` · "
           f"{time.strftime('%Y-%m-%d %H:%M')} · {os.cpu_count()} cores\n")
-    print(f"Sustained: the highest offered rate of customer messages (REST shoppers, 5 messages each, agents "
+    print(f"Sustained: the highest offered rate of customer messages (REST shoppers, {args.messages} messages each, agents "
           f"approving on every console) whose step kept message → case p95 ≤ {args.bound_ms:g} ms, achieved ≥ 90 % of "
           f"it and lost nothing. Fixed: every setup at {args.fixed_rate:g} messages/s.\n")
-    print(f"| setup | sustained msg/s | message→case p50 / p95 ms | approve→delivered p50 / p95 ms | achieved msg/s |")
+    print("| setup | sustained msg/s | message→case p50 / p95 ms | approve→delivered p50 / p95 ms | achieved msg/s |")
     print("|---|---:|---:|---:|---:|")
     for result in results.values():
         f = result["fixed"]
         print(f"| {result['title']} | {result['sustained']:g} | {median(f.to_case_ms):.0f} / {f.p(f.to_case_ms, 0.95):.0f} | "
               f"{median(f.to_deliver_ms):.0f} / {f.p(f.to_deliver_ms, 0.95):.0f} | {f.achieved:.1f} |")
-    if "pg-1" in results and "pg-2" in results and results["pg-1"]["sustained"]:
-        ratio = results["pg-2"]["sustained"] / results["pg-1"]["sustained"]
-        print(f"\n2 instances vs 1 on PostgreSQL: **{ratio:.2f}×** the sustained rate (goal ≥ 1.5×).")
+    if "pg-1" in results and "pg-2" in results:
+        one, two = results["pg-1"], results["pg-2"]
+        ratio = f"**{two['sustained'] / one['sustained']:.2f}×**" if one["sustained"] else "n/a (1 instance sustained no step)"
+        budget = ceiling(two["fixed"], per_process=True) / ceiling(one["fixed"], per_process=True)
+        print(f"\n2 instances vs 1 on PostgreSQL: {ratio} the sustained rate (goal ≥ 1.5×); on the per-process CPU "
+              f"budget (each Python process at most one core): **{budget:.2f}×**.")
+    print("\nCPU ceilings from the fixed load (rate ÷ CPU share): *per process* — the rate at which the busiest "
+          "single-threaded process (Rasa, action server, console) would fill its one core; *machine* — the rate at "
+          f"which the whole stack would fill this machine's {os.cpu_count()} cores.\n")
+    print("| setup | stack CPU ms per message | ceiling per process msg/s | ceiling on the machine msg/s |")
+    print("|---|---:|---:|---:|")
+    for result in results.values():
+        f = result["fixed"]
+        stack = sum(v for role, v in f.cpu.items() if role != "load generator")
+        print(f"| {result['title']} | {stack / f.achieved * 1000:.0f} | {ceiling(f, per_process=True):.1f} | "
+              f"{ceiling(f, per_process=False):.1f} |")
     print("\nCPU at the fixed load, share of one core per process (from /proc/<pid>/stat, process groups included):\n")
     roles = sorted({role for result in results.values() for role in result["fixed"].cpu})
     print("| process | " + " | ".join(r["title"] for r in results.values()) + " |")
@@ -103,7 +127,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rates", type=lambda s: [float(r) for r in s.split(",")], default=[1, 2, 3, 4, 6, 8, 12, 16],
                         help="offered customer messages per second, rising: the search stops at the first that fails")
-    parser.add_argument("--step-seconds", type=float, default=20, help="how long each step offers its rate")
+    parser.add_argument("--step-seconds", type=float, default=30, help="how long each step offers its rate")
+    parser.add_argument("--messages", type=int, default=3, help="messages per conversation (one of them needs a person)")
     parser.add_argument("--fixed-rate", type=float, default=3, help="the one offered rate every setup is measured at")
     parser.add_argument("--fixed-seconds", type=float, default=30)
     parser.add_argument("--bound-ms", type=float, default=300, help="message → case p95 a sustained rate must keep")

@@ -86,7 +86,7 @@ def _cpu_snapshot(cluster: Cluster) -> Dict[str, float]:
     return snapshot
 
 
-def offered_step(cluster: Cluster, rate: float, seconds: float, per_conversation: int = 5, seed: int = 0) -> Step:
+def offered_step(cluster: Cluster, rate: float, seconds: float, per_conversation: int = 3, seed: int = 0) -> Step:
     """Offer `rate` customer messages per second for about `seconds`; wait for the cases and the replies."""
     count = max(1, round(rate * seconds / per_conversation))
     conversations = make_conversations(count, per_conversation, seed=seed)
@@ -154,12 +154,13 @@ def _delivery_latencies(cluster: Cluster, agents: Agents) -> List[float]:
     return found
 
 
-def sustained_rate(cluster: Cluster, rates: List[float], seconds: float, bound_ms: float, log=print) -> tuple:
+def sustained_rate(cluster: Cluster, rates: List[float], seconds: float, bound_ms: float, per_conversation: int = 3,
+                   log=print) -> tuple:
     """The highest offered rate (of `rates`, rising) whose step holds the bound; the steps run."""
     steps: List[Step] = []
     best = 0.0
     for number, rate in enumerate(rates):
-        step = offered_step(cluster, rate, seconds, seed=100 + number)
+        step = offered_step(cluster, rate, seconds, per_conversation, seed=100 + number)
         steps.append(step)
         log(f"  step {step.line()}")
         if not step.holds(bound_ms):
