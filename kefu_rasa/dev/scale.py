@@ -11,9 +11,11 @@ from __future__ import annotations
 import random
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, List, Optional, Tuple
 
+import requests
 import sqlalchemy as sa
 
 from assist.store import SuggestionStore
@@ -99,8 +101,30 @@ def run_load(cluster: Cluster, conversations: List[Conversation], *,
     unsettled = _settle(cluster.store_url, [c.conversation_id for c in conversations], watcher)
     agents.finish()
     watcher.finish()
+    if unsettled:
+        unsettled.append(f"(the agents' answers other than 201: {dict(agents.answers)})")
     return Outcome(conversations, list(agents.approvals), watcher, seconds, not unsettled, unsettled, windows,
                    agents.conflicts, agents.unavailable)
+
+
+def close_run(cluster: Cluster, outcome: Outcome) -> int:
+    """Resolve the run's open cases through the consoles (as agents would), so the next run on the
+    same cluster starts with an empty queue (a console lists at most 200 open cases). The number closed."""
+    engine = SuggestionStore(cluster.store_url).engine
+    with engine.connect() as db:
+        open_ids = [row.id for row in db.execute(sa.select(cases.c.id).where(
+            cases.c.conversation_id.in_([c.conversation_id for c in outcome.conversations]), cases.c.state == "open"))]
+    token = SuggestionStore(cluster.store_url).agents.create_agent("scale-closer")
+    urls = cluster.console_urls
+
+    def resolve(pair) -> bool:
+        number, case_id = pair
+        response = requests.post(f"{urls[number % len(urls)]}/api/cases/{case_id}/resolve",
+                                 headers={"Authorization": f"Bearer {token}"}, json={}, timeout=60)
+        return response.status_code == 200
+
+    with ThreadPoolExecutor(4) as pool:
+        return sum(pool.map(resolve, enumerate(open_ids)))
 
 
 def _settle(store_url: str, conversation_ids: List[str], watcher: CaseWatcher,

@@ -11,6 +11,7 @@ appears in a case (a case with drafts: the message and its drafts are written in
 from __future__ import annotations
 
 import threading
+from collections import Counter
 import time
 import uuid
 from dataclasses import dataclass
@@ -46,6 +47,7 @@ class Agents:
                        for i, url in enumerate(console_urls) for n in range(per_console)]
         self.think, self.resolve = think, resolve  # resolve: each approval also closes the case (the bot resumes)
         self.approvals: List[Approval] = []
+        self.answers: Counter = Counter()  # every answer but 201: "409 already_handled" …
         self.conflicts = 0        # 409: another agent had decided, or the customer wrote again
         self.unavailable = 0      # the console was down or answered 503
         self.lock = threading.Lock()
@@ -89,22 +91,28 @@ class Agents:
         if detail.status_code != 200:
             raise requests.ConnectionError(f"case answered {detail.status_code}")
         case = detail.json()
-        if not case["drafts"] or case["state"] != "open":
+        if case["state"] != "open":
             return
-        draft = case["drafts"][0]
-        body = {"draft_id": draft["id"], "batch": case["batch"], "idempotency_key": f"scale-{uuid.uuid4()}",
-                "resolve": self.resolve}
+        key = f"scale-{uuid.uuid4()}"
+        if case["drafts"]:
+            route, text = "approve", case["drafts"][0]["text"]
+            body = {"draft_id": case["drafts"][0]["id"], "batch": case["batch"], "idempotency_key": key, "resolve": self.resolve}
+        else:  # nothing to offer (every variant rejected, or none fits): the agent writes the reply
+            route, text = "edit", f"您好，您的问题我们已经记下了，正在为您处理，请稍等（{case['batch']}）。"
+            body = {"text": text, "batch": case["batch"], "idempotency_key": key, "resolve": self.resolve, "override": True}
         for _ in range(20):  # the same request again while the console is down or the store refuses
             asked_at = time.monotonic()
             try:
-                response = session.post(f"{url}/api/cases/{case_id}/approve", json=body, timeout=30)
+                response = session.post(f"{url}/api/cases/{case_id}/{route}", json=body, timeout=30)
             except requests.RequestException:
                 response = None
             if response is not None and response.status_code == 201:
                 with self.lock:
                     self.approvals.append(Approval(case["conversation_id"], case_id, case["batch"],
-                                                   response.json()["decision"]["id"], draft["text"], asked_at, url))
+                                                   response.json()["decision"]["id"], text, asked_at, url))
                 return
+            if response is not None:
+                self.answers[_answer(response)] += 1
             if response is not None and response.status_code in (409, 404):
                 with self.lock:
                     self.conflicts += 1
@@ -112,6 +120,13 @@ class Agents:
             with self.lock:
                 self.unavailable += 1
             time.sleep(1)
+
+
+def _answer(response: requests.Response) -> str:
+    try:
+        return f"{response.status_code} {response.json()['error']['code']}"
+    except (ValueError, KeyError, TypeError):
+        return str(response.status_code)
 
 
 class CaseWatcher:

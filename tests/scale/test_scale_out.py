@@ -15,7 +15,7 @@ import os
 
 import pytest
 
-from kefu_rasa.dev.scale import run_load
+from kefu_rasa.dev.scale import close_run, run_load
 from kefu_rasa.dev.scale_load import make_conversations
 from kefu_rasa.dev.scale_checks import check_all, refused_while_down
 from kefu_rasa.dev.scale_faults import FAULTS
@@ -38,6 +38,20 @@ KNOWN_ON_MAIN = {
 }
 
 
+@pytest.fixture
+def closing(cluster):
+    """Runs the test's load; afterwards its cases are resolved, so the next run's queue starts empty."""
+    runs = []
+
+    def load(*args, **kwargs):
+        runs.append(run_load(cluster, *args, **kwargs))
+        return runs[-1]
+
+    yield load
+    for outcome in runs:
+        close_run(cluster, outcome)
+
+
 def assert_all_hold(problems: dict, outcome) -> None:
     failing = {name: found for name, found in problems.items() if found}
     summary = "; ".join(f"{name}: {len(found)} (e.g. {found[0][:400]})" for name, found in failing.items())
@@ -49,24 +63,24 @@ def assert_all_hold(problems: dict, outcome) -> None:
     assert not failing, detail
 
 
-def test_short_load_across_two_instances_with_an_action_server_killed(cluster):
-    outcome = run_load(cluster, make_conversations(*SHORT, seed=1), fault=FAULTS["action server killed"],
+def test_short_load_across_two_instances_with_an_action_server_killed(cluster, closing):
+    outcome = closing(make_conversations(*SHORT, seed=1), fault=FAULTS["action server killed"],
                        fault_name="action server killed")
     assert outcome.approvals, "no agent approved anything"
     assert_all_hold(check_all(cluster, outcome), outcome)
 
 
 @pytest.mark.scale
-def test_full_load_across_two_instances(cluster):
-    outcome = run_load(cluster, make_conversations(*FULL, seed=2))
+def test_full_load_across_two_instances(cluster, closing):
+    outcome = closing(make_conversations(*FULL, seed=2))
     assert len(outcome.approvals) >= FULL[0]
     assert_all_hold(check_all(cluster, outcome), outcome)
 
 
 @pytest.mark.scale
 @pytest.mark.parametrize("fault", [f for f in FAULTS if f != "postgres restarted"])
-def test_full_load_with_a_fault(cluster, fault):
-    outcome = run_load(cluster, make_conversations(*FULL, seed=3), fault=FAULTS[fault], fault_name=fault)
+def test_full_load_with_a_fault(cluster, fault, closing):
+    outcome = closing(make_conversations(*FULL, seed=3), fault=FAULTS[fault], fault_name=fault)
     assert_all_hold(check_all(cluster, outcome), outcome)
 
 
@@ -76,7 +90,8 @@ def postgres_outage(cluster):
     and the suggestion store down together), shared by the two tests below."""
     outcome = run_load(cluster, make_conversations(*FULL, seed=4), fault=FAULTS["postgres restarted"],
                        fault_name="postgres restarted")
-    return outcome, check_all(cluster, outcome)
+    yield outcome, check_all(cluster, outcome)
+    close_run(cluster, outcome)
 
 
 @pytest.mark.scale
