@@ -50,10 +50,12 @@ def run_setup(model, key: str, args) -> dict:
     cluster = start_cluster(model, Path(tempfile.mkdtemp(prefix=f"kefu-scale-{key}-")), instances, inbox,
                             postgres=postgres, redis=redis)
     try:
-        sustained, steps = sustained_rate(cluster, args.rates, args.step_seconds, args.bound_ms, args.messages, log=log)
+        # The fixed load first: after the search's last (overloading) step a backlog would still be draining.
         log(f"  fixed load {args.fixed_rate:g}/s for {args.fixed_seconds:g} s…")
+        offered_step(cluster, args.fixed_rate, min(args.fixed_seconds, 10), args.messages, seed=6)  # warm-up
         fixed = offered_step(cluster, args.fixed_rate, args.fixed_seconds, args.messages, seed=7)
         log(f"  fixed {fixed.line()}")
+        sustained, steps = sustained_rate(cluster, args.rates, args.step_seconds, args.bound_ms, args.messages, log=log)
     finally:
         cluster.stop()
         inbox.close()
