@@ -30,7 +30,7 @@ test: setup ## run the whole test suite (trains the shared model once if needed)
 	@scripts/install_services.sh
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
 
-test-scale: setup ## the scale-out proof: two of everything on PostgreSQL + Redis, 200 × 10 messages, each fault (~30 min)
+test-scale: setup ## scale-out proof: 2 of everything on PostgreSQL + Redis, 200 × 10 messages, each fault (long; PYTEST_ARGS='--scale-load 30x6': 5–12 min)
 	@scripts/install_services.sh
 	@$(PY) -m pytest -q -p no:cacheprovider -m scale tests/scale $(PYTEST_ARGS)
 

@@ -1,8 +1,10 @@
 """The scale-out proof's load run: N conversations × M messages through the cluster while agents on
 every console approve, optionally with one fault injected mid-way; then everything is let settle.
 
-    outcome = run_load(cluster, make_conversations(200, 10), fault=FAULTS["rasa killed"])
-    problems = check_all(cluster, outcome)   # kefu_rasa/dev/scale_checks.py
+    outcome = run_load(cluster, make_conversations(200, 10),          # kefu_rasa/dev/scale_load.py
+                       fault=FAULTS["rasa server killed"])             # kefu_rasa/dev/scale_faults.py
+    problems = check_all(cluster, outcome)                             # kefu_rasa/dev/scale_checks.py
+    close_run(cluster, outcome)                                        # its cases resolved: the next run starts clean
 
 Used by tests/scale/ (the invariants) and bench/scale.py (the figures).
 """

@@ -6,6 +6,17 @@ from __future__ import annotations
 import pytest
 
 
+def pytest_addoption(parser):
+    parser.addoption("--scale-load", default="200x10", help="conversations x messages of each full scale-out run "
+                     "(tests/scale; make test-scale PYTEST_ARGS='--scale-load 30x6' for a smaller one)")
+
+
+@pytest.fixture(scope="session")
+def full_load(request):
+    """(conversations, messages) of each full run: --scale-load, 200 × 10 by default (issue 21)."""
+    return tuple(int(n) for n in request.config.getoption("--scale-load", default="200x10").split("x"))
+
+
 def pytest_collection_modifyitems(config, items):
     if "scale" in (config.getoption("-m") or ""):
         return

@@ -7,11 +7,9 @@ seen exactly once by its customer; a first answer to every message that opened a
 finished (no deadlock); the two consoles' queues agree.
 
 The short run (20 × 5, one fault) is part of `make test`; the full one (200 × 10, then each fault
-in its own run) is marked `scale`: `make test-scale`. SCALE_LOAD=50x6 makes the full run smaller.
+in its own run) is marked `scale`: `make test-scale`; `--scale-load 30x6` makes each full run smaller.
 """
 from __future__ import annotations
-
-import os
 
 import pytest
 
@@ -23,7 +21,6 @@ from kefu_rasa.dev.scale_faults import FAULTS
 pytestmark = pytest.mark.slow
 
 SHORT = (20, 5)
-FULL = tuple(int(n) for n in os.environ.get("SCALE_LOAD", "200x10").split("x"))
 
 
 # Found by this proof on main before issue 20 was merged; the follower's rework (branch issue-20b) is
@@ -71,24 +68,24 @@ def test_short_load_across_two_instances_with_an_action_server_killed(cluster, c
 
 
 @pytest.mark.scale
-def test_full_load_across_two_instances(cluster, closing):
-    outcome = closing(make_conversations(*FULL, seed=2))
-    assert len(outcome.approvals) >= FULL[0]
+def test_full_load_across_two_instances(cluster, closing, full_load):
+    outcome = closing(make_conversations(*full_load, seed=2))
+    assert len(outcome.approvals) >= full_load[0]
     assert_all_hold(check_all(cluster, outcome), outcome)
 
 
 @pytest.mark.scale
 @pytest.mark.parametrize("fault", [f for f in FAULTS if f != "postgres restarted"])
-def test_full_load_with_a_fault(cluster, fault, closing):
-    outcome = closing(make_conversations(*FULL, seed=3), fault=FAULTS[fault], fault_name=fault)
+def test_full_load_with_a_fault(cluster, fault, closing, full_load):
+    outcome = closing(make_conversations(*full_load, seed=3), fault=FAULTS[fault], fault_name=fault)
     assert_all_hold(check_all(cluster, outcome), outcome)
 
 
 @pytest.fixture(scope="module")
-def postgres_outage(cluster):
+def postgres_outage(cluster, full_load):
     """One full load run with PostgreSQL restarted in the middle (the tracker store, the event broker
     and the suggestion store down together), shared by the two tests below."""
-    outcome = run_load(cluster, make_conversations(*FULL, seed=4), fault=FAULTS["postgres restarted"],
+    outcome = run_load(cluster, make_conversations(*full_load, seed=4), fault=FAULTS["postgres restarted"],
                        fault_name="postgres restarted")
     yield outcome, check_all(cluster, outcome)
     close_run(cluster, outcome)
