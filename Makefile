@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONDONTWRITEBYTECODE := 1
 
 .DEFAULT_GOAL := help
-.PHONY: help setup migrate train run test validate evaluate bench clean
+.PHONY: help setup migrate train run test test-scale validate evaluate bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
@@ -29,6 +29,10 @@ test: setup ## run the whole test suite (trains the shared model once if needed)
 	@scripts/install_browser.sh
 	@scripts/install_services.sh
 	@$(PY) -m pytest -q -p no:cacheprovider $(PYTEST_ARGS)
+
+test-scale: setup ## scale-out proof: 2 of everything on PostgreSQL + Redis, 200 × 10 messages, each fault (long; PYTEST_ARGS='--scale-load 30x6': 5–12 min)
+	@scripts/install_services.sh
+	@$(PY) -m pytest -q -p no:cacheprovider -m scale tests/scale $(PYTEST_ARGS)
 
 validate: setup ## check training data (file:line), domain, rules, dictionary, templates and policy
 	@$(PY) -m assist lint

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import shutil
-import subprocess
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -112,32 +110,27 @@ def eval_tsv() -> Path:
     return path
 
 
-# ---- PostgreSQL and Redis of our own, on free loopback ports (scripts/install_services.sh) ----------
+# ---- PostgreSQL and Redis of our own, on free loopback ports (kefu_rasa/dev/services.py) ------------
 @pytest.fixture(scope="session")
 def postgres():
-    from kefu_rasa.dev.postgres import LocalPostgres, installed
+    from kefu_rasa.dev.services import start_postgres
 
-    if not installed():
+    cluster = start_postgres()
+    if cluster is None:
         pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
-    server = LocalPostgres(("tracker", "events", "suggestions", "migrations"))
-    yield {"port": server.port, "url": server.url}
-    server.remove()
+    yield cluster.as_dict()
+    cluster.close()
 
 
 @pytest.fixture(scope="session")
 def redis():
-    server = shutil.which("redis-server")
-    if not server:
-        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
-    from kefu_rasa.dev.servers import free_port
+    from kefu_rasa.dev.services import start_redis
 
-    port = free_port()
-    proc = subprocess.Popen([server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL)
-    time.sleep(0.5)
-    yield port
-    proc.terminate()
-    proc.wait(10)
+    server = start_redis()
+    if server is None:
+        pytest.skip("Redis is not installed (scripts/install_services.sh installs it)")
+    yield server.port
+    server.close()
 
 
 @pytest.fixture(scope="session")

@@ -26,13 +26,13 @@ FOLLOW_UP = "客服怎么还不回我"
 
 @pytest.fixture
 def private_postgres():
-    from kefu_rasa.dev.postgres import LocalPostgres, installed
+    from kefu_rasa.dev.services import start_postgres
 
-    if not installed():
+    server = start_postgres(("tracker", "events", "suggestions"))
+    if server is None:
         pytest.skip("PostgreSQL is not installed (scripts/install_services.sh installs it)")
-    server = LocalPostgres(("tracker", "events", "suggestions"))
     yield server
-    server.remove()
+    server.close()
 
 
 @pytest.fixture
