@@ -215,7 +215,10 @@ class EventFollower:
             image_id=image_of(event.get("metadata")),
         )
         case = self.store.cases.open_case_for(conversation_id)
-        if case is not None and self.store.cases.opening_key(case["id"]) != message.key:
+        opening = self.store.cases.opening_key(case["id"]) if case is not None else None
+        if case is not None and opening != message.key:
+            if self._opened_later(event_id, conversation_id, opening):
+                return True  # said before the case opened (read then as its earlier words): not a follow-up
             outcome = self.cases.on_customer_message(message)  # a follow-up: joins the open case (the bot is paused)
             if self.observe:
                 self.observe(event, outcome)
@@ -236,6 +239,12 @@ class EventFollower:
             self.store.outbox.queue_message(outcome.case_id, self.cases.holding_text(outcome.case_id), kind="holding",
                                             once_key=holding_key(message))
         return True
+
+    def _opened_later(self, event_id: int, conversation_id: str, opening: Optional[str]) -> bool:
+        """The case's opening message comes after this event: a follower behind the action server
+        meets a message the bot answered before the case existed."""
+        return any(e.get("event") == "user" and f"msg:{e.get('message_id')}" == opening
+                   for e in self.log.after(conversation_id, event_id, limit=200))
 
     def _turn(self, event_id: int, conversation_id: str) -> Optional[Turn]:
         turn, settled = [], False

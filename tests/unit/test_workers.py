@@ -488,3 +488,24 @@ def test_rasa_own_fallback_with_the_action_server_down_still_leaves_a_case_and_a
     bot_turn(events, "c1", "action_default_fallback", "抱歉，我没太理解您的意思")
     follower.poll()
     assert store.cases.open_case_for("c1") is not None and kinds(store, "c1") == ["holding"]
+
+
+def test_a_follower_behind_the_action_leaves_a_message_from_before_the_case_out_of_it(follower, events, store):
+    """The bot answered a question, then the action opened a case on the next message, all before the
+    follower read either: the question is not a follow-up of the case (it would join after the message
+    that opened it, out of the conversation's order)."""
+    from assist.cases.service import CustomerMessage
+
+    events.user("c1", "你好", "greet", "m0")
+    events.add("c1", {"event": "action", "name": "utter_greet"})
+    events.add("c1", {"event": "bot", "text": "您好，请问有什么可以帮您？"})
+    events.add("c1", {"event": "action", "name": "action_listen"})
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio",
+                                                {"intent": {"name": "complaint"}}), hand_over=True)
+    events.user("c1", "东西坏了我要投诉", "complaint", "m1")
+    events.handoff_turn("c1")
+    events.user("c1", "人呢", "greet", "m2")
+    follower.poll()
+    detail = store.cases.get_case(store.cases.open_case_for("c1")["id"])
+    assert [m["text"] for m in detail["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉", "人呢"]
