@@ -21,6 +21,9 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
   error). A message inside a customer's own turn keeps Rasa's behaviour (logged): failing it would
   drop the customer's message itself.
 - Both bound Rasa's wait for the action server to KEFU_ACTION_TIMEOUT_SECONDS (`bound_action_calls`).
+- A client may give each message a `message_id` (a UUID kept on every retry; REST, callback and
+  socket.io alike): it becomes Rasa's message id, so a retry after a 503 or a broken connection joins
+  the case once (`keeping_client_ids`; the web chat does it).
 - Bad input is answered (kefu_rasa/customer_input.py), never passed on: REST answers 400 with a code
   (Rasa: 500 for a JSON array, `200 []` for a message that is a number, list, null or object, the
   shared `default` conversation for a missing sender); socket.io emits `kefu_error` to that socket
@@ -211,7 +214,9 @@ def refusing_bad_input(blueprint, channel: Text):
         if request.method != "POST" or not request.path.rstrip("/").endswith("/webhook"):
             return None
         try:
-            rest_message(parse_body(request.body), max_chars)
+            data = parse_body(request.body)
+            rest_message(data, max_chars)
+            client_message_id(data)
         except BadMessage as bad:
             logger.info("%s: refused a message: %s", channel, bad.code)  # never the customer's words
             return response.json(bad.answer(), status=400)
@@ -220,12 +225,26 @@ def refusing_bad_input(blueprint, channel: Text):
     return blueprint
 
 
+def keeping_client_ids(on_new_message):
+    """A REST client's `message_id` (a UUID it makes once per message and sends again with a retry,
+    after a 503 or a broken connection) becomes Rasa's message id: the case takes the message once."""
+    async def turn(message: UserMessage) -> None:
+        request = tracker_guard.current_request()
+        given = client_message_id(parse_body(request.body)) if request is not None else None
+        if given:
+            message.message_id = given
+        await on_new_message(message)
+
+    return turn
+
+
 class RestInput(rasa_rest.RestInput):
     """Rasa's REST channel (`/webhooks/rest/webhook`, same name) that answers bad input with a 400
     and a turn the tracker store failed with a 503 (kefu_rasa/tracker_guard.py)."""
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(refusing_while_unavailable(super().blueprint, on_new_message), self.name())
+        return refusing_bad_input(refusing_while_unavailable(super().blueprint, keeping_client_ids(on_new_message)),
+                                  self.name())
 
 
 # ---- callback -----------------------------------------------------------------------------------
@@ -273,4 +292,5 @@ class CallbackInput(rasa_callback.CallbackInput):
         return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds)
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(refusing_while_unavailable(super().blueprint, on_new_message), self.name())
+        return refusing_bad_input(refusing_while_unavailable(super().blueprint, keeping_client_ids(on_new_message)),
+                                  self.name())

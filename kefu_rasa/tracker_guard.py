@@ -100,6 +100,11 @@ _request: contextvars.ContextVar = contextvars.ContextVar("kefu_rest_request", d
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
 
+def current_request() -> Any:
+    """The REST request whose turn this is (set by the blueprint's request middleware), or None."""
+    return _request.get()
+
+
 def refusing_while_unavailable(make_blueprint: Callable[[OnNewMessage], Any], on_new_message: OnNewMessage):
     """A REST-like channel's blueprint (`make_blueprint(handler)`) whose webhook answers 503
     `conversation_store_unavailable` with Retry-After when the turn failed on the tracker store.

@@ -10,6 +10,8 @@
   case service before answering (an angry customer is handed over there), so no second voice follows;
   a turn answered by a reply template alone (utter_greet) is still asked whether it needs a person.
 - The bot's own messages (the holding message) join the transcript.
+- A message from before the case opened (the bot answered it; the action opened the case on a later
+  one, maybe not published yet) is not a follow-up: it never joins the case after the opening one.
 
 Nothing is skipped. The bookmark never passes an event that was not handled:
 - the store unavailable (read-only, locked, down) stops the pass; the loop backs off and the same
@@ -56,6 +58,8 @@ ASKING_ACTIONS = frozenset({HANDOFF_ACTION, "action_order_status", "action_answe
 # Rasa publishes a turn's events one by one right after the turn: a turn with neither a pause,
 # an action_listen nor a next message after this long is as complete as it will get.
 TURN_SETTLE_SECONDS = 1.0
+# A follow-up of a case whose opening message is not in the stream yet waits this long for it.
+OPENING_WAIT_SECONDS = 10.0
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,16 @@ class EventLog:
                 .order_by(self.events.c.id).limit(limit)
             ).all()
         return [event for event in map(_parsed, [row.data for row in rows]) if event]
+
+    def position_of(self, conversation_id: str, key: Optional[str]) -> Optional[int]:
+        """The id of the customer's event with this message key (msg:<message_id>), or None."""
+        if not key or not key.startswith("msg:"):
+            return None
+        with self.engine.connect() as db:
+            rows = db.execute(sa.select(self.events.c.id, self.events.c.data).where(
+                self.events.c.sender_id == conversation_id, self.events.c.data.contains(key[4:])).order_by(self.events.c.id)).all()
+        return next((row.id for row in rows if (e := _parsed(row.data)) and e.get("event") == "user"
+                     and f"msg:{e.get('message_id')}" == key), None)
 
     def earlier_words(self, conversation_id: str, event_id: int) -> List[str]:
         """The customer's words in this conversation up to this event (for mood trend and repeats)."""
@@ -217,7 +231,10 @@ class EventFollower:
         case = self.store.cases.open_case_for(conversation_id)
         opening = self.store.cases.opening_key(case["id"]) if case is not None else None
         if case is not None and opening != message.key:
-            if self._opened_later(event_id, conversation_id, opening):
+            opened_at = self.log.position_of(conversation_id, opening)
+            if opened_at is None and not self._settled(event_id, OPENING_WAIT_SECONDS):
+                return False  # the action opened the case on a later message Rasa has not published yet
+            if opened_at is not None and opened_at > event_id:
                 return True  # said before the case opened (read then as its earlier words): not a follow-up
             outcome = self.cases.on_customer_message(message)  # a follow-up: joins the open case (the bot is paused)
             if self.observe:
@@ -240,11 +257,14 @@ class EventFollower:
                                             once_key=holding_key(message))
         return True
 
-    def _opened_later(self, event_id: int, conversation_id: str, opening: Optional[str]) -> bool:
-        """The case's opening message comes after this event: a follower behind the action server
-        meets a message the bot answered before the case existed."""
-        return any(e.get("event") == "user" and f"msg:{e.get('message_id')}" == opening
-                   for e in self.log.after(conversation_id, event_id, limit=200))
+    def _settled(self, event_id: int, seconds: float) -> bool:
+        """This event has waited `seconds` since the follower first met it (no wait at all where
+        turns are not waited for either: settle_seconds 0)."""
+        first = self.first_seen.setdefault(event_id, time.monotonic())
+        if self.settle_seconds > 0 and time.monotonic() - first < seconds:
+            return False
+        self.first_seen.pop(event_id, None)
+        return True
 
     def _turn(self, event_id: int, conversation_id: str) -> Optional[Turn]:
         turn, settled = [], False

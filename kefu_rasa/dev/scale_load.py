@@ -104,7 +104,8 @@ class Customers:
     def send(self, conversation: Conversation, text: str) -> Sent:
         sent = Sent(text, time.monotonic())
         conversation.sent.append(sent)
-        body = {"sender": conversation.conversation_id, "message": text}
+        # One id for every try of this message: the case takes it once, whichever try reached Rasa's events.
+        body = {"sender": conversation.conversation_id, "message": text, "message_id": str(uuid.uuid4())}
         while time.monotonic() - sent.asked_at < SEND_DEADLINE:
             outcome = self._try(conversation, body)
             sent.attempts.append((time.monotonic(), outcome))

@@ -23,18 +23,6 @@ pytestmark = pytest.mark.slow
 SHORT = (20, 5)
 
 
-# Found by this proof on main before issue 20 was merged; the follower's rework (branch issue-20b) is
-# meant to end them. Only a run whose every problem is one of these is an expected failure.
-KNOWN_ON_MAIN = {
-    "out of order": "the console's event follower joins messages to a case in the order it handles Rasa's "
-                    "events, not the conversation's: an event it defers or reaches late (a message sent before the "
-                    "case opened, or a follow-up) joins after later ones",
-    "twice": "Rasa killed mid-turn publishes the customer's event to the event broker before it saves the "
-             "tracker (rasa/core/tracker_store.py: stream_events, then save); the client, not finding it in the "
-             "tracker, sends again, and both copies join the case",
-}
-
-
 @pytest.fixture
 def closing(cluster):
     """Runs the test's load; afterwards its cases are resolved, so the next run's queue starts empty."""
@@ -54,9 +42,6 @@ def assert_all_hold(problems: dict, outcome) -> None:
     summary = "; ".join(f"{name}: {len(found)} (e.g. {found[0][:400]})" for name, found in failing.items())
     notes = [note for window in outcome.windows for note in window.notes]
     detail = f"{summary} — {outcome.messages} messages, {len(outcome.approvals)} approvals, faults: {notes}"
-    kinds = {line.split(": ")[1] for line in failing.get("cases", [])}
-    if failing and set(failing) == {"cases"} and kinds <= set(KNOWN_ON_MAIN):
-        pytest.xfail("; ".join(KNOWN_ON_MAIN[k] for k in sorted(kinds)) + f" — {detail}")
     assert not failing, detail
 
 

@@ -126,3 +126,22 @@ def test_a_client_message_id_is_a_uuid_or_absent():
     for bad in ("13800138000", 42, ["x"]):
         with pytest.raises(BadMessage):
             client_message_id({"message_id": bad})
+
+
+def test_a_rest_client_s_message_id_is_kept_for_its_retry_and_checked():
+    seen = []
+
+    async def on_new_message(message: UserMessage) -> None:
+        seen.append(message.message_id)
+        await message.output_channel.send_text_message(message.sender_id, "收到")
+
+    app = Sanic(f"ids{uuid.uuid4().hex}")
+    app.blueprint(RestInput().blueprint(on_new_message), url_prefix="/webhooks/rest")
+    given = str(uuid.uuid4())
+    for _ in range(2):  # the first try and its retry: one id, so the case takes the message once
+        _, answer = app.test_client.post("/webhooks/rest/webhook", json={"sender": "c1", "message": "你好", "message_id": given})
+        assert answer.status == 200
+    _, answer = app.test_client.post("/webhooks/rest/webhook", json={"sender": "c1", "message": "你好"})
+    assert seen[:2] == [given, given] and seen[2] and seen[2] != given  # without one, Rasa makes its own
+    _, answer = app.test_client.post("/webhooks/rest/webhook", json={"sender": "c1", "message": "你好", "message_id": "13800138000"})
+    assert answer.status == 400 and answer.json["error"]["code"] == "bad_field" and len(seen) == 3
