@@ -509,26 +509,3 @@ def test_a_follower_behind_the_action_leaves_a_message_from_before_the_case_out_
     follower.poll()
     detail = store.cases.get_case(store.cases.open_case_for("c1")["id"])
     assert [m["text"] for m in detail["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉", "人呢"]
-
-
-def test_a_message_before_a_case_whose_opening_rasa_has_not_published_waits_for_it(store, events):
-    """The action opened the case inside the next turn, which Rasa publishes only when it ends: the
-    earlier message waits (it is not joined as a follow-up) until the opening message is in the stream."""
-    from assist.cases.service import CustomerMessage
-
-    follower = make_follower(store, events, settle_seconds=5)
-    events.user("c1", "你好", "greet", "m0")
-    events.add("c1", {"event": "action", "name": "utter_greet"})
-    events.add("c1", {"event": "bot", "text": "您好，请问有什么可以帮您？"})
-    events.add("c1", {"event": "action", "name": "action_listen"})
-    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
-    service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio",
-                                                {"intent": {"name": "complaint"}}), hand_over=True)
-    follower.poll()
-    case_id = store.cases.open_case_for("c1")["id"]
-    assert [m["text"] for m in store.cases.get_case(case_id)["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉"]
-    events.user("c1", "东西坏了我要投诉", "complaint", "m1")
-    events.handoff_turn("c1")
-    follower.poll()
-    assert [m["text"] for m in store.cases.get_case(case_id)["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉"]
-    assert store.follower.position("console") == 8  # nothing left behind
