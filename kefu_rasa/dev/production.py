@@ -10,6 +10,7 @@ import signal
 import socket
 import subprocess
 import time
+import uuid
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -42,6 +43,19 @@ def production_env(postgres: Dict, data_dir: Path, redis_port: Optional[int] = N
     }
     if redis_port:
         env["KEFU_SOCKETIO_REDIS_URL"] = f"redis://{HOST}:{redis_port}/1"
+    return env
+
+
+
+def profile_env(postgres: Dict, redis_port: int, data_dir: Path, redis_db: int = 3, **databases: str) -> Dict[str, str]:
+    """KEFU_PROFILE=production as an operator sets it: the two services and the secret (the stores
+    follow from KEFU_POSTGRES_URL; `databases`, e.g. store="x_suggestions", names others)."""
+    env = {
+        "KEFU_PROFILE": "production", "KEFU_POSTGRES_URL": postgres["url"],
+        "KEFU_REDIS_URL": f"redis://{HOST}:{redis_port}/{redis_db}", "KEFU_RASA_JWT_SECRET": uuid.uuid4().hex * 2,
+        "KEFU_ORDERS": f"sqlite:///{data_dir / 'orders.db'}",
+    }
+    env.update({f"KEFU_{kind.upper()}_URL": f"{postgres['url']}/{name}" for kind, name in databases.items()})
     return env
 
 

@@ -201,9 +201,9 @@ def start_stack(
     actions_url = f"http://{HOST}:{actions_port}"
     endpoints = workdir / "endpoints.yml"
     env = dict(os.environ)  # the children's environment: this one, with the stack's settings
-    production = is_production(settings_from({**env, **(extra_env or {})}))
-    if production:  # deploy/production/endpoints.yml as shipped: Rasa fills it from the settings
-        endpoints, urls = endpoints_file(settings_from({**env, **(extra_env or {})}), str(endpoints_source or "")), {}
+    given = settings_from({**env, **(extra_env or {})})
+    if is_production(given):  # deploy/production/endpoints.yml as shipped: Rasa fills it from the settings
+        endpoints, urls = endpoints_file(given, str(endpoints_source or "")), {}
         env["KEFU_ACTION_ENDPOINT"] = f"{actions_url}/webhook"
     else:
         urls = write_endpoints(endpoints_source or project / "endpoints.yml", endpoints, f"{actions_url}/webhook", data_dir)

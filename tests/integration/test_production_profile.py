@@ -11,16 +11,14 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from kefu_rasa.dev.production import profile_env
 from kefu_rasa.dev.servers import ROOT, free_port, start_stack
 
 pytestmark = pytest.mark.slow
 
 
-def production_env(postgres, redis, tmp_path):
-    return {
-        "KEFU_PROFILE": "production", "KEFU_POSTGRES_URL": postgres["url"], "KEFU_REDIS_URL": f"redis://127.0.0.1:{redis}/3",
-        "KEFU_RASA_JWT_SECRET": uuid.uuid4().hex * 2, "KEFU_ORDERS": f"sqlite:///{tmp_path / 'orders.db'}",
-    }
+def production_env(postgres, redis, tmp_path, **databases):
+    return profile_env(postgres, redis, tmp_path, **databases)
 
 
 def redis_sets(port: int) -> int:
@@ -76,9 +74,8 @@ def test_migrate_creates_the_production_databases_once(postgres, redis, tmp_path
     """Three instances' migrate steps started together: each database is created once, the schema
     is migrated once, and all three finish well."""
     name = f"kefu_{uuid.uuid4().hex[:8]}"
-    env = dict(production_env(postgres, redis, tmp_path), PYTHONPATH=str(ROOT),
-               KEFU_STORE_URL=f"{postgres['url']}/{name}_suggestions", KEFU_EVENTS_URL=f"{postgres['url']}/{name}_events",
-               KEFU_TRACKER_URL=f"{postgres['url']}/{name}_tracker")
+    env = dict(production_env(postgres, redis, tmp_path, store=f"{name}_suggestions", events=f"{name}_events",
+                              tracker=f"{name}_tracker"), PYTHONPATH=str(ROOT))
     import os
 
     runs = [subprocess.Popen([sys.executable, "-m", "console", "migrate"], cwd=ROOT, env=dict(os.environ, **env),

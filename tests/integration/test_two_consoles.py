@@ -25,6 +25,7 @@ import sqlalchemy as sa
 
 from assist.store import SuggestionStore
 from assist.store.migrate import head_revision
+from kefu_rasa.dev.production import profile_env
 from kefu_rasa.dev.servers import ROOT, free_port, start_stack, wait_until
 from kefu_rasa.dev.supervisor import spawn_process, stop_process
 
@@ -142,12 +143,8 @@ def test_two_following_consoles_open_each_case_once_and_agree_on_the_queue(two_c
 
 def test_two_consoles_on_the_production_profile_race_for_cases_and_approvals(trained_model, postgres, redis, tmp_path):
     names = f"kefu_{uuid.uuid4().hex[:8]}"  # databases of this test's own: the followers start at the stream's beginning
-    env = {
-        "KEFU_PROFILE": "production", "KEFU_POSTGRES_URL": postgres["url"], "KEFU_REDIS_URL": f"redis://127.0.0.1:{redis}/4",
-        "KEFU_STORE_URL": f"{postgres['url']}/{names}_suggestions", "KEFU_EVENTS_URL": f"{postgres['url']}/{names}_events",
-        "KEFU_TRACKER_URL": f"{postgres['url']}/{names}_tracker", "KEFU_RASA_JWT_SECRET": uuid.uuid4().hex * 2,
-        "KEFU_ORDERS": f"sqlite:///{tmp_path / 'orders.db'}", "KEFU_FOLLOW_EVENTS": "on",
-    }
+    env = dict(profile_env(postgres, redis, tmp_path, redis_db=4, store=f"{names}_suggestions", events=f"{names}_events",
+                           tracker=f"{names}_tracker"), KEFU_FOLLOW_EVENTS="on")
     stack = start_stack(trained_model, tmp_path / "one", data_dir=tmp_path / "data", rasa_port=free_port(),
                         actions_port=free_port(), console_port=free_port(), extra_env=env)
     second_port = free_port()
