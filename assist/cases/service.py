@@ -13,14 +13,15 @@ for the same message, and the second call changes nothing.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Optional
 
 from assist.cases.acts import CANCEL_REPLY, read_shop
 from assist.cases.batches import CaseDrafts
 from assist.cases.conversation import earlier_facts, read_message, with_masks
 from assist.cases.facts import PHOTO_FACT, gather
+from assist.cases.messages import CustomerMessage, Outcome, holding_key
 from assist.cases.state import ConversationState, after_correction, after_shop, state_of
 from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
@@ -36,44 +37,6 @@ from assist.store import ABANDONED, CANCELLED, OPEN, RESOLVED, Claimed, Suggesti
 from assist.store.db import now as store_now
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CustomerMessage:
-    """One message as Rasa saw it. `parse` is Rasa's parse (intent, intent_ranking, entities);
-    `history` the customer's earlier words when no case holds them yet (or a function that reads
-    them, called only then); `remembered` what Rasa's slots keep from earlier turns (order_id …)."""
-
-    conversation_id: str
-    text: str                      # as the customer typed it (agents read it verbatim)
-    message_id: str                # unique per message: Rasa's message id, else the event's
-    channel: Optional[str] = None
-    parse: Mapping[str, Any] = field(default_factory=dict)
-    history: Union[Sequence[str], Callable[[], Sequence[str]]] = ()
-    remembered: Mapping[str, Any] = field(default_factory=dict)
-    image_id: Optional[str] = None  # a photo the customer sent (metadata kefu_image; its text is [图片])
-
-    @property
-    def intent(self) -> Optional[str]:
-        return (self.parse.get("intent") or {}).get("name")
-
-    @property
-    def key(self) -> str:
-        return f"msg:{self.message_id}"
-
-    def earlier_words(self) -> List[str]:
-        return list(self.history() if callable(self.history) else self.history)
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """What happened: none (the bot answers it), opened, joined, cancelled, duplicate (seen before)."""
-
-    kind: str
-    case_id: Optional[str] = None
-    batch: Optional[int] = None
-    holding_text: Optional[str] = None  # opened: what the customer is told while a person takes over
-    reply_text: Optional[str] = None    # cancelled: the goodbye that was queued
 
 
 class CaseService:
@@ -111,6 +74,7 @@ class CaseService:
             message.conversation_id, self.drafts.stored(handoff, message.parse), handoff.drafts, message.text,
             channel=message.channel, source_key=message.key, created_by="follower" if hold_through_outbox else "action",
             versions=current_versions(), conversation=read.state.to_dict(), image_id=message.image_id,
+            earlier_keys=message.earlier_keys,
         )
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])
@@ -277,21 +241,3 @@ class CaseService:
             log_event(logger, "case_abandoned", case["id"], case["conversation_id"], waited_seconds=int(after_seconds))
             closed += 1
         return closed
-
-
-def holding_key(message: CustomerMessage) -> str:
-    """One holding message per customer message, whoever queues it and however often."""
-    return f"hold:{message.key}"
-
-
-def image_of(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
-    """The photo id a customer's message carries in its metadata (the web chat's `kefu_image`), if any."""
-    image = (metadata or {}).get("kefu_image") if isinstance(metadata, Mapping) else None
-    image_id = image.get("id") if isinstance(image, Mapping) else None
-    return image_id if isinstance(image_id, str) and 0 < len(image_id) <= 64 else None
-
-
-def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:
-    """The customer's earlier words from Rasa events, oldest first (the latest excluded)."""
-    texts = [e.get("text") or "" for e in events if e.get("event") == "user" and e.get("text")]
-    return texts[:-1][-limit:]

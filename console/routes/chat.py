@@ -23,7 +23,7 @@ from urllib.parse import quote
 from sanic import Blueprint, Request
 from sanic.response import file, json
 
-from assist.cases.service import image_of
+from assist.cases.messages import image_of
 from assist.integrations.rasa import RasaUnavailable, message_id
 from assist.store import OPEN, RESOLVED
 from assist.store.db import now as store_now

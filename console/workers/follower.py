@@ -44,7 +44,8 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
-from assist.cases.service import CaseService, CustomerMessage, Outcome, customer_texts, holding_key, image_of
+from assist.cases.messages import CustomerMessage, Outcome, customer_texts, holding_key, image_of
+from assist.cases.service import CaseService
 from assist.store import StoreUnavailable, is_unavailable, short_error as short
 from assist.store.db import make_engine
 from console.workers.bookmark import GAP_SECONDS, Progress
@@ -130,6 +131,16 @@ class EventLog:
                 .order_by(self.events.c.id.desc()).limit(40)
             ).all()
         return customer_texts([event for event in map(_parsed, reversed([row.data for row in rows])) if event])
+
+
+def said_before_opening(case: Dict[str, Any], key: str) -> bool:
+    """Whether the message came before the one that opened the case, by the keys the opener's
+    tracker held: no waiting for Rasa to publish the opening message's turn."""
+    try:
+        earlier = json.loads(case.get("earlier_keys") or "[]")
+    except ValueError:
+        return False
+    return isinstance(earlier, list) and key in earlier
 
 
 def _parsed(data: str) -> Optional[Dict[str, Any]]:
@@ -230,9 +241,11 @@ class EventFollower:
         case = self.store.cases.open_case_for(conversation_id)
         opening = self.store.cases.opening_key(case["id"]) if case is not None else None
         if case is not None and opening != message.key:
+            if said_before_opening(case, message.key):
+                return True  # the opener's tracker held it already (read then as its earlier words): not a follow-up
             opened_at = self.log.position_of(conversation_id, opening)
             if opened_at is not None and opened_at > event_id:
-                return True  # said before the case opened (read then as its earlier words): not a follow-up
+                return True  # said before the case opened (a case opened without its earlier keys)
             outcome = self.cases.on_customer_message(message)  # a follow-up: joins the open case (the bot is paused)
             if self.observe:
                 self.observe(event, outcome)

@@ -23,15 +23,6 @@ pytestmark = pytest.mark.slow
 SHORT = (20, 5)
 
 
-# A finding this proof still makes (bench/RESULTS.md, "Scale-out"): only a run whose every problem is
-# this one is an expected failure; anything else fails.
-KNOWN = {
-    "out of order": "a message the bot answered just before the action opened a case on the next one can join the "
-                    "case after it, when the console's follower reads it before Rasa has published the opening "
-                    "message's turn (console/workers/follower.py)",
-}
-
-
 @pytest.fixture
 def closing(cluster):
     """Runs the test's load; afterwards its cases are resolved, so the next run's queue starts empty."""
@@ -51,9 +42,6 @@ def assert_all_hold(problems: dict, outcome) -> None:
     summary = "; ".join(f"{name}: {len(found)} (e.g. {found[0][:400]})" for name, found in failing.items())
     notes = [note for window in outcome.windows for note in window.notes]
     detail = f"{summary} — {outcome.messages} messages, {len(outcome.approvals)} approvals, faults: {notes}"
-    kinds = {line.split(": ")[1] for line in failing.get("cases", [])}
-    if failing and set(failing) == {"cases"} and kinds <= set(KNOWN):
-        pytest.xfail("; ".join(KNOWN[k] for k in sorted(kinds)) + f" — {detail}")
     assert not failing, detail
 
 

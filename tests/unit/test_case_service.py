@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from assist.cases.acts import CANCEL_REPLY, is_cancel
-from assist.cases.service import CaseService, CustomerMessage, customer_texts
+from assist.cases.messages import CustomerMessage, customer_texts
+from assist.cases.service import CaseService
 from assist.integrations.orders import Order, OrderStoreError
 from assist.store import Claimed, SuggestionStore
 

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client.parser import text_string_to_metric_families
 
-from assist.cases.service import Outcome
+from assist.cases.messages import Outcome
 from assist.settings import Settings
 from assist.store import SuggestionStore
 from assist.store.db import now

@@ -9,7 +9,8 @@ import io
 import pytest
 from PIL import Image
 
-from assist.cases.service import CaseService, CustomerMessage, image_of
+from assist.cases.messages import CustomerMessage, image_of
+from assist.cases.service import CaseService
 from assist.cases.state import state_of
 from assist.store import SuggestionStore
 

@@ -439,7 +439,7 @@ def test_a_late_action_that_opened_the_case_still_leaves_the_customer_a_holding_
     """The action server woke up after Rasa had given up: it opened the case, but its holding
     message went nowhere. The follower sees an unpaused turn and says it."""
     service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
-    from assist.cases.service import CustomerMessage
+    from assist.cases.messages import CustomerMessage
 
     service.on_customer_message(CustomerMessage("c1", "你们这服务太差了", "m1", "socketio",
                                                 {"intent": {"name": "complaint"}}), hand_over=True)
@@ -494,7 +494,7 @@ def test_a_follower_behind_the_action_leaves_a_message_from_before_the_case_out_
     """The bot answered a question, then the action opened a case on the next message, all before the
     follower read either: the question is not a follow-up of the case (it would join after the message
     that opened it, out of the conversation's order)."""
-    from assist.cases.service import CustomerMessage
+    from assist.cases.messages import CustomerMessage
 
     events.user("c1", "你好", "greet", "m0")
     events.add("c1", {"event": "action", "name": "utter_greet"})
@@ -509,3 +509,50 @@ def test_a_follower_behind_the_action_leaves_a_message_from_before_the_case_out_
     follower.poll()
     detail = store.cases.get_case(store.cases.open_case_for("c1")["id"])
     assert [m["text"] for m in detail["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉", "人呢"]
+
+
+def test_a_message_before_a_case_whose_opening_rasa_has_not_published_stays_out_of_it(store, events):
+    """The action opened the case inside the next turn, which Rasa publishes only when it ends; the
+    follower reads the earlier message first. The opener's tracker held it (earlier_keys), so it is
+    left out at once — no waiting on Rasa — and the case's messages stay in the customer's order."""
+    from assist.cases.messages import CustomerMessage, earlier_message_keys
+
+    follower = make_follower(store, events, settle_seconds=5)
+    events.user("c1", "你好", "greet", "m0")
+    events.add("c1", {"event": "action", "name": "utter_greet"})
+    events.add("c1", {"event": "bot", "text": "您好，请问有什么可以帮您？"})
+    events.add("c1", {"event": "action", "name": "action_listen"})
+    tracker_events = [{"event": "user", "text": "你好", "message_id": "m0"}, {"event": "bot", "text": "您好"},
+                      {"event": "user", "text": "东西坏了我要投诉", "message_id": "m1"}]
+    assert earlier_message_keys(tracker_events) == ["msg:m0"]
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio", {"intent": {"name": "complaint"}},
+                                                earlier_keys=earlier_message_keys(tracker_events)), hand_over=True)
+    follower.poll()
+    case_id = store.cases.open_case_for("c1")["id"]
+
+    def customer_said():
+        return [m["text"] for m in store.cases.get_case(case_id)["messages"] if m["sender"] == "customer"]
+
+    assert customer_said() == ["东西坏了我要投诉"]
+    events.user("c1", "东西坏了我要投诉", "complaint", "m1")
+    events.handoff_turn("c1")
+    events.user("c1", "人呢", "chitchat", "m2")
+    follower.poll()
+    assert customer_said() == ["东西坏了我要投诉", "人呢"]
+    assert store.follower.position("console") == 9  # nothing left behind
+
+
+def test_a_follow_up_read_before_the_opening_is_published_still_joins(store, events):
+    """A message the opener's tracker did not hold is a follow-up even while the opening message's turn
+    is unpublished (Rasa gave up on a slow action and took the next message): never lost."""
+    from assist.cases.messages import CustomerMessage
+
+    follower = make_follower(store, events, settle_seconds=5)
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio", {"intent": {"name": "complaint"}},
+                                                earlier_keys=["msg:m0"]), hand_over=True)
+    events.user("c1", "人呢？？", "chitchat", "m2")
+    follower.poll()
+    case = store.cases.get_case(store.cases.open_case_for("c1")["id"])
+    assert [m["text"] for m in case["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉", "人呢？？"]

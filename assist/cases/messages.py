@@ -1,0 +1,73 @@
+"""One customer message as Rasa saw it, what the case service did with it, and the helpers that
+read them out of Rasa's events (the handoff action's tracker, the console's event follower)."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
+
+# How many of the customer's earlier message keys a new case keeps (the follower can only lag so far).
+EARLIER_KEYS = 50
+
+
+@dataclass(frozen=True)
+class CustomerMessage:
+    """One message as Rasa saw it. `parse` is Rasa's parse (intent, intent_ranking, entities);
+    `history` the customer's earlier words when no case holds them yet (or a function that reads
+    them, called only then); `remembered` what Rasa's slots keep from earlier turns (order_id …)."""
+
+    conversation_id: str
+    text: str                      # as the customer typed it (agents read it verbatim)
+    message_id: str                # unique per message: Rasa's message id, else the event's
+    channel: Optional[str] = None
+    parse: Mapping[str, Any] = field(default_factory=dict)
+    history: Union[Sequence[str], Callable[[], Sequence[str]]] = ()
+    remembered: Mapping[str, Any] = field(default_factory=dict)
+    image_id: Optional[str] = None  # a photo the customer sent (metadata kefu_image; its text is [图片])
+    earlier_keys: Sequence[str] = ()  # keys of the customer's earlier messages in the tracker (never follow-ups)
+
+    @property
+    def intent(self) -> Optional[str]:
+        return (self.parse.get("intent") or {}).get("name")
+
+    @property
+    def key(self) -> str:
+        return f"msg:{self.message_id}"
+
+    def earlier_words(self) -> List[str]:
+        return list(self.history() if callable(self.history) else self.history)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened: none (the bot answers it), opened, joined, cancelled, duplicate (seen before)."""
+
+    kind: str
+    case_id: Optional[str] = None
+    batch: Optional[int] = None
+    holding_text: Optional[str] = None  # opened: what the customer is told while a person takes over
+    reply_text: Optional[str] = None    # cancelled: the goodbye that was queued
+
+
+def holding_key(message: CustomerMessage) -> str:
+    """One holding message per customer message, whoever queues it and however often."""
+    return f"hold:{message.key}"
+
+
+def image_of(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
+    """The photo id a customer's message carries in its metadata (the web chat's `kefu_image`), if any."""
+    image = (metadata or {}).get("kefu_image") if isinstance(metadata, Mapping) else None
+    image_id = image.get("id") if isinstance(image, Mapping) else None
+    return image_id if isinstance(image_id, str) and 0 < len(image_id) <= 64 else None
+
+
+def earlier_message_keys(events: Sequence[Mapping[str, Any]], limit: int = EARLIER_KEYS) -> List[str]:
+    """The keys of the customer's messages before the latest one, oldest first: a case opened on the
+    latest never takes them as its follow-ups (the follower may read one after the case opened)."""
+    ids = [e.get("message_id") for e in events if e.get("event") == "user"]
+    return [f"msg:{i}" for i in ids[:-1][-limit:] if i]
+
+
+def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:
+    """The customer's earlier words from Rasa events, oldest first (the latest excluded)."""
+    texts = [e.get("text") or "" for e in events if e.get("event") == "user" and e.get("text")]
+    return texts[:-1][-limit:]
