@@ -72,8 +72,10 @@ def evident_concerns(message: Situation, cues: ActCues, said: Optional[Cues] = N
     implied = {p.concern for p in said.problems if p.id in message.problems}
     signs = {"problem": implied, "mood": message.mood != "calm", "threat": bool(message.threats),
              "waited": bool(message.facts.get("days_waited")), "price": bool(message.price_ask),
-             # A plain statement backs NLU's reading only when NLU itself is not guessing.
-             "statement": not cues.customer["question"].matches(message.text) and (confidence is None or confidence >= 0.5)}
+             # A plain statement backs NLU's reading only when NLU itself is not guessing; a wish
+             # (希望发货前检查一下) is a request, not a grievance.
+             "statement": not cues.customer["question"].matches(message.text) and (confidence is None or confidence >= 0.5)
+             and not cues.customer["wishes"].matches(message.text)}
     out = []
     for concern in message.concerns:
         needs, instead = cues.evidence.get(concern, ((), concern))
@@ -129,20 +131,33 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     intent = (parse.get("intent") or {}).get("name")
     confidence = (parse.get("intent") or {}).get("confidence")
     sure = confidence is None or confidence >= SURE  # NLU sure of this message alone
+    topics = load_cues().intents
+
+    def worded(concern: str) -> bool:
+        """The shop's cue words for the concern are in the message (券 → price, 尺寸 → the goods)."""
+        return concern in topics and bool(topics[concern].matches(norm))
+
     # A case opened on a question (大概哪天能送到, 有大号吗) is about that question until a problem comes up.
     # ... or a calm case whose customer now asks, and NLU is sure, about the goods or the order (这件是羊毛的吗,
     # 这件是羊毛还是腈纶的): a price talk that moved on to the goods is about the goods now.
     about_question = (not state.customer_turns or state.primary not in PERSON_CONCERNS
                       or (state.mood == "calm" and sure and (intent in QUESTION_CONCERNS
-                                                             or bool(said["question"].matches(norm)))))
+                                                             or bool(said["question"].matches(norm))))
+                      or (state.mood == "calm" and any(worded(c) for c in QUESTION_CONCERNS)))
     raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
     if not raised and not state.primary and mood in ("angry", "abusive"):
-        raised = ("complaint",)  # an outburst nothing else places (瞎扯淡!) is a complaint about something
+        # An outburst nothing else places (瞎扯淡!) is a complaint — about the parcel, when the customer
+        # was talking about its delivery.
+        about_parcel = any(topics[c].matches(normalize(e)) for e in earlier[-4:] if e for c in ("delivery_delay", "order_status"))
+        raised = ("delivery_delay", "complaint") if about_parcel else ("complaint",)
     # Another problem: one not raised before, or an earlier one the customer now insists on.
     # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.
     words = re.sub(r"[\s\d\W]", "", MASK.sub("", norm))
     shift = next((c for c in raised[:1] if c != state.primary and c != "request_human"
-                  and (c not in state.concerns or sure) and len(words) >= 2), None)
+                  and (c not in state.concerns or sure or worded(c)) and len(words) >= 2), None)
+    threats = load_cues().threats
+    if shift == "refund_return" and "leave" in threats and threats["leave"].matches(norm):
+        shift = None  # 再不送我就退了: still about the parcel; the return is the threat, not the request
     asks = bool(said["question"].matches(norm))
     repeat = any(near_duplicate(normalize(e), norm) for e in earlier[-4:] if e)
     waited = waited_days(norm) or 0
@@ -223,7 +238,7 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         request=requested(norm) if act == "requests" else None, ordered=ordered, photo=photo,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
         # A question counts only when NLU is sure of it (有没有活动价 in a delivery case: now about price).
-        shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and sure) else None,
+        shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and (sure or worded(shift or ""))) else None,
     )
 
 

@@ -14,7 +14,7 @@ from assist.text.wordlist import WordList, regex_problems
 
 DEFAULT_PATH = Path(__file__).with_name("acts.yml")
 CUSTOMER_CUES = ("thanks", "closes", "acknowledges", "reluctant", "declines", "greets", "pushes", "cancels", "requests",
-                 "haggles", "question", "informs", "ordered", "on_order", "arrived", "no_number")
+                 "haggles", "question", "informs", "ordered", "wishes", "on_order", "arrived", "no_number")
 # The signs of a concern in a message (acts.yml evidence: what each concern needs to be believed).
 EVIDENCE = ("words", "problem", "mood", "threat", "waited", "price", "statement")
 # What the shop can ask a customer for (the keys of agent.asks), in the order they are looked for.

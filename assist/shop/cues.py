@@ -36,7 +36,7 @@ SCHEMA: Dict[str, Any] = {
                  "required": ["abusive", "angry", "annoyed", "anxious", "angry_emoji", "anxious_emoji"],
                  "properties": {"abusive": _CUE, "angry": _CUE, "annoyed": _CUE, "anxious": _CUE,
                                 "angry_emoji": _STRS, "anxious_emoji": _STRS}},
-        "threats": {"type": "object", "additionalProperties": _STRS},
+        "threats": {"type": "object", "additionalProperties": {"oneOf": [_STRS, _CUE]}},
         "temperament": {"type": "object", "additionalProperties": False,
                         "required": ["reasoning", "persistent", "unreasonable", "bargaining_by_threat",
                                      "large_demand_yuan"],
@@ -108,6 +108,9 @@ def _problems(data: Dict[str, Any], where: Locator) -> List[Problem]:
     for level in ("abusive", "angry", "annoyed", "anxious"):
         regexes(["mood", level, "unless"], data["mood"][level].get("unless", []))
     regexes(["temperament", "bargaining_by_threat"], data["temperament"]["bargaining_by_threat"])
+    for kind, entry in data["threats"].items():
+        for key in ("patterns", "unless"):
+            regexes(["threats", kind, key], entry.get(key, []) if isinstance(entry, dict) else [])
     for concern in data["urgency"]["concern"]:
         if concern not in PERSON_CONCERNS:
             problems.append(where.problem(["urgency", "concern", concern], f"{concern!r} is not a concern needing a person"))
@@ -125,7 +128,7 @@ def _build(d: Dict[str, Any], source: str) -> Cues:
         abusive=_cue(mood["abusive"]), angry=_cue(mood["angry"]), annoyed=_cue(mood["annoyed"]),
         anxious=_cue(mood["anxious"]),
         angry_emoji=tuple(mood["angry_emoji"]), anxious_emoji=tuple(mood["anxious_emoji"]),
-        threats={kind: WordList(words) for kind, words in d["threats"].items()},
+        threats={kind: WordList(v) if isinstance(v, list) else _cue(v) for kind, v in d["threats"].items()},
         reasoning=WordList(temp["reasoning"]), persistent=WordList(temp["persistent"]),
         unreasonable=WordList(temp["unreasonable"], patterns=temp["bargaining_by_threat"]),
         large_demand_yuan=temp["large_demand_yuan"],

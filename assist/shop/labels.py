@@ -13,7 +13,7 @@ LABELS: Dict[str, Dict[str, str]] = {
     "moods": {"calm": "平静", "anxious": "着急", "angry": "生气", "abusive": "辱骂"},
     "temperaments": {"reasoning": "讲理型", "persistent": "较真型", "agitated": "激动型", "unreasonable": "无理型"},
     "tones": {"warm": "温和坚定", "patient": "耐心安抚", "calming": "冷静安抚", "boundary": "礼貌守底线"},
-    "threats": {"review": "差评", "platform": "投诉平台", "regulator": "12315", "media": "曝光", "legal": "起诉"},
+    "threats": {"review": "差评", "platform": "投诉平台", "regulator": "12315", "media": "曝光", "legal": "起诉", "leave": "不送就退单"},
     "senders": {"customer": "顾客", "bot": "机器人", "agent": "客服"},
     "actions": {"approve": "原样发送", "edit": "修改后发送", "reject": "拒绝"},
     "roles": {"agent": "客服", "supervisor": "主管"},

@@ -7,7 +7,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from assist.cases.acts import read_shop
-from assist.cases.service import CaseService, CustomerMessage
+from assist.cases.messages import CustomerMessage
+from assist.cases.service import CaseService
 from assist.cases.state import Asked, ConversationState, after_shop, state_of
 from assist.integrations.orders import Order
 from assist.store import SuggestionStore
@@ -361,7 +362,8 @@ def test_after_a_price_talk_a_word_about_the_shipping_gets_no_discount_hunt(shop
     shop.says("这个能便宜点吗", "price_haggle", 0.9)
     shop.sends("亲，现在下单可以领5元券哦")
     shop.says("套餐里就是这三样茶叶各一百克", "complaint", 0.35)
-    assert shop.state.primary == "price_haggle" and not any("优惠" in d for d in shop.drafts), shop.drafts
+    # The set's contents are the goods' business (cue word 套餐里): the case moves there, no discount hunt.
+    assert shop.state.primary == "product_inquiry" and not any("优惠" in d for d in shop.drafts), shop.drafts
     shop.says("满减券能叠加用不", "price_haggle", 0.42)  # a coupon is a price word: the price talk is back
     assert shop.state.primary == "price_haggle"
 
@@ -496,7 +498,10 @@ def test_an_outburst_nothing_places_opens_a_complaint_and_keeps_it(shop):
     state = shop.state
     assert state.primary == "complaint" and state.mood == "angry"
     shop.says("明明今天能到偏要绕一圈", "out_of_scope", 0.57)  # the grievance, in words NLU cannot place
-    assert shop.state.primary == "complaint" and "out_of_scope" not in shop.case()["concerns"]
+    # ... names the delivery (绕一圈): the case is about the parcel now, the complaint stays with it.
+    state = shop.state
+    assert state.primary == "delivery_delay" and "complaint" in state.concerns
+    assert "out_of_scope" not in shop.case()["concerns"]
 
 
 def test_an_item_id_inside_a_goods_question_gets_no_parcel_reply(shop):

@@ -1,0 +1,94 @@
+"""A case follows the customer from topic to topic: the shop's cue words in a message move the case
+to what the customer now talks about, even when NLU is unsure; a polite wish is not a grievance; a
+threat to leave is heard. Conversations written for the tests (never evaluation text)."""
+from __future__ import annotations
+
+import pytest
+
+from assist.cases.messages import CustomerMessage
+from assist.cases.service import CaseService
+from assist.cases.state import state_of
+from assist.store import SuggestionStore
+
+
+class Shop:
+    def __init__(self, tmp_path):
+        self.store = SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
+        self.service = CaseService(self.store, find_order=lambda number: None, acceptance=lambda: None)
+        self.count = 0
+
+    def says(self, text, intent, confidence=0.9, history=()):
+        self.count += 1
+        parse = {"intent": {"name": intent, "confidence": confidence}, "entities": [],
+                 "intent_ranking": [{"name": intent, "confidence": confidence}]}
+        return self.service.on_customer_message(
+            CustomerMessage("c1", text, f"m{self.count}", "socketio", parse, history=history), hand_over=self.count == 1)
+
+    def sends(self, text):
+        case = self.case()
+        self.service.decide(case["id"], "xiaowang", "edit", text=text, batch=case["batch"])
+
+    def case(self):
+        return self.store.cases.get_case(self.store.cases.open_case_for("c1")["id"])
+
+    @property
+    def state(self):
+        return state_of(self.case())
+
+
+@pytest.fixture
+def shop(tmp_path):
+    return Shop(tmp_path)
+
+
+def test_a_coupon_question_moves_a_goods_talk_to_the_price_though_nlu_is_unsure(shop):
+    shop.says("这个保温杯有粉色的吗", "product_inquiry")
+    shop.sends("有的亲，粉色现货")
+    shop.says("那有没有券可以用", "price_haggle", 0.36)
+    assert shop.state.primary == "price_haggle"
+
+
+def test_a_goods_question_moves_a_parcel_talk_to_the_goods(shop):
+    shop.says("我的快递到哪了", "order_status")
+    shop.sends("亲，包裹已经在派送了")
+    shop.says("对了这个被套的尺寸是多大", "product_inquiry", 0.55)
+    assert shop.state.primary == "product_inquiry"
+    shop.says("这款有几款颜色", "order_status", 0.4)  # NLU guesses the old topic; the words name the goods
+    assert shop.state.primary == "product_inquiry"
+
+
+def test_a_count_check_after_a_price_talk_is_about_the_order(shop):
+    shop.says("老板能便宜点不", "price_haggle")
+    shop.sends("亲这已经是活动价了哦")
+    shop.says("帮我查一下我一共买了多少个杯子", "out_of_scope", 0.43)
+    assert shop.state.primary == "order_status"
+
+
+def test_a_polite_wish_before_shipping_is_not_a_complaint(shop):
+    shop.says("这个花瓶是玻璃的吗", "product_inquiry")
+    shop.sends("是的亲，高硼硅玻璃")
+    shop.says("希望你们发货前帮我检查一下别有划痕", "complaint", 0.55)
+    state = shop.state
+    assert "complaint" not in state.concerns and state.primary == "product_inquiry"
+
+
+def test_a_threat_to_leave_if_the_parcel_does_not_come_is_heard(shop):
+    shop.says("快递怎么还没到啊", "delivery_delay")
+    shop.sends("亲，我帮您查一下物流")
+    shop.says("再不送我就退货了", "refund_return", 0.38)
+    assert "leave" in shop.case()["situation"]["threats"]
+    assert shop.state.primary == "delivery_delay"  # the return is what they threaten, not what they ask
+
+
+def test_an_outburst_after_talk_of_the_parcel_is_about_the_parcel(shop):
+    shop.says("你们搞什么鬼！", "nlu_fallback", 0.25, history=["快递怎么还没到", "都第五天了"])
+    state = shop.state
+    assert state.primary == "delivery_delay" and "complaint" in state.concerns
+    assert state.mood in ("angry", "abusive")
+
+
+def test_a_grievance_about_slow_delivery_adds_the_delay(shop):
+    shop.says("我的快递到哪了", "order_status")
+    shop.sends("亲，预计明天送达")
+    shop.says("同城你们要五天才送到吗", "delivery_delay", 0.3)
+    assert "delivery_delay" in shop.state.concerns
