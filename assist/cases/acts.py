@@ -145,6 +145,8 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
                                                              or bool(said["question"].matches(norm))))
                       or (state.mood == "calm" and any(worded(c) for c in QUESTION_CONCERNS)))
     raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
+    if not sure:  # NLU guessing: a concern the shop's cue words name comes first (领了3张10块的 → price)
+        raised = tuple(sorted(raised, key=lambda c: not worded(c)))
     if not raised and not state.primary and mood in ("angry", "abusive"):
         # An outburst nothing else places (瞎扯淡!) is a complaint — about the parcel, when the customer
         # was talking about its delivery.

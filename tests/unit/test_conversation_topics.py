@@ -92,3 +92,25 @@ def test_a_grievance_about_slow_delivery_adds_the_delay(shop):
     shop.sends("亲，预计明天送达")
     shop.says("同城你们要五天才送到吗", "delivery_delay", 0.3)
     assert "delivery_delay" in shop.state.concerns
+
+
+def test_money_back_on_a_missed_offer_is_about_the_price_not_a_return(shop):
+    shop.says("你们这个满减活动怎么用", "price_haggle")
+    shop.sends("亲，满99减10哦")
+    shop.says("我刚才没凑单 那你返我10块钱呗", "refund_return", 0.45)
+    state = shop.state
+    assert state.primary == "price_haggle" and "refund_return" not in state.concerns
+
+
+def test_a_coupon_plan_is_about_the_price(shop):
+    shop.says("这个收纳盒有白色的吗", "product_inquiry")
+    shop.sends("有的亲")
+    shop.says("我先拍20个 领了3张10块的 再拍20个", "product_inquiry", 0.45)
+    assert shop.state.primary == "price_haggle"
+
+
+def test_a_delivery_date_promised_again_and_again_is_about_the_delay(shop):
+    shop.says("我要投诉你们客服", "complaint")
+    shop.sends("亲，您的包裹预计明天送达")
+    shop.says("明天送到已经说了三遍了", "complaint", 0.5)
+    assert "delivery_delay" in shop.state.concerns
