@@ -143,10 +143,16 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     about_question = (not state.customer_turns or state.primary not in PERSON_CONCERNS
                       or (state.mood == "calm" and sure and (intent in QUESTION_CONCERNS
                                                              or bool(said["question"].matches(norm))))
-                      or (state.mood == "calm" and any(worded(c) for c in QUESTION_CONCERNS)))
+                      or (state.mood == "calm" and (any(worded(c) for c in QUESTION_CONCERNS)
+                                                    or bool(said["wishes"].matches(norm)))))
     raised = tuple(c for c in concerns if c in PERSON_CONCERNS or (about_question and c in QUESTION_CONCERNS))
-    if not sure:  # NLU guessing: a concern the shop's cue words name comes first (领了3张10块的 → price)
-        raised = tuple(sorted(raised, key=lambda c: not worded(c)))
+    threats = load_cues().threats
+    leaving = "leave" in threats and bool(threats["leave"].matches(norm))
+    if leaving:  # 今天不送我就退了: the parcel is the concern, the return only the threat
+        raised = ("delivery_delay",) + tuple(c for c in raised if c != "delivery_delay")
+    wish = bool(said["wishes"].matches(norm))
+    if not sure:  # NLU guessing a question's topic: a concern the cue words name comes first (领了3张10块的 → price)
+        raised = tuple(sorted(raised, key=lambda c: c in QUESTION_CONCERNS and not worded(c)))
     if not raised and not state.primary and mood in ("angry", "abusive"):
         # An outburst nothing else places (瞎扯淡!) is a complaint — about the parcel, when the customer
         # was talking about its delivery.
@@ -156,9 +162,9 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
     # Masks and numbers alone ([地址x], 123) say nothing about the problem, whatever NLU guessed.
     words = re.sub(r"[\s\d\W]", "", MASK.sub("", norm))
     shift = next((c for c in raised[:1] if c != state.primary and c != "request_human"
-                  and (c not in state.concerns or sure or worded(c)) and len(words) >= 2), None)
-    threats = load_cues().threats
-    if shift == "refund_return" and "leave" in threats and threats["leave"].matches(norm):
+                  and (c not in state.concerns or sure or worded(c) or (wish and c in QUESTION_CONCERNS))
+                  and len(words) >= 2), None)
+    if leaving and shift == "refund_return":
         shift = None  # 再不送我就退了: still about the parcel; the return is the threat, not the request
     asks = bool(said["question"].matches(norm))
     repeat = any(near_duplicate(normalize(e), norm) for e in earlier[-4:] if e)
@@ -240,7 +246,10 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         request=requested(norm) if act == "requests" else None, ordered=ordered, photo=photo,
         # The customer puts an earlier or a new concern first: it becomes the case's primary one.
         # A question counts only when NLU is sure of it (有没有活动价 in a delivery case: now about price).
-        shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and (sure or worded(shift or ""))) else None,
+        # NLU unsure of a question: the cue words move the case only to the goods, the order or the price.
+        shift=shift if act in ("new_problem", "informs", "answers", "requests") or (act == "new_question" and (
+            sure or (worded(shift or "") and shift in QUESTION_CONCERNS + ("price_haggle",)))) else None,
+        worded=tuple(c for c in raised if worded(c)),
     )
 
 

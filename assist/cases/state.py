@@ -21,6 +21,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Dict, Mapping, Optional, Tuple
 
+from assist.shop.intents import PERSON_CONCERNS
+
 
 LEVEL = {"calm": 0, "anxious": 1, "angry": 2, "abusive": 3}
 MOOD_AT = {v: k for k, v in LEVEL.items()}
@@ -109,6 +111,7 @@ class CustomerReading:
     request: Optional[str] = None      # what a request asks us to do (refund, exchange, resend …)
     ordered: bool = False              # after a price talk or a goods question: 拍了 / 下单了
     photo: bool = False                # the message is a photo the customer sent (its text: [图片])
+    worded: Tuple[str, ...] = ()       # raised concerns the shop's cue words name (they join the case's concerns)
 
 
 def _mood(state: ConversationState, reading: CustomerReading) -> Tuple[str, str]:
@@ -140,6 +143,8 @@ def after_customer(state: ConversationState, reading: CustomerReading) -> Conver
     elif reading.shift:
         concerns += [c for c in raised if c not in concerns]
         primary = reading.shift
+    else:  # 明天送到说了三遍 in a complaint: the delay joins the case's concerns, the complaint stays first
+        concerns += [c for c in reading.worded if c in raised and c in PERSON_CONCERNS and c not in concerns]
     if primary and primary in concerns:
         concerns.remove(primary)
         concerns.insert(0, primary)

@@ -114,3 +114,36 @@ def test_a_delivery_date_promised_again_and_again_is_about_the_delay(shop):
     shop.sends("亲，您的包裹预计明天送达")
     shop.says("明天送到已经说了三遍了", "complaint", 0.5)
     assert "delivery_delay" in shop.state.concerns
+
+
+def test_a_wish_after_a_price_talk_moves_to_the_goods_not_a_complaint(shop):
+    shop.says("老板这个台灯能便宜点吗", "price_haggle")
+    shop.sends("亲，已经是最低价了")
+    shop.says("行吧 希望你们发货前帮我检查一下灯罩", "complaint", 0.52)
+    state = shop.state
+    assert state.primary == "product_inquiry" and "complaint" not in state.concerns
+
+
+def test_a_quality_complaint_naming_after_sales_stays_a_complaint(shop):
+    shop.says("你好", "greet")
+    shop.sends("您好，请问有什么可以帮您")
+    shop.says("买的苹果是烂的 你们还拒绝给我售后", "complaint", 0.58)
+    state = shop.state
+    assert state.primary == "complaint" and "refund_return" in state.concerns
+
+
+def test_a_case_opened_on_a_threat_to_leave_is_about_the_parcel(shop):
+    shop.says("快递到底还送不送 今天不到我就退了", "refund_return", 0.38)
+    state = shop.state
+    assert state.primary == "delivery_delay"
+    assert "leave" in shop.case()["situation"]["threats"]
+
+
+def test_a_wish_goes_back_to_the_goods_a_case_started_on(shop):
+    shop.says("这款保温壶是304的吗", "product_inquiry")
+    shop.sends("是的亲")
+    shop.says("买两个能优惠点吗", "price_haggle")
+    shop.sends("给您便宜5元哦")
+    shop.says("麻烦发货前帮我检查一下壶盖", "complaint", 0.52)
+    state = shop.state
+    assert state.primary == "product_inquiry" and "complaint" not in state.concerns
