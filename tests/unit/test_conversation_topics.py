@@ -147,3 +147,10 @@ def test_a_wish_goes_back_to_the_goods_a_case_started_on(shop):
     shop.says("麻烦发货前帮我检查一下壶盖", "complaint", 0.52)
     state = shop.state
     assert state.primary == "product_inquiry" and "complaint" not in state.concerns
+
+
+def test_a_coupon_that_cannot_be_claimed_again_is_about_the_price(shop):
+    shop.says("这套餐具是骨瓷的吗", "product_inquiry")
+    shop.sends("是的亲")
+    shop.says("那个5元的卷怎么不能再领了", "product_inquiry", 0.4)  # 卷: how shoppers often type 券
+    assert shop.state.primary == "price_haggle"
