@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
-from assist.cases.messages import CustomerMessage, customer_texts, earlier_message_keys, image_of
+from assist.cases.messages import CustomerMessage, customer_texts, earlier_messages, image_of
 from assist.cases.service import CaseService
 from assist.drafting.shop_checks import load_checked_policy
 from assist.integrations.orders import Order, OrderStoreError, open_order_store
@@ -61,7 +61,7 @@ def customer_message(tracker: Tracker) -> CustomerMessage:
         channel=tracker.get_latest_input_channel(), parse=latest, history=customer_texts(tracker.events),
         remembered={name: tracker.get_slot(name) for name in REMEMBERED if tracker.get_slot(name)},
         image_id=image_of(next((e.get("metadata") for e in reversed(tracker.events) if e.get("event") == "user"), None)),
-        earlier_keys=earlier_message_keys(tracker.events),
+        earlier=earlier_messages(tracker.events),
     )
 
 

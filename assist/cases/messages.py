@@ -3,7 +3,7 @@ read them out of Rasa's events (the handoff action's tracker, the console's even
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, List, Mapping, Optional, Sequence, Union
+from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
 # How many of the customer's earlier message keys a new case keeps (the follower can only lag so far).
 EARLIER_KEYS = 50
@@ -23,7 +23,8 @@ class CustomerMessage:
     history: Union[Sequence[str], Callable[[], Sequence[str]]] = ()
     remembered: Mapping[str, Any] = field(default_factory=dict)
     image_id: Optional[str] = None  # a photo the customer sent (metadata kefu_image; its text is [图片])
-    earlier_keys: Sequence[str] = ()  # keys of the customer's earlier messages in the tracker (never follow-ups)
+    # The customer's earlier messages in the tracker, oldest first: (key, text, photo id).
+    earlier: Sequence[Tuple[str, str, Optional[str]]] = ()
 
     @property
     def intent(self) -> Optional[str]:
@@ -32,6 +33,11 @@ class CustomerMessage:
     @property
     def key(self) -> str:
         return f"msg:{self.message_id}"
+
+    @property
+    def earlier_keys(self) -> List[str]:
+        """A case opened on this message never takes these as its follow-ups."""
+        return [key for key, _text, _image in self.earlier]
 
     def earlier_words(self) -> List[str]:
         return list(self.history() if callable(self.history) else self.history)
@@ -60,11 +66,12 @@ def image_of(metadata: Optional[Mapping[str, Any]]) -> Optional[str]:
     return image_id if isinstance(image_id, str) and 0 < len(image_id) <= 64 else None
 
 
-def earlier_message_keys(events: Sequence[Mapping[str, Any]], limit: int = EARLIER_KEYS) -> List[str]:
-    """The keys of the customer's messages before the latest one, oldest first: a case opened on the
-    latest never takes them as its follow-ups (the follower may read one after the case opened)."""
-    ids = [e.get("message_id") for e in events if e.get("event") == "user"]
-    return [f"msg:{i}" for i in ids[:-1][-limit:] if i]
+def earlier_messages(events: Sequence[Mapping[str, Any]], limit: int = EARLIER_KEYS) -> List[Tuple[str, str, Optional[str]]]:
+    """The customer's messages before the latest one, oldest first, as (key, text, photo id): a case
+    opened on the latest never takes them as its follow-ups, and one joined on the latest first takes
+    those after its opening message that are not in it yet (the follower may still be behind)."""
+    said = [e for e in events if e.get("event") == "user"][:-1][-limit:]
+    return [(f"msg:{e['message_id']}", e.get("text") or "", image_of(e.get("metadata"))) for e in said if e.get("message_id")]
 
 
 def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:

@@ -113,6 +113,7 @@ class CaseService:
         return message
 
     def _join(self, case: Dict[str, Any], message: CustomerMessage) -> Outcome:
+        self._catch_up(case, message)
         if not self.store.cases.add_message(case["id"], "customer", message.text, source_key=message.key,
                                             image_id=message.image_id):
             return Outcome("duplicate", case["id"], case["batch"])
@@ -125,6 +126,19 @@ class CaseService:
         batch = self.drafts.redraft(case["id"], message.parse, read)
         log_event(logger, "message_joined", case["id"], message.conversation_id, act=read.customer.act, batch=batch)
         return Outcome("joined", case["id"], batch)
+
+    def _catch_up(self, case: Dict[str, Any], message: CustomerMessage) -> None:
+        """The action joins a follow-up while the follower is still behind on earlier ones (the bot
+        answered them before the case paused it): those after the opening message join first, in order."""
+        keys = message.earlier_keys
+        opening = self.store.cases.opening_key(case["id"]) if keys else None
+        if opening not in keys:
+            return
+        for key, text, image_id in list(message.earlier)[keys.index(opening) + 1:]:
+            if image_id and self.store.images.get(image_id, message.conversation_id) is None:
+                image_id = None  # metadata comes from the client: only this conversation's own photo
+            if text.strip():
+                self.store.cases.add_message(case["id"], "customer", text, source_key=key, image_id=image_id)
 
     def holding_text(self, case_id: str) -> str:
         """The holding message for a case that is already open: the follower says it when the

@@ -515,7 +515,7 @@ def test_a_message_before_a_case_whose_opening_rasa_has_not_published_stays_out_
     """The action opened the case inside the next turn, which Rasa publishes only when it ends; the
     follower reads the earlier message first. The opener's tracker held it (earlier_keys), so it is
     left out at once — no waiting on Rasa — and the case's messages stay in the customer's order."""
-    from assist.cases.messages import CustomerMessage, earlier_message_keys
+    from assist.cases.messages import CustomerMessage, earlier_messages
 
     follower = make_follower(store, events, settle_seconds=5)
     events.user("c1", "你好", "greet", "m0")
@@ -524,10 +524,10 @@ def test_a_message_before_a_case_whose_opening_rasa_has_not_published_stays_out_
     events.add("c1", {"event": "action", "name": "action_listen"})
     tracker_events = [{"event": "user", "text": "你好", "message_id": "m0"}, {"event": "bot", "text": "您好"},
                       {"event": "user", "text": "东西坏了我要投诉", "message_id": "m1"}]
-    assert earlier_message_keys(tracker_events) == ["msg:m0"]
+    assert earlier_messages(tracker_events) == [("msg:m0", "你好", None)]
     service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
     service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio", {"intent": {"name": "complaint"}},
-                                                earlier_keys=earlier_message_keys(tracker_events)), hand_over=True)
+                                                earlier=earlier_messages(tracker_events)), hand_over=True)
     follower.poll()
     case_id = store.cases.open_case_for("c1")["id"]
 
@@ -551,8 +551,39 @@ def test_a_follow_up_read_before_the_opening_is_published_still_joins(store, eve
     follower = make_follower(store, events, settle_seconds=5)
     service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
     service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio", {"intent": {"name": "complaint"}},
-                                                earlier_keys=["msg:m0"]), hand_over=True)
+                                                earlier=[("msg:m0", "你好", None)]), hand_over=True)
     events.user("c1", "人呢？？", "chitchat", "m2")
     follower.poll()
     case = store.cases.get_case(store.cases.open_case_for("c1")["id"])
     assert [m["text"] for m in case["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉", "人呢？？"]
+
+
+def test_a_follow_up_the_action_joins_brings_the_earlier_ones_the_follower_has_not_reached(store, events):
+    """Rasa gave up on the action that opened the case, so the bot answered the next message itself; the
+    one after reaches the action again, which joins it at once while the follower is still behind: the
+    message in between joins first (from the tracker), and the follower finds it there, once."""
+    from assist.cases.messages import CustomerMessage
+
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    follower = make_follower(store, events, settle_seconds=5)
+    complaint = {"intent": {"name": "complaint", "confidence": 0.9}}
+    service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio", complaint,
+                                                earlier=[("msg:m0", "你好", None)]), hand_over=True)
+    tracker = [("msg:m0", "你好", None), ("msg:m1", "东西坏了我要投诉", None), ("msg:m2", "谢谢", None)]
+    service.on_customer_message(CustomerMessage("c1", "到底有没有人管", "m3", "socketio", complaint, earlier=tracker))
+    case_id = store.cases.open_case_for("c1")["id"]
+
+    def customer_said():
+        return [m["text"] for m in store.cases.get_case(case_id)["messages"] if m["sender"] == "customer"]
+
+    assert customer_said() == ["东西坏了我要投诉", "谢谢", "到底有没有人管"]
+    events.user("c1", "你好", "greet", "m0")
+    events.user("c1", "东西坏了我要投诉", "complaint", "m1")
+    events.handoff_turn("c1", paused=False)
+    events.user("c1", "谢谢", "thanks", "m2")
+    events.add("c1", {"event": "bot", "text": "不客气"})
+    events.add("c1", {"event": "action", "name": "action_listen"})
+    events.user("c1", "到底有没有人管", "complaint", "m3")
+    events.handoff_turn("c1")
+    follower.poll()
+    assert customer_said() == ["东西坏了我要投诉", "谢谢", "到底有没有人管"]
