@@ -23,8 +23,9 @@ class CustomerMessage:
     history: Union[Sequence[str], Callable[[], Sequence[str]]] = ()
     remembered: Mapping[str, Any] = field(default_factory=dict)
     image_id: Optional[str] = None  # a photo the customer sent (metadata kefu_image; its text is [图片])
-    # The customer's earlier messages in the tracker, oldest first: (key, text, photo id).
-    earlier: Sequence[Tuple[str, str, Optional[str]]] = ()
+    # The customer's earlier messages in the tracker, oldest first: (key, text, photo id); None: not
+    # known (the event follower does not read them for every message).
+    earlier: Optional[Sequence[Tuple[str, str, Optional[str]]]] = None
 
     @property
     def intent(self) -> Optional[str]:
@@ -37,7 +38,7 @@ class CustomerMessage:
     @property
     def earlier_keys(self) -> List[str]:
         """A case opened on this message never takes these as its follow-ups."""
-        return [key for key, _text, _image in self.earlier]
+        return [key for key, _text, _image in self.earlier or ()]
 
     def earlier_words(self) -> List[str]:
         return list(self.history() if callable(self.history) else self.history)

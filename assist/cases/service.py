@@ -74,7 +74,7 @@ class CaseService:
             message.conversation_id, self.drafts.stored(handoff, message.parse), handoff.drafts, message.text,
             channel=message.channel, source_key=message.key, created_by="follower" if hold_through_outbox else "action",
             versions=current_versions(), conversation=read.state.to_dict(), image_id=message.image_id,
-            earlier_keys=message.earlier_keys,
+            earlier_keys=None if message.earlier is None else message.earlier_keys,
         )
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])

@@ -63,19 +63,19 @@ class Cases:
                   customer_text: str, channel: Optional[str] = None, source_key: Optional[str] = None,
                   created_by: str = "action", versions: Optional[Dict[str, str]] = None,
                   at: Optional[datetime] = None, conversation: Optional[Dict[str, Any]] = None,
-                  image_id: Optional[str] = None, earlier_keys: Sequence[str] = ()) -> Dict[str, Any]:
+                  image_id: Optional[str] = None, earlier_keys: Optional[Sequence[str]] = None) -> Dict[str, Any]:
         """Open a case for the conversation, or join the open one; store a new batch of drafts.
         The same message (its source key) joins once: again, it changes nothing ("duplicate").
-        `earlier_keys`: the customer's messages before this one (they never join the new case)."""
+        `earlier_keys`: the customer's messages before this one (they never join the new case); None: not known."""
         args = (conversation_id, situation, list(drafts_), customer_text, channel, source_key, created_by, versions,
-                at or now(), conversation, image_id, list(earlier_keys))
+                at or now(), conversation, image_id, None if earlier_keys is None else list(earlier_keys))
         try:
             return self._open_case(*args)
         except IntegrityError:
             return self._open_case(*args)  # someone opened it a moment ago: join theirs
 
     def _open_case(self, conversation_id, situation, drafts_, customer_text, channel, source_key, created_by, versions, at,
-                   conversation, image_id=None, earlier_keys=()):
+                   conversation, image_id=None, earlier_keys=None):
         with self.engine.begin() as db:
             case = db.execute(
                 sa.select(cases).where(cases.c.conversation_id == conversation_id, cases.c.state == OPEN)
@@ -88,7 +88,7 @@ class Cases:
                     mood=situation.get("mood"), temperament=situation.get("temperament"),
                     urgency=float(situation.get("urgency") or 0), situation=dumps(situation),
                     batch=0, opened_at=at, last_customer_at=at, created_by=created_by, versions=dumps(versions or {}),
-                    earlier_keys=dumps(list(earlier_keys)),
+                    earlier_keys=None if earlier_keys is None else dumps(list(earlier_keys)),
                 ))
             else:
                 case_id = case.id

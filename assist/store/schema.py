@@ -73,7 +73,8 @@ cases = sa.Table(
     # The conversation state (assist/cases/state.py) as JSON: what the whole conversation says.
     sa.Column("conversation", sa.Text, nullable=False, default="{}", server_default="{}"),
     # The customer's message keys before the opening one (JSON list): never follow-ups of this case.
-    sa.Column("earlier_keys", sa.Text, nullable=False, default="[]", server_default="[]"),
+    # NULL: not known (the follower opened the case, or it is older than this column).
+    sa.Column("earlier_keys", sa.Text, nullable=True),
 )
 # At most one open case per conversation (a partial unique index, on SQLite and PostgreSQL):
 # when the action and the event follower open one at the same moment, the second joins the first.

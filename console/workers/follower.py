@@ -133,14 +133,14 @@ class EventLog:
         return customer_texts([event for event in map(_parsed, reversed([row.data for row in rows])) if event])
 
 
-def said_before_opening(case: Dict[str, Any], key: str) -> bool:
-    """Whether the message came before the one that opened the case, by the keys the opener's
-    tracker held: no waiting for Rasa to publish the opening message's turn."""
+def earlier_keys_of(case: Dict[str, Any]) -> Optional[List[str]]:
+    """The keys of the messages before the one that opened the case, as the opener's tracker held them
+    (no waiting for Rasa to publish the opening turn, no search of its events); None: not known."""
     try:
-        earlier = json.loads(case.get("earlier_keys") or "[]")
+        earlier = json.loads(case["earlier_keys"]) if case.get("earlier_keys") is not None else None
     except ValueError:
-        return False
-    return isinstance(earlier, list) and key in earlier
+        return None
+    return earlier if isinstance(earlier, list) else None
 
 
 def _parsed(data: str) -> Optional[Dict[str, Any]]:
@@ -241,11 +241,12 @@ class EventFollower:
         case = self.store.cases.open_case_for(conversation_id)
         opening = self.store.cases.opening_key(case["id"]) if case is not None else None
         if case is not None and opening != message.key:
-            if said_before_opening(case, message.key):
-                return True  # the opener's tracker held it already (read then as its earlier words): not a follow-up
-            opened_at = self.log.position_of(conversation_id, opening)
-            if opened_at is not None and opened_at > event_id:
-                return True  # said before the case opened (a case opened without its earlier keys)
+            earlier = earlier_keys_of(case)
+            if earlier is not None:
+                if message.key in earlier:
+                    return True  # the opener's tracker held it already (read then as its earlier words): not a follow-up
+            elif (opened_at := self.log.position_of(conversation_id, opening)) is not None and opened_at > event_id:
+                return True  # said before the case opened (found in Rasa's events: the case does not know its earlier keys)
             outcome = self.cases.on_customer_message(message)  # a follow-up: joins the open case (the bot is paused)
             if self.observe:
                 self.observe(event, outcome)
