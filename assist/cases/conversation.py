@@ -9,11 +9,13 @@ from dataclasses import dataclass, replace
 from typing import Any, Dict, Mapping, Optional, Sequence, Tuple
 
 from assist.cases.acts import evident_concerns, masked_facts, promise_time, read_customer
+from assist.cases import points
 from assist.cases.state import ConversationState, CustomerReading, after_customer
 from assist.drafting import faq
 from assist.drafting.checker import check
 from assist.drafting.fact_reading import goods_named
 from assist.drafting.situation import Situation, in_conversation
+from assist.drafting.slot_values import PRODUCT_FAULTS
 from assist.drafting.turn import Turn
 from assist.shop.acts import ActCues, load_acts
 from assist.shop.policy import Policy
@@ -81,7 +83,9 @@ def read_message(state: ConversationState, text: str, parse: Mapping[str, Any], 
     answer = (hit.id, hit.text) if hit is not None and customer.question == hit.id else None
     problem = bool(message.problems) or message.mood != "calm" or bool(message.facts.get("days_waited"))
     return Reading(after, customer, situation, turn_for(after, customer, answer, agent_texts, cues, problem,
-                                                        photos=channel in PHOTO_CHANNELS))
+                                                        photos=channel in PHOTO_CHANNELS,
+                                                        said=Said(text, tuple(message.problems), policy,
+                                                                  tuple(earlier[-3:]))))
 
 
 def drafting_concerns(before: ConversationState, after: ConversationState, customer: CustomerReading) -> Tuple[str, ...]:
@@ -117,15 +121,27 @@ def read_latest_again(state: ConversationState, text: str, intent: Optional[str]
         question=question, intent=intent, photo=photo)
     situation = in_conversation(message, state.concerns, state.mood, state.mood_trend)
     answer = (hit.id, hit.text) if question else None
-    turn = turn_for(state, customer, answer, agent_texts, cues, photos=channel in PHOTO_CHANNELS)
+    turn = turn_for(state, customer, answer, agent_texts, cues, photos=channel in PHOTO_CHANNELS,
+                    said=Said(text, tuple(message.problems), policy))
     return Reading(state, customer, situation, replace(turn, refused=tuple(refused)))
 
 
+@dataclass(frozen=True)
+class Said:
+    """The latest message as the drafts take it up: its words, the problems it names, the shop's policy."""
+    text: str = ""
+    problems: Tuple[str, ...] = ()
+    policy: Optional[Policy] = None
+    earlier: Tuple[str, ...] = ()      # the customer's messages just before it
+    shop_said: str = ""                # the shop's last message
+
+
 def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_texts: Sequence[str],
-             cues: ActCues, problem: bool = True, photos: bool = False) -> Turn:
+             cues: ActCues, problem: bool = True, photos: bool = False, said: Said = Said()) -> Turn:
     """`problem`: the message reports something wrong (a problem word, a mood, days waited); an
     opening question without one is answered as a question, not met with an apology. `photos`: the
-    customer's channel can send a photo (the drafts ask for one only then, and only until one came)."""
+    customer's channel can send a photo (the drafts ask for one only then, and only until one came).
+    `said`: the message's words, so the drafts take up its point (a choice, a packing wish, a topic)."""
     # The latest thing the shop did (checking only when nothing else was done).
     # ... and only what speaks to the case's concern now (催过快递 says nothing to a refund request).
     done = [key for key in state.done if key in cues.phrases["progress"]
@@ -139,8 +155,8 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
         flags.add("photo_askable")
     if state.stage == "done":
         flags.add("work_done")
-    elif state.primary and state.primary != "request_human":
-        flags.add("work_open")  # the shop still owes the customer something (a wish to talk to a person is met)
+    elif state.primary in points.TROUBLE or (state.primary and state.primary != "request_human" and (done or state.offered)):
+        flags.add("work_open")  # the shop still owes the customer something (a product question answered owes nothing)
     if customer.reluctant:
         flags.add("reluctant")
     if customer.ordered:
@@ -155,28 +171,96 @@ def turn_for(state: ConversationState, customer: CustomerReading, answer, agent_
     pending = state.waiting_for if state.waiting_for in RE_ASKED and (photos or state.waiting_for != "photo") else None
     if pending and customer.act in ("informs", "pushes", "new_question", "greets"):
         flags.add("pending")  # we still need it: the drafts ask once more, briefly
+    flags |= _point_flags(state, customer, replace(said, shop_said=said.shop_said or (agent_texts[-1] if agent_texts else "")))
+    step = _step_for(state, customer, flags, points.wish(said.text))
+    if step in QUICK_STEPS + ("packing", "gift", "coupon_request") and customer.act in ("new_question", "informs", "answers", "requests", "new_problem"):
+        flags.add("quick")  # the goods, a price, where the order is: answered in chat within minutes
     values = {
         "fact_ack": cues.phrase("received", received),
         "progress": cues.phrase("progress", progress_key),
-        "next_step": cues.phrase("next_step", _step_for(state, customer)),
+        "next_step": cues.phrase("next_step", step),
         "re_ask": cues.phrase("re_ask", pending),
         "request_step": cues.phrase("request_step", customer.request),
         "plan": cues.phrase("plan", offered[-1] if offered else None),
     }
+    topic = points.topic_of(state, customer, said.text)
+    if topic and not flags & {"pending", "planned"}:  # asking again, restating the plan: more to the point
+        values["topic"] = topic
+        flags.add("named")
+    if said.policy is not None:  # the time frame of the step taken, not of the case's concern
+        if "quick" in flags:
+            values["follow_up"] = f"{said.policy.wait_minutes}分钟内"
+        elif "delivery_side" in flags and state.primary == "complaint":
+            values["follow_up"] = said.policy.follow_up_text("delivery_delay")
+        elif step == "price_complaint":
+            values["follow_up"] = said.policy.follow_up_text("price_haggle")
     promised = promise_time(state.promised)
     if promised and not any(f.severity == "block" for f in check(f"最晚{promised}给您答复。")):
         values["follow_up"] = promised  # the time an agent promised, not the policy's: the drafts never contradict it
     act, concern = drafting_act(state, customer, answer, problem)
+    if act == "new_question" and concern is None and answer is None and flags & {"decided", "packing"}:
+        act = "informs"  # 那我还是要大号的吧 / 出库前能帮我看看吗: take it up, do not "check and come back"
+    elif act == "new_problem" and "packing" in flags and not said.problems:
+        act = "informs"  # 包装加厚点 is a wish, not a complaint: no complaint script, no apology
     # Asking again for what we wait for is the safe reply; so is calming a customer who vents (扯淡).
     unsure = () if "pending" in flags or "planned" in flags or "angry" in (customer.mood, state.mood) or "abusive" in (
         customer.mood, state.mood) else customer.unclear
+    # A message whose point is plain in its words (a choice, a packing wish, the return under way, a
+    # request, a question the policy answers) is answered first; the short, safe reply comes second.
+    if flags & {"decided", "packing"}:
+        flags -= {"progressed", "planned"}  # the customer's choice or wish is the point, not what was done before
+    plain = bool(flags & {"decided", "packing", "underway", "ordered"}) or bool(customer.request) or answer is not None or (
+        step in ("gift", "coupon_request"))
     return Turn(act=act, values=values, flags=frozenset(flags), answer=answer, unsure=unsure,
-                avoid=tuple(agent_texts), concern=concern)
+                avoid=tuple(agent_texts), concern=concern, unsure_first=not plain)
 
 
-def _step_for(state: ConversationState, customer: CustomerReading) -> Optional[str]:
+# Steps whose answer an agent finds in chat within minutes (the goods, a price, the order's status).
+QUICK_STEPS = ("product_inquiry", "price_haggle", "order_status")
+
+
+def _point_flags(state: ConversationState, customer: CustomerReading, said: Said) -> set:
+    """Flags for what this message's words make plain (assist/cases/points.py)."""
+    flags = set()
+    if said.problems:
+        flags.add("told")  # this message itself names what is wrong
+    if customer.act in ("informs", "new_question") and points.decided(said.text):
+        flags.add("decided")
+    underway = points.return_underway(state, (said.text,) + said.earlier)
+    if points.packing(said.text) and customer.act not in ("pushes", "thanks", "closes", "greets"):
+        flags.add("packing")
+        if underway or points.returning(state, said.text):
+            flags.add("underway")  # packing the goods to send back: the return is agreed, say how
+    if underway:
+        flags.add("underway")
+    upset = said.problems or "calm" not in (state.mood, customer.mood) or not state.apologized or points.let_down(said.text)
+    wish = flags & {"decided", "packing"} and not said.problems  # a choice or a wish is not met with an apology
+    if state.primary in points.TROUBLE and state.stage != "done" and upset and not wish:
+        # a problem still open: the drafts acknowledge its cause — once the shop has apologized, only
+        # when the customer tells more of it or is still upset (not the same apology every turn)
+        flags.add("trouble")
+    faulty = set(said.problems) & PRODUCT_FAULTS
+    if state.primary in ("complaint", "refund_return") and not faulty and "underway" not in flags and (
+            points.delivery_case(state, said.problems, said.shop_said) and state.facts.get("status") != "delivered"):
+        flags.add("delivery_side")  # the trouble is the parcel: the courier's step, not a specialist's
+        flags.add("not_received")  # a return before it arrived is a refund, not the 7-day rule
+    return flags
+
+
+def _step_for(state: ConversationState, customer: CustomerReading, flags=frozenset(),
+              wish: Optional[str] = None) -> Optional[str]:
     """Whose next step the drafts name. A price talk is one question, soon settled: a later message
-    with no word of price (包装结实点哦, 套装里就这三样吧) is not met with "let me look for a discount"."""
+    with no word of price (包装结实点哦, 套装里就这三样吧) is not met with "let me look for a discount".
+    A wish about packing goes to the warehouse; a complaint about the parcel to the courier; a gift
+    or one more coupon asked for in a talk about goods or price is what we ask for."""
+    if "packing" in flags and "underway" not in flags:
+        return "packing"
+    if wish and state.primary in ("price_haggle", "product_inquiry") and customer.act in ("informs", "requests", "answers"):
+        return wish
+    if "delivery_side" in flags and state.primary == "complaint":
+        return "delivery_delay"
+    if state.primary == "complaint" and "price_haggle" in state.concerns and not flags & {"told", "packing"}:
+        return "price_complaint"  # 刚买就降价了: the price difference checked, not an after-sales specialist
     if state.primary == "price_haggle" and (customer.act in ("informs", "new_question", "answers") or "ordered" in state.done) and not (
             customer.haggles or "price_haggle" in customer.concerns):
         return customer.intent if customer.intent in ("product_inquiry", "order_status") else None
@@ -193,13 +277,17 @@ def drafting_act(state: ConversationState, customer: CustomerReading, answer, pr
             return "new_question", "order_status"
         if state.primary == "complaint" and customer.question:
             return "new_question", "product_inquiry"
-    if customer.act == "new_question" and answer is None:
+    act = customer.act
+    if act == "new_problem" and customer.question and answer is None and not problem and state.customer_turns > 1:
+        act = "new_question"  # 要是退货运单号填哪里: a question about another concern, answered, not its whole script
+    if act == "new_question" and answer is None:
         topics = set(customer.concerns) | {customer.intent}
         if "price_haggle" in topics:
             # 能便宜点吗 gets the haggling replies; 券月底前能用吗 the agent checks and answers
-            return customer.act, ("price_haggle" if customer.haggles else None)
+            return act, ("price_haggle" if customer.haggles else None)
         if topics & {"delivery_delay", "order_status"}:
-            if state.primary == "delivery_delay" and state.done:
-                return "pushes", None
-            return customer.act, "order_status"
-    return customer.act, None
+            if (state.primary == "delivery_delay" and state.done) or (
+                    state.primary in points.TROUBLE and state.mood in ("angry", "abusive")):
+                return "pushes", None  # an angry 三天了还送不到吗: calm them and chase, not "let me look it up"
+            return act, "order_status"
+    return act, None

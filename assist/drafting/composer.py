@@ -134,6 +134,11 @@ def _plan(ctx: _Context, kind: str, turn: int, avoid: Optional[str] = None, retr
             options = _ranked(ctx, stage)
             if kind in ("resolve", "ask"):
                 options = _best_group(options, tone)
+            elif kind == "alternative" and is_turn_set(ctx.reply_set):
+                # Another wording, not a blander one: inside a case, keep to lines written for this
+                # tone or this moment (a calming 包裹迟迟没到… over a bare 好的，我明白了) when there are two.
+                fitting = [v for v in options if v.when or v.tone == tone]
+                options = fitting if len(fitting) >= 2 else options
         if kind == "short":
             pick = min(options, key=lambda v: (len(fill(v.text, ctx.values) or ""), v.id), default=None)
         elif ctx.acceptance is not None:
@@ -197,7 +202,12 @@ def _context(situation: Situation, policy: Policy, book: ReplyBook, seed: int, c
              acceptance: Optional["Acceptance"] = None, turn: Optional[Turn] = None) -> _Context:
     topic = situation.topic
     reply_set = turn_set(book, turn) or book.for_concern(topic)
-    on = flags(situation, policy) | (turn.flags if turn is not None else frozenset())
+    on = flags(situation, policy)
+    if turn is not None and is_turn_set(reply_set):
+        # "您问了好几次了" only when the customer really pushed again and again (the turn says so),
+        # not because earlier messages were about the same concern.
+        on = on - {"repeat"}
+    on = on | (turn.flags if turn is not None else frozenset())
     values = {**policy.slots(), **fact_values(situation.facts),
               **derived_values(situation, policy, cues.default_causes.get(topic, "这件事")),
               **(turn.values if turn is not None else {})}
@@ -278,5 +288,6 @@ def compose(
     ranked = [drafts[i] for i in order]
     if conversation_turn is not None:
         return finish(ranked, conversation_turn, lambda act: compose(
-            situation, policy, book, seed, channel, cues, acceptance, Turn(act=act, values=conversation_turn.values, refused=conversation_turn.refused)))
+            situation, policy, book, seed, channel, cues, acceptance, Turn(act=act, values=conversation_turn.values, flags=conversation_turn.flags,
+                                                      refused=conversation_turn.refused)))
     return ranked[:MAX_DRAFTS]

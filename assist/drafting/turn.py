@@ -31,6 +31,7 @@ class Turn:
     concern: Optional[str] = None                             # answer with this concern's reply set instead
     shown: Tuple[str, ...] = ()                               # the drafts agents saw for the previous message
     refused: Tuple[str, ...] = ()                             # variants of drafts agents rejected in this case
+    unsure_first: bool = True                                 # an unsure reading leads with the safe reply
 
 
 def turn_set(book: ReplyBook, turn: Optional[Turn]) -> Optional[ReplySet]:
@@ -58,19 +59,26 @@ def finish(drafts: List[Draft], turn: Turn, compose_act: Callable[[str], List[Dr
     unsure; the shop's own answer when the customer asked something it has one for; then the
     composed ones — none that repeats what an agent already sent, 2–3 in all."""
     lead: List[Draft] = []
-    if turn.unsure and turn.act != "unsure":
-        safe = compose_act("unsure")
-        if safe:
-            lead.append(replace(safe[0], reason="读得不准：" + "；".join(turn.unsure) + " → 先稳住，看清再答", kind="safe"))
-    if turn.answer:
+    if turn.answer:  # the shop's own answer to what they asked beats any hold
         faq_id, text = turn.answer
         lead.append(Draft(text, 1.0, "先答顾客问的 → 店铺政策里的答案", f"faq.{faq_id}", (f"faq.{faq_id}",), "answer"))
+    safe: List[Draft] = []
+    if turn.unsure and turn.act != "unsure":
+        held = compose_act("unsure")
+        if held:
+            safe.append(replace(held[0], reason="读得不准：" + "；".join(turn.unsure) + " → 先稳住，看清再答", kind="safe"))
+    # Unsure, with nothing plain to take up: the safe reply first. With an answer, a choice or a
+    # request in the words: that reply first, the safe one next.
+    ordered = (lead + safe + drafts) if turn.unsure_first else (lead + drafts[:1] + safe + drafts[1:])
     out: List[Draft] = []
-    for draft in lead + drafts:
+    for draft in ordered:
         if draft.variant_id in turn.refused:
             continue  # an agent rejected it: fresh drafts, or none
         if draft.text not in {d.text for d in out} and not already_sent(draft.text, turn.avoid):
             out.append(draft)
-    # The customer said something new: what the agent already saw (and did not send) goes last.
+    # The customer said something new: what the agent already saw (and did not send) goes last ...
     fresh = [d for d in out if not already_sent(d.text, turn.shown)]
-    return (fresh + [d for d in out if d not in fresh])[:MAX_DRAFTS]
+    out = fresh + [d for d in out if d not in fresh]
+    if not turn.unsure_first and len(out) > 1 and out[0].kind == "safe":
+        out[0], out[1] = out[1], out[0]  # ... but a hold never rises above a reply that takes up the point
+    return out[:MAX_DRAFTS]

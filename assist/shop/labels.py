@@ -50,6 +50,11 @@ LABELS: Dict[str, Dict[str, str]] = {
         "checking": "核实", "chased_courier": "催快递", "refund_submitted": "退款", "return_accepted": "通过售后",
         "coupon_offered": "优惠券", "compensated": "补偿", "recorded": "登记", "escalated": "转专员", "resent": "补发",
     },
+    # What a customer's message is about, as a draft names it (关于{topic}，我马上帮您确认).
+    "topics": {
+        "price_haggle": "优惠和价格", "product_inquiry": "商品的情况", "refund_return": "退换和退款",
+        "delivery_delay": "包裹配送", "order_status": "订单和物流", "complaint": "您反映的问题",
+    },
     "stages": {"open": "客服还没回复", "in_progress": "处理中", "done": "已给出处理"},
     "trends": {"rising": "在升级", "steady": "平稳", "falling": "在缓和"},
     "irritation": {"pushes": "催问", "repeats": "重复问", "？？": "连打问号", "waited": "说等了好几天"},
