@@ -103,6 +103,9 @@ class Settings(SettingsChecks):
     # Outbox retries: 1 s, 2 s, 4 s … capped; given up (shown as failed) after this many.
     retry_max_seconds: float = Field(60.0, env="KEFU_RETRY_MAX_SECONDS", ge=0)
     max_attempts: int = Field(50, env="KEFU_MAX_ATTEMPTS", ge=1)
+    # Conversations the outbox serves at once (each one's texts in order); every one may hold a
+    # store connection, so it stays below KEFU_SQL_POOL_SIZE + KEFU_SQL_MAX_OVERFLOW.
+    outbox_workers: int = Field(3, env="KEFU_OUTBOX_WORKERS", ge=1, le=16)
     follow_events: bool = Field(True, env="KEFU_FOLLOW_EVENTS")
     # An event the follower cannot handle is tried this often, then kept as a dead letter the
     # console shows (a store outage is waited out, never counted: the event is retried until it works).

@@ -87,7 +87,7 @@ async def outbox_worker(app: Sanic) -> None:
     # The longest one attempt can take: the tracker check and the push, each within the HTTP timeout.
     lease = timedelta(seconds=2 * s.http_timeout + 1)
     await forever("outbox", lambda: deliver_due(app.ctx.store, app.ctx.rasa, s.retry_max_seconds, s.max_attempts, lease,
-                                                on_delivered=app.ctx.metrics.delivered),
+                                                on_delivered=app.ctx.metrics.delivered, workers=s.outbox_workers),
                   s.poll_seconds, app.ctx.outbox_event, s.worker_backoff_max_seconds, app.ctx.pulse)
 
 

@@ -17,8 +17,9 @@ once with the channel's reason and is never tried again; what the decision asked
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 from assist.integrations.rasa import DeliveryRefused, RasaClient, RasaUnavailable, delivery_key
 from assist.store import SuggestionStore
@@ -33,24 +34,49 @@ def backoff(attempts: int, cap: float) -> timedelta:
 
 def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.0, max_attempts: int = 50,
                 lease: timedelta = DEFAULT_LEASE,
-                on_delivered: Optional[Callable[[Dict[str, Any]], None]] = None) -> Dict[str, int]:
+                on_delivered: Optional[Callable[[Dict[str, Any]], None]] = None, workers: int = 1) -> Dict[str, int]:
     """One pass over the due deliveries. Blocking: run it in a thread. A store error propagates
     (the loop backs off); nothing is sent that the store has not counted. `on_delivered(delivery)`
-    hears of each delivery Rasa confirmed (the console's metrics and log line)."""
+    hears of each delivery Rasa confirmed (the console's metrics and log line). `workers`: how many
+    conversations are served at once — a push waits on Rasa (its turn lock, its channel), so one
+    conversation's wait does not hold up the others; one conversation's texts go one after another,
+    in order, and stop at the first that must be retried."""
     counts = {"delivered": 0, "retry": 0, "refused": 0}
+    by_conversation: Dict[str, List[Dict[str, Any]]] = {}
     for delivery in store.outbox.due():
-        if not store.outbox.start_attempt(delivery, lease):
-            continue  # another console took this attempt
-        attempts = delivery["attempts"] + 1
-        key = delivery_key(delivery["id"])
-        try:
-            # An earlier attempt may have landed: ask the tracker before sending again.
-            if delivery["attempts"] and delivery["text"] and rasa.was_delivered(delivery["conversation_id"], key):
-                store.outbox.mark_delivered(delivery["id"])
-                counts["delivered"] += 1
-                if on_delivered:
-                    on_delivered(delivery)
-                continue
+        by_conversation.setdefault(delivery["conversation_id"], []).append(delivery)
+
+    def serve(queue: List[Dict[str, Any]]) -> List[str]:
+        outcomes = []
+        for delivery in queue:
+            outcome = _deliver_one(store, rasa, delivery, retry_cap, max_attempts, lease, on_delivered)
+            outcomes.append(outcome)
+            if outcome == "retry":
+                break  # the conversation's later texts wait for this one
+        return outcomes
+
+    queues = list(by_conversation.values())
+    if workers > 1 and len(queues) > 1:
+        with ThreadPoolExecutor(min(workers, len(queues)), thread_name_prefix="outbox") as pool:
+            results = list(pool.map(serve, queues))
+    else:
+        results = [serve(queue) for queue in queues]
+    for outcome in (o for outcomes in results for o in outcomes):
+        if outcome in counts:
+            counts[outcome] += 1
+    return counts
+
+
+def _deliver_one(store: SuggestionStore, rasa: RasaClient, delivery: Dict[str, Any], retry_cap: float, max_attempts: int,
+                 lease: timedelta, on_delivered: Optional[Callable[[Dict[str, Any]], None]]) -> str:
+    """delivered, retry, refused — or taken (another console has this attempt)."""
+    if not store.outbox.start_attempt(delivery, lease):
+        return "taken"
+    attempts = delivery["attempts"] + 1
+    key = delivery_key(delivery["id"])
+    try:
+        # An earlier attempt may have landed: ask the tracker before sending again.
+        if not (delivery["attempts"] and delivery["text"] and rasa.was_delivered(delivery["conversation_id"], key)):
             try:
                 rasa.deliver(
                     delivery["conversation_id"], delivery["channel"], delivery["text"], key,
@@ -59,22 +85,19 @@ def deliver_due(store: SuggestionStore, rasa: RasaClient, retry_cap: float = 60.
                 )
             except DeliveryRefused as refused:
                 _refused(store, rasa, delivery, key, str(refused))
-                counts["refused"] += 1
-                continue
-        except RasaUnavailable as error:
-            give_up = attempts >= max_attempts
-            store.outbox.retry_later(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
-            if attempts == 1 or give_up:
-                logger.warning("delivery %s not delivered (attempt %s%s) case=%s conversation=%s: %s", delivery["id"], attempts,
-                               ", giving up" if give_up else "; retrying with backoff", delivery["case_id"],
-                               delivery["conversation_id"], error)
-            counts["retry"] += 1
-            continue
-        store.outbox.mark_delivered(delivery["id"])
-        counts["delivered"] += 1
-        if on_delivered:
-            on_delivered(delivery)
-    return counts
+                return "refused"
+    except RasaUnavailable as error:
+        give_up = attempts >= max_attempts
+        store.outbox.retry_later(delivery["id"], str(error), backoff(attempts, retry_cap), give_up=give_up)
+        if attempts == 1 or give_up:
+            logger.warning("delivery %s not delivered (attempt %s%s) case=%s conversation=%s: %s", delivery["id"], attempts,
+                           ", giving up" if give_up else "; retrying with backoff", delivery["case_id"],
+                           delivery["conversation_id"], error)
+        return "retry"
+    store.outbox.mark_delivered(delivery["id"])
+    if on_delivered:
+        on_delivered(delivery)
+    return "delivered"
 
 
 def _refused(store: SuggestionStore, rasa: RasaClient, delivery: Dict[str, Any], key: str, reason: str) -> None:

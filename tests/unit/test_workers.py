@@ -605,3 +605,29 @@ def test_a_case_that_knows_its_earlier_messages_needs_no_search_of_rasas_events(
     follower.poll()
     case = store.cases.get_case(store.cases.open_case_for("c1")["id"])
     assert [m["text"] for m in case["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉", "人呢"]
+
+
+def test_the_outbox_serves_conversations_side_by_side_and_each_ones_texts_in_order(store):
+    """Several conversations at once (a push waits on Rasa); one conversation's second text never
+    overtakes its first, which must be retried: it waits for the next pass."""
+    class FlakyOnce(FakeRasa):
+        def __init__(self):
+            super().__init__()
+            self.failed = False
+
+        def deliver(self, conversation_id, channel, text, key, resume=False, pause=False, sender="agent"):
+            if conversation_id == "c1" and not self.failed:
+                self.failed = True
+                raise RasaUnavailable("read timed out")
+            super().deliver(conversation_id, channel, text, key, resume, pause, sender)
+
+    rasa = FlakyOnce()
+    first = approved(store, "c1")
+    store.outbox.queue_message(first, "另外，赠品会和商品一起寄出。")
+    for conversation in ("c2", "c3", "c4"):
+        approved(store, conversation)
+    assert deliver_due(store, rasa, workers=3) == {"delivered": 3, "retry": 1, "refused": 0}
+    assert sorted(p[0] for p in rasa.pushed) == ["c2", "c3", "c4"]
+    due_now(store)
+    assert deliver_due(store, rasa, workers=3) == {"delivered": 2, "retry": 0, "refused": 0}
+    assert [p[1] for p in rasa.pushed if p[0] == "c1"] == [DRAFTS[0]["text"], "另外，赠品会和商品一起寄出。"]
