@@ -51,10 +51,17 @@ class Outbox:
         return delivery_id
 
     def due(self, at: Optional[datetime] = None, limit: int = 50) -> List[Dict[str, Any]]:
+        """The deliveries to try now: each conversation's oldest pending one only (its later texts never
+        overtake it, even while it waits out a backoff), the longest due first (texts being retried
+        do not starve fresh ones of other conversations)."""
+        earlier = deliveries.alias("earlier")
         with self.engine.connect() as db:
             rows = db.execute(
-                sa.select(deliveries).where(deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= (at or now()))
-                .order_by(deliveries.c.id).limit(limit)
+                sa.select(deliveries).where(
+                    deliveries.c.state == PENDING, deliveries.c.next_attempt_at <= (at or now()),
+                    ~sa.exists().where(earlier.c.state == PENDING, earlier.c.conversation_id == deliveries.c.conversation_id,
+                                       earlier.c.id < deliveries.c.id),
+                ).order_by(deliveries.c.next_attempt_at, deliveries.c.id).limit(limit)
             ).all()
         return [as_dict(r) for r in rows]
 
