@@ -35,7 +35,6 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
 """
 from __future__ import annotations
 
-import asyncio
 import inspect
 import logging
 import uuid
@@ -54,6 +53,7 @@ from sanic import response
 from assist.integrations.rasa import message_id
 from assist.settings import get_settings
 from kefu_rasa import tracker_guard
+from kefu_rasa.callback_retry import CALLBACK_ERRORS, retry_in_background
 from kefu_rasa.customer_input import BadMessage, client_message_id, parse_body, rest_message, session_id, socket_message
 from kefu_rasa.socketio_rooms import share_rooms
 from kefu_rasa.tracker_guard import HeldEmits, TrackerStoreUnavailable, refusing_while_unavailable
@@ -271,15 +271,19 @@ class CallbackOutput(rasa_callback.CallbackOutput):
 
     async def _post(self, message: Dict[Text, Any], pushed: bool) -> None:
         self.messages.append(message)
-        try:
-            await self.callback_endpoint.request(
+
+        def post():
+            return self.callback_endpoint.request(
                 "post", content_type="application/json", json=message, timeout=aiohttp.ClientTimeout(total=self.timeout),
             )
-        except (ClientResponseError, aiohttp.ClientError, asyncio.TimeoutError) as error:
+        try:
+            await post()
+        except CALLBACK_ERRORS as error:
             detail = f"{error.status} {error.text!r}" if isinstance(error, ClientResponseError) else repr(error)
             if pushed:
                 raise CallbackNotAcknowledged(f"the callback client did not take message {message['id']}: {detail}") from error
-            logger.error("the callback client did not take a message for %s: %s", message.get("recipient_id"), detail)
+            logger.error("the callback client did not take a message for %s: %s; trying again", message.get("recipient_id"), detail)
+            retry_in_background(post, str(message.get("recipient_id")))
 
 
 class CallbackInput(rasa_callback.CallbackInput):

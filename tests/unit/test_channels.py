@@ -88,3 +88,28 @@ def test_a_callback_push_counts_only_when_the_client_took_it():
     taken = FakeEndpoint()
     asyncio.run(channels.CallbackOutput(taken, timeout=2).send_response("cb-1", pushed("我是客服小王")))
     assert [m["id"] for m in taken.posted] == ["d7"]
+
+
+def test_a_turns_message_the_callback_client_did_not_take_is_tried_again_in_the_background(monkeypatch):
+    """A slow client for a moment must not leave the customer silent: the turn goes on at once and
+    the message is posted again (same id) until the client takes it."""
+    from kefu_rasa import callback_retry
+
+    monkeypatch.setattr(callback_retry, "RETRY_DELAYS", (0, 0, 0))
+
+    class BusyTwice(FakeEndpoint):
+        async def request(self, method, content_type=None, json=None, timeout=None, **kwargs):
+            self.posted.append(json)
+            if len(self.posted) <= 2:
+                raise asyncio.TimeoutError()
+
+    busy = BusyTwice()
+
+    async def turn():
+        await channels.CallbackOutput(busy, timeout=2).send_response("cb-1", BotUttered("您好，已为您转接人工", timestamp=1.0).message())
+        assert len(busy.posted) == 1  # the turn did not wait for the retries
+        await asyncio.gather(*callback_retry._running)
+
+    asyncio.run(turn())
+    assert [m["text"] for m in busy.posted] == ["您好，已为您转接人工"] * 3
+    assert len({m["id"] for m in busy.posted}) == 1
