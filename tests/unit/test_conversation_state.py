@@ -25,12 +25,14 @@ class Shop:
         self.service = CaseService(self.store, find_order={LATE.order_id: LATE}.get, acceptance=lambda: None)
         self.conversation, self.count = conversation, 0
 
-    def says(self, text, intent, confidence=0.9, entities=()):
+    def says(self, text, intent, confidence=0.9, entities=(), history=()):
+        """`history`: what the customer said to the bot before the case (read when it opens)."""
         self.count += 1
         parse = {"intent": {"name": intent, "confidence": confidence}, "entities": list(entities),
                  "intent_ranking": [{"name": intent, "confidence": confidence}]}
         return self.service.on_customer_message(
-            CustomerMessage(self.conversation, text, f"m{self.count}", "socketio", parse), hand_over=self.count == 1)
+            CustomerMessage(self.conversation, text, f"m{self.count}", "socketio", parse, history=history),
+            hand_over=self.count == 1)
 
     def sends(self, text):
         case = self.case()

@@ -5,35 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from assist.cases.messages import CustomerMessage
-from assist.cases.service import CaseService
-from assist.cases.state import state_of
-from assist.store import SuggestionStore
-
-
-class Shop:
-    def __init__(self, tmp_path):
-        self.store = SuggestionStore.migrated(f"sqlite:///{tmp_path / 's.db'}")
-        self.service = CaseService(self.store, find_order=lambda number: None, acceptance=lambda: None)
-        self.count = 0
-
-    def says(self, text, intent, confidence=0.9, history=()):
-        self.count += 1
-        parse = {"intent": {"name": intent, "confidence": confidence}, "entities": [],
-                 "intent_ranking": [{"name": intent, "confidence": confidence}]}
-        return self.service.on_customer_message(
-            CustomerMessage("c1", text, f"m{self.count}", "socketio", parse, history=history), hand_over=self.count == 1)
-
-    def sends(self, text):
-        case = self.case()
-        self.service.decide(case["id"], "xiaowang", "edit", text=text, batch=case["batch"])
-
-    def case(self):
-        return self.store.cases.get_case(self.store.cases.open_case_for("c1")["id"])
-
-    @property
-    def state(self):
-        return state_of(self.case())
+from test_conversation_state import Shop
 
 
 @pytest.fixture
