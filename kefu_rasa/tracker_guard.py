@@ -36,6 +36,8 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import response
 
+from kefu_rasa import lock_store
+
 logger = logging.getLogger(__name__)
 
 CODE = "conversation_store_unavailable"
@@ -88,7 +90,10 @@ class FailClosedTrackerStore(FailSafeTrackerStore):
 
 
 def install() -> None:
-    """Make every Agent built from now on wrap its tracker store fail-closed (idempotent)."""
+    """Make every Agent built from now on wrap its tracker store fail-closed (idempotent), and take
+    its Redis locks atomically: two turns of one conversation saved at once lose events too
+    (kefu_rasa/lock_store.py)."""
+    lock_store.install()
     if rasa_agent.FailSafeTrackerStore is not FailClosedTrackerStore:
         rasa_agent.FailSafeTrackerStore = FailClosedTrackerStore
         logger.info("kefu: a failing tracker store refuses the turn (kefu_rasa/tracker_guard.py)")
