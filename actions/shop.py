@@ -9,7 +9,7 @@ from typing import Any, Dict, Optional
 
 from rasa_sdk import Tracker
 
-from assist.cases.messages import CustomerMessage, customer_texts, earlier_messages, image_of
+from assist.cases.messages import CustomerMessage, customer_texts, earlier_messages, image_of, stranded_handover
 from assist.cases.service import CaseService
 from assist.drafting.shop_checks import load_checked_policy
 from assist.integrations.orders import Order, OrderStoreError, open_order_store
@@ -62,6 +62,7 @@ def customer_message(tracker: Tracker) -> CustomerMessage:
         remembered={name: tracker.get_slot(name) for name in REMEMBERED if tracker.get_slot(name)},
         image_id=image_of(next((e.get("metadata") for e in reversed(tracker.events) if e.get("event") == "user"), None)),
         earlier=earlier_messages(tracker.events),
+        stranded=stranded_handover(tracker.events, tracker.sender_id, tracker.get_latest_input_channel()),
     )
 
 

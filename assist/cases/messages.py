@@ -7,6 +7,7 @@ from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Unio
 
 # How many of the customer's earlier message keys a new case keeps (the follower can only lag so far).
 EARLIER_KEYS = 50
+HANDOFF_ACTION = "action_handoff"
 
 
 @dataclass(frozen=True)
@@ -26,6 +27,9 @@ class CustomerMessage:
     # The customer's earlier messages in the tracker, oldest first: (key, text, photo id); None: not
     # known (the event follower does not read them for every message).
     earlier: Optional[Sequence[Tuple[str, str, Optional[str]]]] = None
+    # An earlier message Rasa's rules handed to a person whose handoff never ran (stranded_handover):
+    # the case opens on it, not on this one.
+    stranded: Optional["CustomerMessage"] = None
 
     @property
     def intent(self) -> Optional[str]:
@@ -79,3 +83,28 @@ def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]
     """The customer's earlier words from Rasa events, oldest first (the latest excluded)."""
     texts = [e.get("text") or "" for e in events if e.get("event") == "user" and e.get("text")]
     return texts[:-1][-limit:]
+
+
+def stranded_handover(events: Sequence[Mapping[str, Any]], conversation_id: str,
+                      channel: Optional[str] = None) -> Optional[CustomerMessage]:
+    """The earliest of the customer's earlier messages (the latest excluded) that Rasa's rules handed
+    to a person while nobody took it: its turn ran the handoff action, the action never answered
+    (Rasa gave up waiting for the action server: the turn logs the action and nothing after it) and
+    the bot has not been paused since. The console's event follower opens such a case; when it is
+    behind (or down) and the customer writes on, the bot answers the follow-ups, and the next
+    hand-over must open the case on this message — the one that needed a person — with the
+    follow-ups after it, not on itself. None: no such message."""
+    users = [i for i, e in enumerate(events) if e.get("event") == "user"]
+    last_pause = max((i for i, e in enumerate(events) if e.get("event") == "pause"), default=-1)
+    for at, following in zip(users, users[1:]):
+        event = events[at]
+        if at < last_pause or not event.get("message_id") or not (event.get("text") or "").strip():
+            continue
+        if any(e.get("event") == "action" and e.get("name") == HANDOFF_ACTION for e in events[at + 1:following]):
+            return CustomerMessage(
+                conversation_id=conversation_id, text=event["text"], message_id=str(event["message_id"]),
+                channel=event.get("input_channel") or channel, parse=event.get("parse_data") or {},
+                history=customer_texts(list(events[:at + 1])), image_id=image_of(event.get("metadata")),
+                earlier=earlier_messages(events[:at + 1]),
+            )
+    return None

@@ -62,6 +62,11 @@ class CaseService:
             return Outcome("none")
         message = self._own_photo(message)
         case = self.store.cases.open_case_for(message.conversation_id)
+        if case is None and message.stranded is not None:
+            # An earlier message was handed over and nobody took it: the case opens there, and this
+            # one joins it after the messages in between (_catch_up).
+            self.on_customer_message(message.stranded, hand_over=True)
+            case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
             return self._join(case, message)
         earlier, situation, person = self._first_reading(message)
@@ -86,8 +91,9 @@ class CaseService:
 
     def needs_person(self, message: CustomerMessage) -> bool:
         """Whether a message with no case open needs a person, decided as on_customer_message decides
-        it: the bot's actions ask before answering, so the bot and the event follower agree."""
-        return self._first_reading(message)[2]
+        it: the bot's actions ask before answering, so the bot and the event follower agree. A customer
+        whose earlier message was handed over and never taken (`stranded`) is waiting for a person."""
+        return message.stranded is not None or self._first_reading(message)[2]
 
     def _first_reading(self, message: CustomerMessage):
         """(earlier words, situation, needs a person) of a message that no case holds yet."""

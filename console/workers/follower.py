@@ -44,7 +44,7 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
-from assist.cases.messages import CustomerMessage, Outcome, customer_texts, holding_key, image_of
+from assist.cases.messages import HANDOFF_ACTION, CustomerMessage, Outcome, customer_texts, holding_key, image_of
 from assist.cases.service import CaseService
 from assist.store import StoreUnavailable, is_unavailable, short_error as short
 from assist.store.db import make_engine
@@ -52,7 +52,6 @@ from console.workers.bookmark import GAP_SECONDS, Progress
 
 logger = logging.getLogger(__name__)
 
-HANDOFF_ACTION = "action_handoff"
 # The bot's actions that ask the case service before answering (actions/person.py person_first): a
 # turn they answered needs nobody to ask again. A reply template (utter_greet), the order form's
 # question or Rasa's own fallback (the action server down) asked nobody.
@@ -112,6 +111,13 @@ class EventLog:
                 .order_by(self.events.c.id).limit(limit)
             ).all()
         return [event for event in map(_parsed, [row.data for row in rows]) if event]
+
+    def paused_after(self, conversation_id: str, event_id: int) -> bool:
+        """Whether the bot was paused in this conversation after this event (someone told the customer)."""
+        with self.engine.connect() as db:
+            return db.execute(sa.select(self.events.c.id).where(
+                self.events.c.sender_id == conversation_id, self.events.c.id > event_id,
+                self.events.c.data.contains('"event": "pause"')).limit(1)).first() is not None
 
     def position_of(self, conversation_id: str, key: Optional[str]) -> Optional[int]:
         """The id of the customer's event with this message key (msg:<message_id>), or None."""
@@ -261,9 +267,11 @@ class EventFollower:
                                                  hold_through_outbox=not turn.paused)
         if self.observe:
             self.observe(event, outcome)
-        if not turn.paused and outcome.kind == "duplicate" and self.store.cases.opening_key(outcome.case_id) == message.key:
+        if (not turn.paused and outcome.kind == "duplicate" and self.store.cases.opening_key(outcome.case_id) == message.key
+                and not self.log.paused_after(conversation_id, event_id)):
             # The action opened the case but Rasa gave up waiting for it, so its holding message never
-            # reached the customer — or this very event opened it and queueing the holding failed.
+            # reached the customer — or this very event opened it and queueing the holding failed. (A
+            # pause since means a later hand-over opened it here and told the customer: no second voice.)
             self.store.outbox.queue_message(outcome.case_id, self.cases.holding_text(outcome.case_id), kind="holding",
                                             once_key=holding_key(message))
         return True

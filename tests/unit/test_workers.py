@@ -589,6 +589,62 @@ def test_a_follow_up_the_action_joins_brings_the_earlier_ones_the_follower_has_n
     assert customer_said() == ["东西坏了我要投诉", "谢谢", "到底有没有人管"]
 
 
+def test_a_hand_over_nobody_took_opens_the_case_when_the_customer_is_next_handed_over(store, events):
+    """Rasa gave up on the handoff of a complaint and the follower was down (its console killed), so the
+    bot answered the next two messages itself. The next hand-over opens the case on the complaint — the
+    message that needed a person — with everything after it in order, and the follower, back, adds
+    neither a message nor a second holding message (the action's hand-over told the customer)."""
+    from assist.cases.messages import CustomerMessage, earlier_messages, stranded_handover
+
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    events.user("c1", "你好", "greet", "m0")
+    bot_turn(events, "c1", "utter_greet", "您好，请问有什么可以帮您？")
+    events.user("c1", "东西坏了我要投诉", "complaint", "m1")
+    events.handoff_turn("c1", paused=False)
+    events.user("c1", "在吗", "greet", "m2")
+    bot_turn(events, "c1", "utter_greet", "在的亲")
+    events.user("c1", "谢谢", "thanks", "m3")
+    bot_turn(events, "c1", "utter_thanks", "不客气")
+    events.user("c1", "到底有没有人管", "complaint", "m4")
+    tracker = [json.loads(row.data) for row in make_follower(store, events).log.read_after(0, 100)]
+    stranded = stranded_handover(tracker, "c1")
+    assert stranded.message_id == "m1" and stranded.earlier_keys == ["msg:m0"]
+    latest = CustomerMessage("c1", "到底有没有人管", "m4", "socketio", {"intent": {"name": "complaint"}},
+                             earlier=earlier_messages(tracker), stranded=stranded)
+    assert service.needs_person(latest)
+    assert service.on_customer_message(latest, hand_over=True).kind == "joined"
+    case = store.cases.open_case_for("c1")
+
+    def customer_said():
+        return [m["text"] for m in store.cases.get_case(case["id"])["messages"] if m["sender"] == "customer"]
+
+    assert store.cases.opening_key(case["id"]) == "msg:m1"
+    assert customer_said() == ["东西坏了我要投诉", "在吗", "谢谢", "到底有没有人管"]
+    events.handoff_turn("c1")
+    make_follower(store, events).poll()  # the console is back
+    assert customer_said() == ["东西坏了我要投诉", "在吗", "谢谢", "到底有没有人管"]
+    assert kinds(store, "c1") == []  # the action's hand-over said the holding message, once
+
+
+def test_a_hand_over_that_paused_or_was_taken_later_is_not_stranded():
+    from assist.cases.messages import stranded_handover
+
+    def turn(mid, text, *after):
+        return [{"event": "user", "text": text, "message_id": mid}, *after]
+
+    handed = {"event": "action", "name": "action_handoff"}
+    listen = {"event": "action", "name": "action_listen"}
+    pause = {"event": "pause"}
+    assert stranded_handover(turn("m1", "我要投诉", handed, pause) + turn("m2", "人呢"), "c1") is None
+    # the follower opened it and its holding message (through the outbox) paused the bot
+    assert stranded_handover(turn("m1", "我要投诉", handed, listen) + turn("m2", "人呢", pause) + turn("m3", "?"), "c1") is None
+    # the earliest of two nobody took; the latest message itself never counts
+    found = stranded_handover(turn("m1", "我要投诉", handed, listen) + turn("m2", "退款", handed, listen)
+                              + turn("m3", "人呢", handed), "c1")
+    assert found.message_id == "m1"
+    assert stranded_handover(turn("m1", "我要投诉", handed), "c1") is None
+
+
 def test_a_case_that_knows_its_earlier_messages_needs_no_search_of_rasas_events(store, events, monkeypatch):
     """The action's case keeps its earlier keys, so the follower joins a follow-up without looking for
     the opening message in Rasa's events (one query less per message)."""
