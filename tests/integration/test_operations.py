@@ -72,7 +72,7 @@ def total(found: dict, name: str) -> float:
 
 def test_metrics_after_a_handoff_and_an_approval_show_the_counts(stack, agent_token):
     headers = {"Authorization": f"Bearer {agent_token}"}
-    sender = f"ops-{uuid.uuid4().hex[:8]}"
+    sender = f"ops-x{uuid.uuid4().hex[:7]}"  # never eight digits in a row: the logs mask those as an order number
     before = scrape(stack)
     requests.post(f"{stack.rasa_url}/webhooks/rest/webhook", timeout=30,
                   json={"sender": sender, "message": "你们这什么破快递，一个礼拜了还不到！订单1234567890"}).raise_for_status()
