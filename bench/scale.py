@@ -25,7 +25,7 @@ sys.path.insert(0, str(ROOT))
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 from kefu_rasa.dev.model_cache import ensure_model  # noqa: E402
-from kefu_rasa.dev.scale_bench import offered_step, sustained_rate  # noqa: E402
+from kefu_rasa.dev.scale_bench import idle_cpu, offered_step, sustained_rate  # noqa: E402
 from kefu_rasa.dev.scale_cluster import start_cluster  # noqa: E402
 from kefu_rasa.dev.scale_load import ScaleInbox  # noqa: E402
 from kefu_rasa.dev.services import start_postgres, start_redis  # noqa: E402
@@ -53,6 +53,9 @@ def run_setup(model, key: str, args) -> dict:
         # The fixed load first: after the search's last (overloading) step a backlog would still be draining.
         log(f"  fixed load {args.fixed_rate:g}/s for {args.fixed_seconds:g} s…")
         offered_step(cluster, args.fixed_rate, min(args.fixed_seconds, 10), args.messages, seed=6)  # warm-up
+        time.sleep(3)  # the warm-up's last replies and deliveries
+        log(f"  idle for {args.idle_seconds:g} s…")
+        idle = idle_cpu(cluster, args.idle_seconds)
         fixed = offered_step(cluster, args.fixed_rate, args.fixed_seconds, args.messages, seed=7)
         log(f"  fixed {fixed.line()}")
         sustained, steps = sustained_rate(cluster, args.rates, args.step_seconds, args.bound_ms, args.messages, log=log)
@@ -62,22 +65,30 @@ def run_setup(model, key: str, args) -> dict:
         for service in (redis, postgres):
             if service:
                 service.close()
-    return {"title": title, "sustained": sustained, "steps": steps, "fixed": fixed}
+    return {"title": title, "sustained": sustained, "steps": steps, "fixed": fixed, "idle": idle}
 
 
 def median(values):
     return statistics.median(values) if values else float("nan")
 
 
-def ceiling(step, per_process: bool) -> float:
-    """Messages per second at which the CPU would run out, extrapolated from the step's CPU shares."""
+def ceiling(step, per_process: bool, idle=None) -> float:
+    """Messages per second at which the CPU would run out, extrapolated from the step's CPU shares.
+
+    Without `idle`, CPU is taken as proportional to the rate (rate ÷ share). With it, each process's
+    idle share (its workers' polling, paid at any rate) is the base, and only the share above it grows
+    with the rate: rate × (1 − idle) ÷ (share − idle)."""
+    idle = idle or {}
     shares = {role: share for role, share in step.cpu.items() if role != "load generator" and share > 0}
     if not shares:
         return float("nan")
     if per_process:
-        single = [share for role, share in shares.items() if role.split("-")[0] in ("rasa", "actions", "console")]
-        return step.achieved / max(single)
-    return step.achieved * (os.cpu_count() or 1) / sum(shares.values())
+        ceilings = [step.achieved * (1 - idle.get(role, 0.0)) / (share - idle.get(role, 0.0))
+                    for role, share in shares.items()
+                    if role.split("-")[0] in ("rasa", "actions", "console") and share > idle.get(role, 0.0)]
+        return min(ceilings) if ceilings else float("nan")
+    base = sum(idle.get(role, 0.0) for role in shares)
+    return step.achieved * ((os.cpu_count() or 1) - base) / (sum(shares.values()) - base)
 
 
 def print_report(results: dict, args) -> None:
@@ -98,25 +109,31 @@ def print_report(results: dict, args) -> None:
         one, two = results["pg-1"], results["pg-2"]
         ratio = f"**{two['sustained'] / one['sustained']:.2f}×**" if one["sustained"] else "n/a (1 instance sustained no step)"
         budget = ceiling(two["fixed"], per_process=True) / ceiling(one["fixed"], per_process=True)
+        above = (ceiling(two["fixed"], True, two["idle"]) / ceiling(one["fixed"], True, one["idle"]))
         print(f"\n2 instances vs 1 on PostgreSQL: {ratio} the sustained rate (goal ≥ 1.5×); on the per-process CPU "
-              f"budget (each Python process at most one core): **{budget:.2f}×**.")
-    print("\nCPU ceilings from the fixed load (rate ÷ CPU share): *per process* — the rate at which the busiest "
-          "single-threaded process (Rasa, action server, console) would fill its one core; *machine* — the rate at "
-          f"which the whole stack would fill this machine's {os.cpu_count()} cores.\n")
-    print("| setup | stack CPU ms per message | ceiling per process msg/s | ceiling on the machine msg/s |")
+              f"budget (each Python process at most one core): **{above:.2f}×** counting each process's idle "
+              f"share as its base, {budget:.2f}× taking CPU as proportional to the rate.")
+    print("\nCPU ceilings from the fixed load: *per process* — the rate at which the busiest single-threaded process "
+          "(Rasa, action server, console) would fill its one core; *machine* — the rate at which the whole stack would "
+          f"fill this machine's {os.cpu_count()} cores. *Above idle*: what a process uses with no load (its workers' "
+          "polling) is its base and only the rest grows with the rate; *proportional*: rate ÷ CPU share.\n")
+    print("| setup | stack CPU ms per message · idle stack % of a core | ceiling per process msg/s, above idle · "
+          "proportional | ceiling on the machine msg/s, above idle · proportional |")
     print("|---|---:|---:|---:|")
     for result in results.values():
-        f = result["fixed"]
+        f, idle = result["fixed"], result["idle"]
         stack = sum(v for role, v in f.cpu.items() if role != "load generator")
-        print(f"| {result['title']} | {stack / f.achieved * 1000:.0f} | {ceiling(f, per_process=True):.1f} | "
-              f"{ceiling(f, per_process=False):.1f} |")
-    print("\nCPU at the fixed load, share of one core per process (from /proc/<pid>/stat, process groups included):\n")
+        base = sum(v for role, v in idle.items() if role != "load generator")
+        print(f"| {result['title']} | {stack / f.achieved * 1000:.0f} · {base * 100:.0f} % | "
+              f"{ceiling(f, True, idle):.1f} · {ceiling(f, per_process=True):.1f} | "
+              f"{ceiling(f, False, idle):.1f} · {ceiling(f, per_process=False):.1f} |")
+    print("\nCPU at the fixed load · idle, share of one core per process (from /proc/<pid>/stat, process groups included):\n")
     roles = sorted({role for result in results.values() for role in result["fixed"].cpu})
     print("| process | " + " | ".join(r["title"] for r in results.values()) + " |")
     print("|---|" + "---:|" * len(results))
     for role in roles:
-        print(f"| {role} | " + " | ".join(f"{r['fixed'].cpu[role] * 100:.0f} %" if role in r["fixed"].cpu else "—"
-                                          for r in results.values()) + " |")
+        print(f"| {role} | " + " | ".join(f"{r['fixed'].cpu[role] * 100:.0f} % · {r['idle'].get(role, 0) * 100:.0f} %"
+                                          if role in r["fixed"].cpu else "—" for r in results.values()) + " |")
     print("| all | " + " | ".join(f"{sum(r['fixed'].cpu.values()) * 100:.0f} % of {os.cpu_count() * 100} %"
                                    for r in results.values()) + " |")
     print("\nSteps of the search:\n")
@@ -133,6 +150,7 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=3, help="messages per conversation (one of them needs a person)")
     parser.add_argument("--fixed-rate", type=float, default=3, help="the one offered rate every setup is measured at")
     parser.add_argument("--fixed-seconds", type=float, default=30)
+    parser.add_argument("--idle-seconds", type=float, default=20, help="how long each setup's idle CPU is measured")
     parser.add_argument("--bound-ms", type=float, default=300, help="message → case p95 a sustained rate must keep")
     parser.add_argument("--setups", default=",".join(SETUPS), help=f"which of {', '.join(SETUPS)}")
     args = parser.parse_args()

@@ -86,6 +86,14 @@ def _cpu_snapshot(cluster: Cluster) -> Dict[str, float]:
     return snapshot
 
 
+def idle_cpu(cluster: Cluster, seconds: float) -> Dict[str, float]:
+    """Each process's share of one core with no customer and no agent: the workers' polling, the base load."""
+    before, began = _cpu_snapshot(cluster), time.monotonic()
+    time.sleep(seconds)
+    after, elapsed = _cpu_snapshot(cluster), time.monotonic() - began
+    return {role: (after.get(role, 0.0) - before.get(role, 0.0)) / elapsed for role in after}
+
+
 def offered_step(cluster: Cluster, rate: float, seconds: float, per_conversation: int = 3, seed: int = 0) -> Step:
     """Offer `rate` customer messages per second for about `seconds`; wait for the cases and the replies."""
     count = max(1, round(rate * seconds / per_conversation))
