@@ -86,12 +86,16 @@ def _cpu_snapshot(cluster: Cluster) -> Dict[str, float]:
     return snapshot
 
 
+def _cpu_shares(before: Dict[str, float], after: Dict[str, float], elapsed: float) -> Dict[str, float]:
+    """Each role's share of one core between two snapshots."""
+    return {role: (after.get(role, 0.0) - before.get(role, 0.0)) / elapsed for role in after}
+
+
 def idle_cpu(cluster: Cluster, seconds: float) -> Dict[str, float]:
     """Each process's share of one core with no customer and no agent: the workers' polling, the base load."""
     before, began = _cpu_snapshot(cluster), time.monotonic()
     time.sleep(seconds)
-    after, elapsed = _cpu_snapshot(cluster), time.monotonic() - began
-    return {role: (after.get(role, 0.0) - before.get(role, 0.0)) / elapsed for role in after}
+    return _cpu_shares(before, _cpu_snapshot(cluster), time.monotonic() - began)
 
 
 def offered_step(cluster: Cluster, rate: float, seconds: float, per_conversation: int = 3, seed: int = 0) -> Step:
@@ -124,7 +128,7 @@ def offered_step(cluster: Cluster, rate: float, seconds: float, per_conversation
     after = _cpu_snapshot(cluster)
     step = Step(rate, elapsed, sum(1 for c in conversations for s in c.sent if s.answered_at))
     step.failures = sum(1 for c in conversations if c.failed)
-    step.cpu = {role: (after.get(role, 0.0) - before.get(role, 0.0)) / elapsed for role in after}
+    step.cpu = _cpu_shares(before, after, elapsed)
     _wait_for_cases_and_replies(cluster, conversations, watcher, agents)
     agents.finish()
     watcher.finish()
