@@ -2,6 +2,8 @@
 read them out of Rasa's events (the handoff action's tracker, the console's event follower)."""
 from __future__ import annotations
 
+import json
+
 from dataclasses import dataclass, field
 from typing import Any, Callable, List, Mapping, Optional, Sequence, Tuple, Union
 
@@ -50,7 +52,8 @@ class CustomerMessage:
 
 @dataclass(frozen=True)
 class Outcome:
-    """What happened: none (the bot answers it), opened, joined, cancelled, duplicate (seen before)."""
+    """What happened: none (the bot answers it), opened, joined, cancelled, duplicate (seen before),
+    earlier (said before the open case's first message: not a follow-up)."""
 
     kind: str
     case_id: Optional[str] = None
@@ -77,6 +80,16 @@ def earlier_messages(events: Sequence[Mapping[str, Any]], limit: int = EARLIER_K
     those after its opening message that are not in it yet (the follower may still be behind)."""
     said = [e for e in events if e.get("event") == "user"][:-1][-limit:]
     return [(f"msg:{e['message_id']}", e.get("text") or "", image_of(e.get("metadata"))) for e in said if e.get("message_id")]
+
+
+def earlier_keys_of(case: Mapping[str, Any]) -> Optional[List[str]]:
+    """The keys of the messages before the one that opened the case, as the opener's tracker held them
+    (no waiting for Rasa to publish the opening turn, no search of its events); None: not known."""
+    try:
+        earlier = json.loads(case["earlier_keys"]) if case.get("earlier_keys") is not None else None
+    except ValueError:
+        return None
+    return earlier if isinstance(earlier, list) else None
 
 
 def customer_texts(events: List[Mapping[str, Any]], limit: int = 6) -> List[str]:

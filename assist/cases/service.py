@@ -21,7 +21,7 @@ from assist.cases.acts import CANCEL_REPLY, read_shop
 from assist.cases.batches import CaseDrafts
 from assist.cases.conversation import earlier_facts, read_message, with_masks
 from assist.cases.facts import PHOTO_FACT, gather
-from assist.cases.messages import CustomerMessage, Outcome, holding_key
+from assist.cases.messages import CustomerMessage, Outcome, earlier_keys_of, holding_key
 from assist.cases.state import ConversationState, after_correction, after_shop, state_of
 from assist.drafting.acceptance import Acceptance
 from assist.drafting.acceptance_cache import acceptance_cache
@@ -68,6 +68,11 @@ class CaseService:
             self.on_customer_message(message.stranded, hand_over=True)
             case = self.store.cases.open_case_for(message.conversation_id)
         if case is not None:
+            if message.key in (earlier_keys_of(case) or ()):
+                # Said before the message that opened the case (its opener's tracker held it): the
+                # follower, behind, may read it only now, after the action opened the case. Joining it
+                # would put it after the opening message, out of the customer's order.
+                return Outcome("earlier", case["id"])
             return self._join(case, message)
         earlier, situation, person = self._first_reading(message)
         if not (hand_over or person):

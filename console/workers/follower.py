@@ -11,8 +11,9 @@
   a turn answered by a reply template alone (utter_greet) is still asked whether it needs a person.
 - The bot's own messages (the holding message) join the transcript.
 - A message from before the case opened (the bot answered it; the action opened the case on a later
-  one) is not a follow-up: it does not join the case after the opening one — unless the follower reads
-  it before Rasa has published the opening message's turn (a known race, see bench/RESULTS.md).
+  one) is not a follow-up: it does not join the case after the opening one. The case keeps the keys the
+  opener's tracker held before it (`earlier_keys`), and the case service leaves those out even when the
+  case opens while the follower is reading the earlier message.
 
 Nothing is skipped. The bookmark never passes an event that was not handled:
 - the store unavailable (read-only, locked, down) stops the pass; the loop backs off and the same
@@ -44,7 +45,8 @@ from typing import Any, Callable, Dict, List, Optional, Set, Tuple
 
 import sqlalchemy as sa
 
-from assist.cases.messages import HANDOFF_ACTION, CustomerMessage, Outcome, customer_texts, holding_key, image_of
+from assist.cases.messages import (HANDOFF_ACTION, CustomerMessage, Outcome, customer_texts, earlier_keys_of, holding_key,
+                                   image_of)
 from assist.cases.service import CaseService
 from assist.store import StoreUnavailable, is_unavailable, short_error as short
 from assist.store.db import make_engine
@@ -137,16 +139,6 @@ class EventLog:
                 .order_by(self.events.c.id.desc()).limit(40)
             ).all()
         return customer_texts([event for event in map(_parsed, reversed([row.data for row in rows])) if event])
-
-
-def earlier_keys_of(case: Dict[str, Any]) -> Optional[List[str]]:
-    """The keys of the messages before the one that opened the case, as the opener's tracker held them
-    (no waiting for Rasa to publish the opening turn, no search of its events); None: not known."""
-    try:
-        earlier = json.loads(case["earlier_keys"]) if case.get("earlier_keys") is not None else None
-    except ValueError:
-        return None
-    return earlier if isinstance(earlier, list) else None
 
 
 def _parsed(data: str) -> Optional[Dict[str, Any]]:

@@ -543,6 +543,32 @@ def test_a_message_before_a_case_whose_opening_rasa_has_not_published_stays_out_
     assert store.follower.position("console") == 9  # nothing left behind
 
 
+def test_a_case_opened_while_the_follower_reads_an_earlier_message_leaves_that_message_out(store, events, monkeypatch):
+    """The follower found no case for the bot's greeting turn and was about to ask the case service
+    about it when the action opened a case on the customer's next message: the greeting is one of
+    the case's earlier messages, not a follow-up after the opening one (a scale run caught it)."""
+    from assist.cases.messages import CustomerMessage
+
+    follower = make_follower(store, events)
+    service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    events.user("c1", "在不在", "greet", "m0")
+    events.add("c1", {"event": "action", "name": "utter_greet"})
+    events.add("c1", {"event": "bot", "text": "您好，请问有什么可以帮您？"})
+    events.add("c1", {"event": "action", "name": "action_listen"})
+    read_turn = follower._turn
+
+    def the_action_opens_the_case_meanwhile(event_id, conversation_id):
+        service.on_customer_message(CustomerMessage("c1", "东西坏了我要投诉", "m1", "socketio", {"intent": {"name": "complaint"}},
+                                                    earlier=[("msg:m0", "在不在", None)]), hand_over=True)
+        return read_turn(event_id, conversation_id)
+
+    monkeypatch.setattr(follower, "_turn", the_action_opens_the_case_meanwhile)
+    follower.poll()
+    case = store.cases.get_case(store.cases.open_case_for("c1")["id"])
+    assert [m["text"] for m in case["messages"] if m["sender"] == "customer"] == ["东西坏了我要投诉"]
+    assert case["batch"] == 1  # nor was a batch drafted for it
+
+
 def test_a_follow_up_read_before_the_opening_is_published_still_joins(store, events):
     """A message the opener's tracker did not hold is a follow-up even while the opening message's turn
     is unpublished (Rasa gave up on a slow action and took the next message): never lost."""
