@@ -94,6 +94,10 @@ class Settings(SettingsChecks):
     console_port: int = Field(8000, env="KEFU_CONSOLE_PORT", ge=1, le=65535)
     http_timeout: float = Field(5.0, env="KEFU_HTTP_TIMEOUT", gt=0)
     poll_seconds: float = Field(0.05, env="KEFU_POLL_SECONDS", gt=0)
+    # The outbox is woken at once by what this console queues (an approval, the follower's holding
+    # message, a wait update); it looks on its own only for texts due later (a retry's backoff, an
+    # attempt a dead console left) or queued by a console that runs no workers.
+    outbox_poll_seconds: float = Field(0.5, env="KEFU_OUTBOX_POLL_SECONDS", gt=0)
     # No decision within this long → the customer gets an honest "still on it" update.
     wait_update_seconds: float = Field(180.0, env="KEFU_WAIT_UPDATE_SECONDS", ge=0)
     max_wait_updates: int = Field(2, env="KEFU_MAX_WAIT_UPDATES", ge=0)

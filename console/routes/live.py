@@ -1,5 +1,6 @@
 """The live queue: one watcher per console process polls the store's fingerprint and, when it
-changes, sends every open console the new queue as a server-sent event. No reloads.
+changes, sends every open console the new queue as a server-sent event. No reloads. With no
+console open on this process the watcher reads nothing.
 
 Cases are written by other processes (the action server, the event follower), so watching
 the shared store is what works for one console as for several behind a load balancer.
@@ -56,6 +57,11 @@ class QueueWatcher:
         streak = FailureStreak("live queue", self.interval, 5.0, logger)  # one log line per outage
         while not self.closing.is_set():
             pause = self.interval
+            if not self.subscribers:
+                # Nobody is watching: no store reads (a stream starts with the current queue anyway).
+                seen = None
+                await asyncio.sleep(pause)
+                continue
             try:
                 mark = await asyncio.to_thread(self.queue.fingerprint)
                 if mark != seen:

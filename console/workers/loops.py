@@ -88,15 +88,18 @@ async def outbox_worker(app: Sanic) -> None:
     lease = timedelta(seconds=2 * s.http_timeout + 1)
     await forever("outbox", lambda: deliver_due(app.ctx.store, app.ctx.rasa, s.retry_max_seconds, s.max_attempts, lease,
                                                 on_delivered=app.ctx.metrics.delivered, workers=s.outbox_workers),
-                  s.poll_seconds, app.ctx.outbox_event, s.worker_backoff_max_seconds, app.ctx.pulse)
+                  s.outbox_poll_seconds, app.ctx.outbox_event, s.worker_backoff_max_seconds, app.ctx.pulse)
 
 
 async def follower_worker(app: Sanic) -> None:
     def step():
-        # Drain everything that is there, then rest.
-        while app.ctx.follower.poll():
-            pass
-        app.ctx.wake_outbox()
+        # Drain everything that is there, then rest; the outbox is woken only when something was
+        # handled (a holding message may be queued), not 20 times a second for nothing.
+        handled = 0
+        while (count := app.ctx.follower.poll()):
+            handled += count
+        if handled:
+            app.ctx.wake_outbox()
 
     await forever("follower", step, app.ctx.settings.poll_seconds, backoff_cap=app.ctx.settings.worker_backoff_max_seconds,
                   pulse=app.ctx.pulse)

@@ -160,6 +160,60 @@ async def test_the_watcher_publishes_each_change_to_every_subscriber(store):
         await asyncio.wait_for(task, 2)
 
 
+async def test_the_watcher_reads_nothing_while_no_console_is_open(store):
+    """An idle console process costs no store reads for the live queue; the first browser to open
+    the console gets the queue as it is, and changes from then on."""
+    reads = []
+
+    class CountedQueue:
+        def fingerprint(self):
+            reads.append(1)
+            return store.queue.fingerprint()
+
+        def snapshot(self):
+            return store.queue.snapshot()
+
+    watcher = QueueWatcher(CountedQueue(), interval=0.01)
+    task = asyncio.ensure_future(watcher.run())
+    try:
+        await asyncio.sleep(0.1)
+        assert reads == []
+        inbox = watcher.subscribe()
+        assert (await asyncio.wait_for(inbox.get(), 2))["cases"] == []
+        await asyncio.to_thread(store.cases.open_case, "c1", ANGRY, DRAFTS, "还不到！")
+        assert [c["last_customer_text"] for c in (await asyncio.wait_for(inbox.get(), 2))["cases"]] == ["还不到！"]
+        watcher.unsubscribe(inbox)
+        await asyncio.sleep(0.05)
+        seen = len(reads)
+        await asyncio.sleep(0.1)
+        assert len(reads) == seen
+    finally:
+        watcher.closing.set()
+        await asyncio.wait_for(task, 2)
+
+
+async def test_the_follower_wakes_the_outbox_only_when_it_handled_something():
+    """Woken 20 times a second for nothing, the outbox would read the store as often (its own
+    pace is KEFU_OUTBOX_POLL_SECONDS)."""
+    from types import SimpleNamespace
+
+    from console.workers.loops import follower_worker
+
+    batches, wakes = [0, 0, 2, 0, 0, 0, 1, 0], []
+
+    class Follower:
+        def poll(self):
+            return batches.pop(0) if batches else 0
+
+    app = SimpleNamespace(ctx=SimpleNamespace(follower=Follower(), wake_outbox=lambda: wakes.append(len(batches)), pulse=None,
+                                              settings=SimpleNamespace(poll_seconds=0.005, worker_backoff_max_seconds=0.1)))
+    task = asyncio.ensure_future(follower_worker(app))
+    await asyncio.sleep(0.2)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert batches == [] and len(wakes) == 2
+
+
 # ---- search, history, figures ----------------------------------------------------------------
 def test_search_matches_chinese_by_substring_order_numbers_and_agents(app, store, tokens):
     refund = store.cases.open_case("c1", CALM, DRAFTS, "我要退款了")
