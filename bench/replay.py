@@ -101,7 +101,7 @@ class StackClient:
         return [(i, e) for i, e in parsed if e.get("event") == "user"]
 
     def follower_position(self) -> int:
-        return self.store.follower.position("console")
+        return self.store.follower.lowest("console")
 
     def api(self, method: str, path: str, payload: Optional[Dict] = None) -> requests.Response:
         return self.http.request(method, f"{self.console_url}{path}", json=payload, headers=self.headers, timeout=HTTP_TIMEOUT)

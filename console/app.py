@@ -100,5 +100,11 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        follower = getattr(app.ctx, "follower", None)
+        if follower is not None:
+            try:  # the other consoles take this one's shares at once, not after ALIVE_SECONDS
+                await asyncio.to_thread(follower.membership.leave)
+            except Exception as error:  # the store is down: they take them when it ages out
+                logger.warning("the follower could not leave the members: %s", error)
 
     return app

@@ -166,6 +166,14 @@ follower_state = sa.Table(
     sa.Column("last_event_id", sa.Integer, nullable=False, default=0),
 )
 
+# The consoles that follow Rasa's event stream, each beating here every few seconds; the live ones
+# share the stream's conversations between them (console/workers/shares.py).
+follower_members = sa.Table(
+    "kefu_follower_members", metadata,
+    sa.Column("holder", sa.String(64), primary_key=True),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+)
+
 # What the learning loop reads: one row per batch of drafts (assist/drafting/acceptance.py) — which plan and
 # template pieces each draft was made of, the NLU reading and the model and template versions.
 batch_records = sa.Table(

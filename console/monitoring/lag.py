@@ -22,7 +22,7 @@ class FollowerLag:
     def measure(self) -> Dict[str, float]:
         """{"events": unread, "seconds": age of the oldest unread}; raises when the stream cannot be read.
         No events table yet (Rasa has written nothing) is no lag."""
-        position = self.store.follower.position(self.name)
+        position = self.store.follower.lowest(self.name)  # the share furthest behind, whichever console has it
         if not sa.inspect(self.engine).has_table("events"):
             return {"events": 0, "seconds": 0.0}
         with self.engine.connect() as db:

@@ -4,7 +4,7 @@ ids (an insert another Rasa server has not committed yet) until it fills or GAP_
 from __future__ import annotations
 
 import logging
-from typing import Dict, Iterable, Set
+from typing import Dict, Iterable, List, Optional, Set
 
 logger = logging.getLogger("console.workers.follower")
 GAP_SECONDS = 30.0  # a gap in the ids may be an open insert this long (a publish takes ms); then: rolled back
@@ -51,3 +51,47 @@ class Progress:
         logger.info("event ids %d-%d never appeared within %g s (an insert rolled back, or erased): passed",
                     self.position + 1, next_id - 1, self.gap_seconds)
         return True
+
+
+class ShareBookmarks:
+    """One `Progress` per share this console follows (console/workers/shares.py). The stream is read
+    once, from the lowest of them; an event of another share (or of a share not followed) is stepped
+    over by every bookmark, so each one moves over everything except its own share's unhandled
+    events and the gaps in the ids."""
+
+    def __init__(self, gap_seconds: float = GAP_SECONDS):
+        self.gap_seconds = gap_seconds
+        self.shares: Dict[int, Progress] = {}
+
+    def follow(self, positions: Dict[int, int]) -> None:
+        """Follow exactly these shares; a new one starts at its stored position."""
+        for share in set(self.shares) - set(positions):
+            del self.shares[share]
+        for share, position in positions.items():
+            self.shares.setdefault(share, Progress(position, self.gap_seconds))
+
+    @property
+    def position(self) -> int:
+        return min((p.position for p in self.shares.values()), default=0)
+
+    def handled_beyond(self) -> int:
+        """How many events past the read position are known handled (they are read again and skipped)."""
+        return max((len(p.done) for p in self.shares.values()), default=0)
+
+    def saw(self, ids: List[int], read_at: float) -> None:
+        for progress in self.shares.values():
+            progress.saw(ids, read_at)
+
+    def is_done(self, share: int, event_id: int) -> bool:
+        progress = self.shares[share]
+        return event_id <= progress.position or event_id in progress.done
+
+    def step_over(self, event_id: int, but: Optional[int] = None) -> None:
+        """The event is handled (or not this share's business) for every share but `but`."""
+        for share, progress in self.shares.items():
+            if share != but and event_id > progress.position:
+                progress.done.add(event_id)
+
+    def advance(self, ids_in_order: List[int]) -> Dict[int, int]:
+        """The shares whose bookmark moved, and where to."""
+        return {share: p.position for share, p in self.shares.items() if p.advance(ids_in_order)}

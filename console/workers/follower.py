@@ -15,6 +15,9 @@
   opener's tracker held before it (`earlier_keys`), and the case service leaves those out even when the
   case opens while the follower is reading the earlier message.
 
+Several consoles share the following (console/workers/shares.py): the conversations fall into 16
+shares dealt out among the live following consoles, and each share keeps its own bookmark.
+
 Nothing is skipped. The bookmark never passes an event that was not handled:
 - the store unavailable (read-only, locked, down) stops the pass; the loop backs off and the same
   events are read again, never counted as failures;
@@ -41,16 +44,14 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, List, Optional, Set, Tuple
+from typing import Any, Callable, Dict, Optional, Set, Tuple
 
-import sqlalchemy as sa
-
-from assist.cases.messages import (HANDOFF_ACTION, CustomerMessage, Outcome, customer_texts, earlier_keys_of, holding_key,
-                                   image_of)
+from assist.cases.messages import HANDOFF_ACTION, CustomerMessage, Outcome, earlier_keys_of, holding_key, image_of
 from assist.cases.service import CaseService
 from assist.store import StoreUnavailable, is_unavailable, short_error as short
-from assist.store.db import make_engine
-from console.workers.bookmark import GAP_SECONDS, Progress
+from console.workers.bookmark import GAP_SECONDS, ShareBookmarks
+from console.workers.event_log import EventLog, LoggedEvent
+from console.workers.shares import Membership, share_of
 
 logger = logging.getLogger(__name__)
 
@@ -74,86 +75,11 @@ class Turn:
     answered: bool = False
 
 
-@dataclass(frozen=True)
-class LoggedEvent:
-    id: int
-    conversation_id: str
-    data: str
-
-
-class EventLog:
-    """Rasa's SQL event broker table, read in id order. The one place that knows how events are read.
-
-    With one Rasa server (SQLite or PostgreSQL) ids become visible in id order. With several servers
-    writing one PostgreSQL table, an id is taken at insert and becomes visible at commit, so a smaller
-    id can appear after a larger one was read. `Progress` keeps the bookmark at the last id before
-    anything unhandled and holds it at a gap in the ids (see the module's docstring).
-    """
-
-    def __init__(self, url: str):
-        self.engine = make_engine(url)
-        self.events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("data"))
-
-    def read_after(self, position: int, limit: int) -> List[LoggedEvent]:
-        try:
-            with self.engine.connect() as db:
-                rows = db.execute(
-                    sa.select(self.events.c.id, self.events.c.sender_id, self.events.c.data)
-                    .where(self.events.c.id > position).order_by(self.events.c.id).limit(limit)
-                ).all()
-        except sa.exc.OperationalError:
-            return []  # Rasa has not written its first event yet (or its file is busy): next time
-        return [LoggedEvent(row.id, row.sender_id, row.data) for row in rows]
-
-    def after(self, conversation_id: str, event_id: int, limit: int = 50) -> List[Dict[str, Any]]:
-        """The conversation's events after `event_id`, oldest first."""
-        with self.engine.connect() as db:
-            rows = db.execute(
-                sa.select(self.events.c.data).where(self.events.c.sender_id == conversation_id, self.events.c.id > event_id)
-                .order_by(self.events.c.id).limit(limit)
-            ).all()
-        return [event for event in map(_parsed, [row.data for row in rows]) if event]
-
-    def paused_after(self, conversation_id: str, event_id: int) -> bool:
-        """Whether the bot was paused in this conversation after this event (someone told the customer)."""
-        with self.engine.connect() as db:
-            return db.execute(sa.select(self.events.c.id).where(
-                self.events.c.sender_id == conversation_id, self.events.c.id > event_id,
-                self.events.c.data.contains('"event": "pause"')).limit(1)).first() is not None
-
-    def position_of(self, conversation_id: str, key: Optional[str]) -> Optional[int]:
-        """The id of the customer's event with this message key (msg:<message_id>), or None."""
-        if not key or not key.startswith("msg:"):
-            return None
-        with self.engine.connect() as db:
-            rows = db.execute(sa.select(self.events.c.id, self.events.c.data).where(
-                self.events.c.sender_id == conversation_id, self.events.c.data.contains(key[4:])).order_by(self.events.c.id)).all()
-        return next((row.id for row in rows if (e := _parsed(row.data)) and e.get("event") == "user"
-                     and f"msg:{e.get('message_id')}" == key), None)
-
-    def earlier_words(self, conversation_id: str, event_id: int) -> List[str]:
-        """The customer's words in this conversation up to this event (for mood trend and repeats)."""
-        with self.engine.connect() as db:
-            rows = db.execute(
-                sa.select(self.events.c.data).where(self.events.c.sender_id == conversation_id, self.events.c.id <= event_id)
-                .order_by(self.events.c.id.desc()).limit(40)
-            ).all()
-        return customer_texts([event for event in map(_parsed, reversed([row.data for row in rows])) if event])
-
-
-def _parsed(data: str) -> Optional[Dict[str, Any]]:
-    """An event that cannot be read is its own (dead) letter; it must not spoil its neighbours."""
-    try:
-        event = json.loads(data)
-    except ValueError:
-        return None
-    return event if isinstance(event, dict) else None
-
-
 class EventFollower:
     def __init__(self, cases: CaseService, events_url: str, name: str = "console", max_tries: int = 5,
                  retry_seconds: float = 0.5, settle_seconds: float = TURN_SETTLE_SECONDS,
-                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None, gap_seconds: float = GAP_SECONDS):
+                 observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None, gap_seconds: float = GAP_SECONDS,
+                 membership: Optional[Membership] = None):
         self.cases = cases
         self.observe = observe  # hears of each customer message handled (the console's metrics)
         self.store = cases.store
@@ -163,37 +89,55 @@ class EventFollower:
         self.retry_seconds = retry_seconds
         self.settle_seconds = settle_seconds
         self.gap_seconds = gap_seconds
-        self.progress: Optional[Progress] = None
+        self.membership = membership or Membership(self.store.follower)
+        self.bookmarks = ShareBookmarks(gap_seconds)
         self.failures: Dict[int, Tuple[int, float]] = {}  # event id → (tries, not before)
         self.first_seen: Dict[int, float] = {}             # user events whose turn is still being published
 
     def poll(self, limit: int = 500) -> int:
-        """Handle the events after the bookmark; the number handled. Blocking: run it in a thread.
-        Raises StoreUnavailable (nothing skipped) when the suggestion store cannot be used."""
+        """Handle the events after the bookmarks of this console's shares; the number handled. Blocking:
+        run it in a thread. Raises StoreUnavailable (nothing skipped) when the suggestion store cannot be used."""
         try:
-            if self.progress is None:
-                self.progress = Progress(self.store.follower.position(self.name), self.gap_seconds)
+            self._follow(self.membership.mine())
+            if not self.bookmarks.shares:
+                return 0
             # Past a held bookmark, what was handled is read again (and skipped): `limit` new ones still come.
             read_at = time.monotonic()
-            rows = self.log.read_after(self.progress.position, limit + len(self.progress.done))
-            self.progress.saw((row.id for row in rows), read_at)
+            rows = self.log.read_after(self.bookmarks.position, limit + self.bookmarks.handled_beyond())
+            ids = [row.id for row in rows]
+            self.bookmarks.saw(ids, read_at)
             waiting: Set[str] = set()  # conversations with an event not handled yet: keep their order
             handled = 0
             for row in rows:
-                if row.id in self.progress.done or row.conversation_id in waiting:
-                    continue
-                if self._try(row):
-                    self.progress.done.add(row.id)
-                    handled += 1
-                else:
+                share = share_of(row.conversation_id)
+                if share not in self.bookmarks.shares or self.bookmarks.is_done(share, row.id):
+                    self.bookmarks.step_over(row.id)  # another console's share, or handled before
+                elif row.conversation_id in waiting or not self._try(row):
                     waiting.add(row.conversation_id)
-            if self.progress.advance(row.id for row in rows):
-                self.store.follower.set_position(self.name, self.progress.position)
+                    self.bookmarks.step_over(row.id, but=share)
+                else:
+                    self.bookmarks.step_over(row.id)
+                    handled += 1
+            moved = self.bookmarks.advance(ids)
+            if moved:
+                self.store.follower.move_forward({self._bookmark(share): at for share, at in moved.items()})
             return handled
         except Exception as error:
             if is_unavailable(error) and not isinstance(error, StoreUnavailable):
                 raise StoreUnavailable(f"the suggestion store is unavailable: {short(error)}") from error
             raise
+
+    def _bookmark(self, share: int) -> str:
+        return f"{self.name}/share-{share:02d}"
+
+    def _follow(self, shares) -> None:
+        """Follow these shares; one newly dealt to this console goes on from its stored bookmark (the
+        first time ever, from the single bookmark consoles kept before the stream was shared)."""
+        new = [share for share in shares if share not in self.bookmarks.shares]
+        stored = self.store.follower.positions([self._bookmark(share) for share in new],
+                                               self.store.follower.position(self.name)) if new else {}
+        self.bookmarks.follow({share: self.bookmarks.shares[share].position if share in self.bookmarks.shares
+                               else stored[self._bookmark(share)] for share in shares})
 
     def _try(self, row: LoggedEvent) -> bool:
         """True when the event is handled (or given up on as a dead letter); False: later."""

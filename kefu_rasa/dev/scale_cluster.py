@@ -119,10 +119,10 @@ def _postgres_endpoints(postgres: Postgres, redis: Redis, target: Path) -> Path:
 
 def start_cluster(model: Path, workdir: Path, instances: int, inbox: CallbackInbox, *,
                   postgres: Optional[Postgres] = None, redis: Optional[Redis] = None,
-                  follow_on_every_console: bool = False, extra_env: Optional[Dict[str, str]] = None) -> Cluster:
+                  extra_env: Optional[Dict[str, str]] = None) -> Cluster:
     """`instances` × (Rasa, action server, console). With `postgres` and `redis`: the production stores;
     without: the embedded SQLite files (one instance only — SQLite is one machine's store).
-    One console follows Rasa's event stream (README "Production"), unless `follow_on_every_console`."""
+    Every console follows Rasa's event stream, each its share of the conversations (README "Production")."""
     if instances > 1 and not postgres:
         raise ValueError("several instances need PostgreSQL and Redis: SQLite and the in-memory lock store are one process's")
     workdir.mkdir(parents=True, exist_ok=True)
@@ -138,11 +138,10 @@ def start_cluster(model: Path, workdir: Path, instances: int, inbox: CallbackInb
     secret = uuid.uuid4().hex
 
     def start(number: int) -> Stack:
-        follow = "on" if number == 1 or follow_on_every_console else "off"
         return start_stack(model, workdir / f"instance-{number}", data_dir=workdir / "data", endpoints_source=endpoints,
                            credentials=workdir / "credentials.yml", rasa_port=free_port(), actions_port=free_port(),
                            console_port=free_port(), secret=secret, timeout=300,
-                           extra_env=dict(env, KEFU_FOLLOW_EVENTS=follow))
+                           extra_env=dict(env, KEFU_FOLLOW_EVENTS="on"))
 
     # The first instance migrates the store alone; the others start side by side after it.
     first = start(1)

@@ -54,7 +54,7 @@ def postgres_restarted(cluster: Cluster, window) -> None:
 FAULTS: Dict[str, Callable] = {
     "action server killed": _killed_and_restarted("actions"),
     "rasa server killed": _killed_and_restarted("rasa"),
-    "console killed": _killed_and_restarted("console", instance=0),  # the one following Rasa's events
+    "console killed": _killed_and_restarted("console", instance=0),  # its shares of Rasa's events move to the other
     "redis restarted": redis_restarted,
     "postgres restarted": postgres_restarted,
 }

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from assist.cases.service import CaseService
 from assist.store import SuggestionStore
 from console.workers.follower import EventFollower
+from console.workers.shares import Membership
 from kefu_rasa.dev.servers import wait_until
 
 pytestmark = pytest.mark.slow
@@ -55,6 +56,7 @@ class World:
 
     def follower(self, **options) -> EventFollower:
         service = CaseService(self.store, find_order=lambda _: None, acceptance=lambda: None)
+        options.setdefault("membership", Membership(self.store.follower, holder="console-under-test"))
         return EventFollower(service, self.events_url, settle_seconds=0, retry_seconds=0,
                              observe=lambda event, _: self.handled.update([event.get("message_id")]), **options)
 
@@ -87,7 +89,7 @@ def world(postgres):
 def test_an_event_committed_after_a_larger_id_was_read_is_handled(world):
     follower = world.follower()
     first, second = world.open_case(follower, "c1"), world.open_case(follower, "c2")
-    start = world.store.follower.position("console")
+    start = world.store.follower.lowest("console")
     a, b = world.engine.connect(), world.engine.connect()
     try:
         slow = a.begin()
@@ -97,7 +99,7 @@ def test_an_event_committed_after_a_larger_id_was_read_is_handled(world):
         assert a_id < b_id
         follower.poll()
         assert world.customer_texts(second) == ["B：我先问一下"] and world.customer_texts(first) == []
-        assert world.store.follower.position("console") == start  # held before the gap, not past it
+        assert world.store.follower.lowest("console") == start  # held before the gap, not past it
         slow.commit()
     finally:
         a.close()
@@ -105,21 +107,21 @@ def test_an_event_committed_after_a_larger_id_was_read_is_handled(world):
     follower.poll()
     assert world.customer_texts(first) == ["A：还在等吗"] and world.customer_texts(second) == ["B：我先问一下"]
     assert world.handled["a1"] == world.handled["b1"] == 1
-    assert world.store.follower.position("console") == b_id
+    assert world.store.follower.lowest("console") == b_id
 
 
 def test_the_gap_of_a_rolled_back_insert_is_stepped_over_after_the_grace(world):
     follower = world.follower(gap_seconds=1.0)
     case = world.open_case(follower, "c1")
-    start = world.store.follower.position("console")
+    start = world.store.follower.lowest("console")
     with world.engine.connect() as db:
         rolled = db.begin()
         db.execute(INSERT, {"s": "c1", "d": user_event("这条没写成", "lost")})
         rolled.rollback()
     kept = world.commit("c1", user_event("这条写成了", "kept"))
     follower.poll()
-    assert world.customer_texts(case) == ["这条写成了"] and world.store.follower.position("console") == start
-    assert wait_until(lambda: follower.poll() is not None and world.store.follower.position("console") == kept, timeout=20)
+    assert world.customer_texts(case) == ["这条写成了"] and world.store.follower.lowest("console") == start
+    assert wait_until(lambda: follower.poll() is not None and world.store.follower.lowest("console") == kept, timeout=20)
     assert world.handled["kept"] == 1 and "lost" not in world.handled
 
 
@@ -165,8 +167,8 @@ def test_many_concurrent_writers_every_event_handled_exactly_once(world):
         thread.join()
     last = world.commit("w0", json.dumps({"event": "action", "name": "action_listen"}))
     try:
-        assert wait_until(lambda: world.store.follower.position("console") == last, timeout=60), (
-            world.store.follower.position("console"), last, failures[:3])
+        assert wait_until(lambda: world.store.follower.lowest("console") == last, timeout=60), (
+            world.store.follower.lowest("console"), last, failures[:3])
     finally:
         writing.clear()
         reader.join()

@@ -19,7 +19,9 @@ from assist.integrations.orders import Order
 from assist.integrations.rasa import DeliveryRefused, RasaUnavailable, refusal
 from assist.store import StoreUnavailable, SuggestionStore
 from assist.store.db import now
-from console.workers.follower import EventFollower, Progress
+from console.workers.bookmark import Progress
+from console.workers.follower import EventFollower
+from console.workers.shares import SHARES, Membership
 from console.workers.loops import FailureStreak
 from console.workers.outbox import backoff, deliver_due
 
@@ -306,7 +308,9 @@ ORDERS = {"1234567890": Order("1234567890", "in_transit", carrier="中通", prod
 
 
 def make_follower(store, events, **options):
+    """One console (the same member of the following consoles however often it is made: it follows every share)."""
     service = CaseService(store, find_order=ORDERS.get, acceptance=lambda: None)
+    options.setdefault("membership", Membership(store.follower, holder="console-under-test"))
     return EventFollower(service, str(events.engine.url), **dict({"settle_seconds": 0, "retry_seconds": 0}, **options))
 
 
@@ -329,7 +333,7 @@ def test_the_follower_opens_a_case_with_the_order_and_queues_the_holding_message
     detail = store.cases.get_case(case["id"])
     assert detail["created_by"] == "follower" and detail["situation"]["facts"]["carrier"] == "中通"
     assert [d["kind"] for d in detail["deliveries"]] == ["holding"]
-    assert store.follower.position("console") == 3
+    assert store.follower.lowest("console") == 3
 
 
 def test_the_follower_joins_each_message_once_and_records_the_bot(follower, events, store):
@@ -338,8 +342,9 @@ def test_the_follower_joins_each_message_once_and_records_the_bot(follower, even
     events.add("c1", {"event": "bot", "text": "已为您转接人工客服", "metadata": {}})
     events.user("c1", "人呢？？", "greet", "m2")
     follower.poll()
-    # A crash before the bookmark was written: a new follower reads everything again.
-    store.follower.set_position("console", 0)
+    # A crash before the bookmarks were written: a new follower reads everything again.
+    for share in range(SHARES):
+        store.follower.set_position(f"console/share-{share:02d}", 0)
     make_follower(store, events).poll()
     detail = store.cases.get_case(store.cases.open_case_for("c1")["id"])
     assert [(m["sender"], m["text"]) for m in detail["messages"]] == [
@@ -364,10 +369,10 @@ def test_a_store_outage_never_moves_the_bookmark_past_a_message(follower, events
             follower.poll()
         with pytest.raises(StoreUnavailable):
             follower.poll()
-    assert store.follower.position("console") == 0 and store.cases.open_case_for("c1") is None
+    assert store.follower.lowest("console") == 0 and store.cases.open_case_for("c1") is None
     assert follower.poll() == 4
     case = store.cases.open_case_for("c1")
-    assert case is not None and store.follower.position("console") == 4
+    assert case is not None and store.follower.lowest("console") == 4
     assert kinds(store, "c1") == []  # the action's holding message was said: none twice
     assert store.dead_letters.open_count() == 0  # an outage is waited out, never counted
 
@@ -380,11 +385,11 @@ def test_a_bad_event_is_retried_then_kept_as_a_dead_letter_while_others_go_on(st
     events.user("c1", "我要投诉", "complaint", "m1")   # another customer: not held up
     assert follower.poll() == 1
     assert store.cases.open_case_for("c1") is not None and store.cases.open_case_for("c0") is None
-    assert store.follower.position("console") == 0
+    assert store.follower.lowest("console") == 0
     follower.poll()
     assert store.dead_letters.open_count() == 0
     assert follower.poll() == 2  # third try: a dead letter; the stream moves on
-    assert store.cases.open_case_for("c0") is not None and store.follower.position("console") == 3
+    assert store.cases.open_case_for("c0") is not None and store.follower.lowest("console") == 3
     letters = store.dead_letters.open_letters()
     assert [(d["event_id"], d["conversation_id"], d["tries"]) for d in letters] == [(1, "c0", 3)]
     assert "JSONDecodeError" in letters[0]["error"] and letters[0]["event"] == "{not json"
@@ -540,7 +545,7 @@ def test_a_message_before_a_case_whose_opening_rasa_has_not_published_stays_out_
     events.user("c1", "人呢", "chitchat", "m2")
     follower.poll()
     assert customer_said() == ["东西坏了我要投诉", "人呢"]
-    assert store.follower.position("console") == 9  # nothing left behind
+    assert store.follower.lowest("console") == 9  # nothing left behind
 
 
 def test_a_case_opened_while_the_follower_reads_an_earlier_message_leaves_that_message_out(store, events, monkeypatch):
@@ -715,3 +720,96 @@ def test_the_outbox_serves_conversations_side_by_side_and_each_ones_texts_in_ord
     while deliver_due(store, rasa, workers=3)["delivered"]:
         pass
     assert [p[1] for p in rasa.pushed if p[0] == "c1"] == [DRAFTS[0]["text"], "另外，赠品会和商品一起寄出。"]
+
+
+# ---- several consoles share the following ------------------------------------------------------------
+def test_the_shares_are_dealt_so_every_one_has_exactly_one_console():
+    from console.workers.shares import dealt, share_of
+
+    for members in (["a"], ["a", "b"], ["c", "a", "b"]):
+        hands = [dealt(members, holder) for holder in members]
+        assert sorted(share for hand in hands for share in hand) == list(range(SHARES))
+        assert max(map(len, hands)) - min(map(len, hands)) <= 1
+    assert dealt(["b"], "a") == dealt(["a", "b"], "a")  # a console counts itself before its first beat is read
+    assert share_of("scale-1") == share_of("scale-1") and len({share_of(f"c{i}") for i in range(200)}) == SHARES
+
+
+def test_a_console_not_seen_for_a_while_is_no_longer_a_member(store):
+    start = now()
+    assert store.follower.beat("a", 10, at=start) == ["a"]
+    assert store.follower.beat("b", 10, at=start + timedelta(seconds=5)) == ["a", "b"]
+    assert store.follower.beat("b", 10, at=start + timedelta(seconds=11)) == ["b"]  # a stopped beating
+    store.follower.leave("b")
+    assert store.follower.beat("c", 10, at=start + timedelta(seconds=12)) == ["c"]
+
+
+def test_a_bookmark_only_moves_forward(store):
+    assert store.follower.positions(["console/share-00", "console/share-01"], start=7) == {
+        "console/share-00": 7, "console/share-01": 7}
+    store.follower.move_forward({"console/share-00": 12, "console/share-01": 9})
+    store.follower.move_forward({"console/share-00": 10})  # a console behind, for a moment also following it
+    assert store.follower.positions(["console/share-00", "console/share-01"], start=0) == {
+        "console/share-00": 12, "console/share-01": 9}
+    assert store.follower.lowest("console") == 9
+
+
+def two_consoles(store, events, **options):
+    from console.workers.shares import Membership
+
+    return [make_follower(store, events, membership=Membership(store.follower, holder=holder, beat_seconds=0, **options))
+            for holder in ("console-a", "console-b")]
+
+
+def customers_in_cases(store, conversations):
+    return {c for c in conversations if store.cases.open_case_for(c) is not None}
+
+
+def test_two_consoles_split_the_stream_and_together_handle_every_message_once(store, events):
+    from console.workers.shares import share_of
+
+    a, b = two_consoles(store, events)
+    a.poll(), b.poll()  # both beat: each now knows the other
+    conversations = [f"c{i}" for i in range(12)]
+    for conversation in conversations:
+        events.user(conversation, "我要投诉，东西是坏的", "complaint", f"{conversation}-m1")
+    handled = {"a": a.poll(), "b": b.poll()}
+    assert customers_in_cases(store, conversations) == set(conversations)
+    assert handled["a"] + handled["b"] == len(conversations) and handled["a"] and handled["b"]
+    assert not set(a.bookmarks.shares) & set(b.bookmarks.shares)
+    for conversation in conversations:
+        assert share_of(conversation) in (a.bookmarks.shares if share_of(conversation) in a.bookmarks.shares
+                                          else b.bookmarks.shares)
+        assert kinds(store, conversation) == ["holding"]  # one holding message each, not one per console
+    assert store.follower.lowest("console") == len(conversations)  # every share's bookmark past them all
+
+
+def test_the_shares_of_a_console_that_died_are_followed_on_from_their_bookmarks(store, events):
+    """b was killed before it handled a message of its share: a takes b's shares once b stops beating
+    and handles that message from the share's bookmark — nothing lost, nothing twice."""
+    from console.workers.shares import share_of
+
+    a, b = two_consoles(store, events, alive_seconds=0.3)
+    a.poll(), b.poll()
+    mine_b = set(b.bookmarks.shares)
+    theirs = next(f"c{i}" for i in range(100) if share_of(f"c{i}") in mine_b)
+    ours = next(f"c{i}" for i in range(100) if share_of(f"c{i}") not in mine_b)
+    events.user(ours, "我要投诉", "complaint", "m1")
+    events.user(theirs, "我要投诉", "complaint", "m2")
+    a.poll()
+    assert customers_in_cases(store, [ours, theirs]) == {ours}  # b's share waits for b …
+    time.sleep(0.4)
+    a.poll()  # … until b is no longer seen
+    assert customers_in_cases(store, [ours, theirs]) == {ours, theirs} and len(a.bookmarks.shares) == SHARES
+    assert kinds(store, theirs) == ["holding"]
+
+
+def test_a_console_that_stops_hands_its_shares_over_at_once(store, events):
+    from console.workers.shares import share_of
+
+    a, b = two_consoles(store, events)
+    a.poll(), b.poll()
+    theirs = next(f"c{i}" for i in range(100) if share_of(f"c{i}") in b.bookmarks.shares)
+    b.membership.leave()
+    events.user(theirs, "我要投诉", "complaint", "m1")
+    a.poll()
+    assert store.cases.open_case_for(theirs) is not None
