@@ -33,6 +33,7 @@ from console.workers.follower import EventFollower
 from console.workers.loops import follower_worker, outbox_worker, wait_timer_worker
 
 logger = logging.getLogger("kefu.console")
+BOOKMARK_SAVE_SECONDS = 0.5  # the follower's bookmarks are written at most this often
 
 
 def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionStore] = None, workers: bool = True) -> Sanic:
@@ -88,6 +89,7 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         app.ctx.worker_tasks += [asyncio.ensure_future(outbox_worker(app)), asyncio.ensure_future(wait_timer_worker(app))]
         if settings.follow_events:
             app.ctx.follower = EventFollower(app.ctx.cases, settings.events_url, max_tries=settings.follower_max_tries,
+                                             save_seconds=BOOKMARK_SAVE_SECONDS,
                                              observe=app.ctx.metrics.message_handled)
             app.ctx.worker_tasks.append(asyncio.ensure_future(follower_worker(app)))
 

@@ -90,7 +90,11 @@ def _private_file(path: Path) -> None:
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
 
 
-def make_engine(url: str, lock_seconds: Optional[float] = None) -> Engine:
+def make_engine(url: str, lock_seconds: Optional[float] = None, reader: bool = False) -> Engine:
+    """`reader`: an engine that only reads (Rasa's event stream, polled many times a second). On
+    PostgreSQL it neither pings a connection before each use nor wraps each read in a transaction
+    (one round trip per read, not four); a connection lost with a restart fails one read, which its
+    callers treat as the store unavailable and try again, on a fresh connection."""
     if url.startswith("sqlite:///"):
         path = url[len("sqlite:///"):]
         if path.startswith("file:"):  # a SQLite URI filename: sqlite:///file:/path/s.db?mode=ro&uri=true
@@ -112,6 +116,9 @@ def make_engine(url: str, lock_seconds: Optional[float] = None) -> Engine:
 
     # Each process has a few engines; with several instances they must fit PostgreSQL's connections.
     settings = get_settings()
+    if reader:
+        return sa.create_engine(url, future=True, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
+                                pool_size=settings.sql_pool_size, max_overflow=settings.sql_max_overflow)
     return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=settings.sql_pool_size,
                             max_overflow=settings.sql_max_overflow)
 

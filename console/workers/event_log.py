@@ -29,7 +29,7 @@ class EventLog:
     """
 
     def __init__(self, url: str):
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, reader=True)
         self.events = sa.table("events", sa.column("id"), sa.column("sender_id"), sa.column("data"))
 
     def read_after(self, position: int, limit: int) -> List[LoggedEvent]:

@@ -79,7 +79,7 @@ class EventFollower:
     def __init__(self, cases: CaseService, events_url: str, name: str = "console", max_tries: int = 5,
                  retry_seconds: float = 0.5, settle_seconds: float = TURN_SETTLE_SECONDS,
                  observe: Optional[Callable[[Dict[str, Any], Outcome], None]] = None, gap_seconds: float = GAP_SECONDS,
-                 membership: Optional[Membership] = None):
+                 membership: Optional[Membership] = None, save_seconds: float = 0.0):
         self.cases = cases
         self.observe = observe  # hears of each customer message handled (the console's metrics)
         self.store = cases.store
@@ -91,6 +91,11 @@ class EventFollower:
         self.gap_seconds = gap_seconds
         self.membership = membership or Membership(self.store.follower)
         self.bookmarks = ShareBookmarks(gap_seconds)
+        # The bookmarks are written at most this often (a write per poll is much of a busy follower's
+        # work); after a crash the events since are read again, which changes nothing.
+        self.save_seconds = save_seconds
+        self.unsaved: Dict[str, int] = {}
+        self.saved_at = 0.0
         self.failures: Dict[int, Tuple[int, float]] = {}  # event id → (tries, not before)
         self.first_seen: Dict[int, float] = {}             # user events whose turn is still being published
 
@@ -118,9 +123,10 @@ class EventFollower:
                 else:
                     self.bookmarks.step_over(row.id)
                     handled += 1
-            moved = self.bookmarks.advance(ids)
-            if moved:
-                self.store.follower.move_forward({self._bookmark(share): at for share, at in moved.items()})
+            self.unsaved.update({self._bookmark(share): at for share, at in self.bookmarks.advance(ids).items()})
+            if self.unsaved and time.monotonic() - self.saved_at >= self.save_seconds:
+                self.store.follower.move_forward(self.unsaved)
+                self.unsaved, self.saved_at = {}, time.monotonic()
             return handled
         except Exception as error:
             if is_unavailable(error) and not isinstance(error, StoreUnavailable):

@@ -813,3 +813,19 @@ def test_a_console_that_stops_hands_its_shares_over_at_once(store, events):
     events.user(theirs, "我要投诉", "complaint", "m1")
     a.poll()
     assert store.cases.open_case_for(theirs) is not None
+
+
+def test_the_bookmarks_are_written_at_most_so_often_and_what_came_since_is_harmlessly_read_again(store, events):
+    """A write per poll was much of a busy follower's work. A console that dies before the next write
+    leaves its successor to read those events again: each message is still in its case once."""
+    follower = make_follower(store, events, save_seconds=60)
+    events.user("c1", "我要投诉", "complaint", "m1")
+    assert follower.poll() == 1  # the first write is at once
+    events.user("c2", "我要投诉", "complaint", "m2")
+    events.user("c1", "人呢？？", "chitchat", "m3")
+    assert follower.poll() == 2
+    assert store.follower.lowest("console") == 1  # not written yet: 60 s have not passed
+    make_follower(store, events).poll()  # the next console reads m2 and m3 again
+    case = store.cases.get_case(store.cases.open_case_for("c1")["id"])
+    assert [m["text"] for m in case["messages"] if m["sender"] == "customer"] == ["我要投诉", "人呢？？"]
+    assert kinds(store, "c2") == ["holding"] and store.follower.lowest("console") == 3
