@@ -116,11 +116,8 @@ def make_engine(url: str, lock_seconds: Optional[float] = None, reader: bool = F
 
     # Each process has a few engines; with several instances they must fit PostgreSQL's connections.
     settings = get_settings()
-    if reader:
-        return sa.create_engine(url, future=True, pool_pre_ping=False, isolation_level="AUTOCOMMIT",
-                                pool_size=settings.sql_pool_size, max_overflow=settings.sql_max_overflow)
-    return sa.create_engine(url, future=True, pool_pre_ping=True, pool_size=settings.sql_pool_size,
-                            max_overflow=settings.sql_max_overflow)
+    return sa.create_engine(url, future=True, pool_pre_ping=not reader, pool_size=settings.sql_pool_size,
+                            max_overflow=settings.sql_max_overflow, **({"isolation_level": "AUTOCOMMIT"} if reader else {}))
 
 
 def as_dict(row) -> Dict[str, Any]:

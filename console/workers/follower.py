@@ -189,13 +189,12 @@ class EventFollower:
         case = self.store.cases.open_case_for(conversation_id)
         opening = self.store.cases.opening_key(case["id"]) if case is not None else None
         if case is not None and opening != message.key:
-            earlier = earlier_keys_of(case)
-            if earlier is not None:
-                if message.key in earlier:
-                    return True  # the opener's tracker held it already (read then as its earlier words): not a follow-up
-            elif (opened_at := self.log.position_of(conversation_id, opening)) is not None and opened_at > event_id:
+            if (earlier_keys_of(case) is None and (opened_at := self.log.position_of(conversation_id, opening)) is not None
+                    and opened_at > event_id):
                 return True  # said before the case opened (found in Rasa's events: the case does not know its earlier keys)
-            outcome = self.cases.on_customer_message(message)  # a follow-up: joins the open case (the bot is paused)
+            # A follow-up joins the open case (the bot is paused); one the opener's tracker held already
+            # (its earlier keys) is left out by the case service.
+            outcome = self.cases.on_customer_message(message)
             if self.observe:
                 self.observe(event, outcome)
             return True
