@@ -5,7 +5,7 @@
 
 This is `rasa run` in this process, with the HTTP API on and Rasa's JWT auth keyed with
 KEFU_RASA_JWT_SECRET (or the secret generated once in KEFU_DATA_DIR/rasa_jwt_secret, 0600): the
-arguments given here plus `--enable-api --jwt-secret … --jwt-method HS256`, handed to Rasa's own
+arguments given here plus `--enable-api --jwt-secret=… --jwt-method HS256`, handed to Rasa's own
 command line parser inside the process. What `ps` and /proc/<pid>/cmdline show is only what was
 typed above. Rasa's token auth (`--auth-token`, which Rasa reads only from its command line and
 checks only as `?token=` in URLs) stays off, so no request URL carries a secret either; kefu's
@@ -40,7 +40,9 @@ def rasa_arguments(argv: List[str], secret: str) -> List[str]:
     words = ["run", *argv]
     if not any(w in ("-i", "--interface") or w.startswith("--interface=") for w in argv):
         words += ["--interface", LOOPBACK]
-    return words + ["--enable-api", "--jwt-secret", secret, "--jwt-method", JWT_METHOD]
+    # One word, `--jwt-secret=…`: a generated secret may begin with "-", which argparse would
+    # otherwise read as the next option and leave --jwt-secret without its value.
+    return words + ["--enable-api", f"--jwt-secret={secret}", "--jwt-method", JWT_METHOD]
 
 
 def main(argv: Optional[List[str]] = None) -> int:
