@@ -94,6 +94,9 @@ class Settings(SettingsChecks):
     console_port: int = Field(8000, env="KEFU_CONSOLE_PORT", ge=1, le=65535)
     http_timeout: float = Field(5.0, env="KEFU_HTTP_TIMEOUT", gt=0)
     poll_seconds: float = Field(0.05, env="KEFU_POLL_SECONDS", gt=0)
+    # On PostgreSQL the follower is woken by Rasa's new events (console/workers/event_wake.py) and
+    # reads on its own only this often (a notification lost while its connection was down).
+    follower_fallback_seconds: float = Field(1.0, env="KEFU_FOLLOWER_FALLBACK_SECONDS", gt=0)
     # The outbox is woken at once by what this console queues (an approval, the follower's holding
     # message, a wait update); it looks on its own only for texts due later (a retry's backoff, an
     # attempt a dead console left) or queued by a console that runs no workers.

@@ -29,6 +29,7 @@ from console.routes.live import QueueWatcher, live
 from console.routes.ops import ops
 from console.routes.pages import add_security_headers, pages
 from console.routes.team import team
+from console.workers.event_wake import EventWake, is_postgres
 from console.workers.follower import EventFollower
 from console.workers.loops import follower_worker, outbox_worker, wait_timer_worker
 
@@ -91,7 +92,11 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
             app.ctx.follower = EventFollower(app.ctx.cases, settings.events_url, max_tries=settings.follower_max_tries,
                                              save_seconds=BOOKMARK_SAVE_SECONDS,
                                              observe=app.ctx.metrics.message_handled)
-            app.ctx.worker_tasks.append(asyncio.ensure_future(follower_worker(app)))
+            wake = None
+            if is_postgres(settings.events_url):  # woken by Rasa's new events, not polling 20 times a second
+                wake = app.ctx.event_wake = EventWake(settings.events_url, asyncio.Event(), app.ctx.follower.wants)
+                wake.start()
+            app.ctx.worker_tasks.append(asyncio.ensure_future(follower_worker(app, wake)))
 
     @app.before_server_stop
     async def end_live_streams(app: Sanic, _loop):
@@ -102,6 +107,8 @@ def create_app(settings: Optional[Settings] = None, store: Optional[SuggestionSt
         for task in tasks:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
+        if getattr(app.ctx, "event_wake", None) is not None:
+            await app.ctx.event_wake.stop()
         follower = getattr(app.ctx, "follower", None)
         if follower is not None:
             try:  # the other consoles take this one's shares at once, not after ALIVE_SECONDS

@@ -34,9 +34,10 @@ while the events after it are handled as they come (and remembered, so each is h
 missing event, when it commits, is read from the held bookmark and handled. A gap still empty after
 the grace is an insert that was rolled back (or a row erased) and is stepped over. Why not the
 alternatives: a commit-time column would need Rasa's broker table changed; LISTEN/NOTIFY loses what
-was sent while the console was away. With one Rasa server (or SQLite) ids appear in order and there
-is no gap: the bookmark moves as before. An insert left uncommitted longer than the grace (a Rasa
-server frozen mid-publish) is passed over; a longer grace costs only re-reading what was handled.
+was sent while the console was away (so it only wakes the follower: console/workers/event_wake.py).
+With one Rasa server (or SQLite) ids appear in order and there is no gap: the bookmark moves as
+before. An insert left uncommitted longer than the grace (a Rasa server frozen mid-publish) is passed
+over; a longer grace costs only re-reading what was handled.
 """
 from __future__ import annotations
 
@@ -44,7 +45,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Set, Tuple
+from typing import Any, Callable, Dict, FrozenSet, Optional, Set, Tuple
 
 from assist.cases.messages import HANDOFF_ACTION, CustomerMessage, Outcome, earlier_keys_of, holding_key, image_of
 from assist.cases.service import CaseService
@@ -98,6 +99,20 @@ class EventFollower:
         self.saved_at = 0.0
         self.failures: Dict[int, Tuple[int, float]] = {}  # event id → (tries, not before)
         self.first_seen: Dict[int, float] = {}             # user events whose turn is still being published
+        self.mine: FrozenSet[int] = frozenset()            # the shares this console follows (read by the wake-up)
+
+    def wants(self, conversation_id: str) -> bool:
+        """Whether a new event of this conversation is this console's to handle (event_wake.py asks)."""
+        return share_of(conversation_id) in self.mine
+
+    def next_due(self) -> Optional[float]:
+        """Seconds until something is due by the clock rather than by a new event — a retry, a turn
+        that settles by waiting, an unsaved bookmark — or None: only a new event brings work."""
+        dues = [not_before for _, not_before in self.failures.values()]
+        dues += [first + self.settle_seconds for first in self.first_seen.values()]
+        if self.unsaved:
+            dues.append(self.saved_at + self.save_seconds)
+        return max(0.0, min(dues) - time.monotonic()) if dues else None
 
     def poll(self, limit: int = 500) -> int:
         """Handle the events after the bookmarks of this console's shares; the number handled. Blocking:
@@ -142,6 +157,7 @@ class EventFollower:
         new = [share for share in shares if share not in self.bookmarks.shares]
         stored = self.store.follower.positions([self._bookmark(share) for share in new],
                                                self.store.follower.position(self.name)) if new else {}
+        self.mine = frozenset(shares)
         self.bookmarks.follow({share: self.bookmarks.shares[share].position if share in self.bookmarks.shares
                                else stored[self._bookmark(share)] for share in shares})
 

@@ -12,7 +12,7 @@ import asyncio
 import logging
 import time
 from datetime import timedelta
-from typing import Optional
+from typing import Callable, Optional
 
 from sanic import Sanic
 
@@ -56,14 +56,19 @@ class FailureStreak:
 
 
 async def forever(name: str, step, interval: float, wake: Optional[asyncio.Event] = None, backoff_cap: float = 5.0,
-                  pulse=None) -> None:
-    """`pulse` (console/monitoring/pulse.py) hears of every step (readiness and metrics)."""
+                  pulse=None, rest: Optional[Callable[[], float]] = None, min_gap: float = 0.0) -> None:
+    """Run `step`, then wait `interval` (or what `rest()` says) or until `wake` is set; at least
+    `min_gap` from one step's start to the next (a burst of wake-ups is one step, not many).
+    `pulse` (console/monitoring/pulse.py) hears of every step (readiness and metrics)."""
     streak = FailureStreak(name, interval, backoff_cap)
     while True:
+        started = time.monotonic()
         pause = interval
         try:
             await asyncio.to_thread(step)
             streak.succeeded()
+            if rest is not None:
+                pause = rest()
             if pulse is not None:
                 pulse.ok(name)
         except asyncio.CancelledError:
@@ -80,6 +85,8 @@ async def forever(name: str, step, interval: float, wake: Optional[asyncio.Event
         except asyncio.TimeoutError:
             pass
         wake.clear()
+        if (early := started + min_gap - time.monotonic()) > 0:
+            await asyncio.sleep(early)
 
 
 async def outbox_worker(app: Sanic) -> None:
@@ -91,7 +98,18 @@ async def outbox_worker(app: Sanic) -> None:
                   s.outbox_poll_seconds, app.ctx.outbox_event, s.worker_backoff_max_seconds, app.ctx.pulse)
 
 
-async def follower_worker(app: Sanic) -> None:
+async def follower_worker(app: Sanic, wake=None) -> None:
+    """`wake` (console/workers/event_wake.py, PostgreSQL): while it listens, the follower reads when
+    Rasa writes an event of its shares, and otherwise only when something is due by the clock or every
+    KEFU_FOLLOWER_FALLBACK_SECONDS; without it, every KEFU_POLL_SECONDS."""
+    s, follower = app.ctx.settings, app.ctx.follower
+
+    def rest() -> float:
+        if wake is None or not wake.listening:
+            return s.poll_seconds
+        due = follower.next_due()
+        return s.follower_fallback_seconds if due is None else min(s.follower_fallback_seconds, max(s.poll_seconds, due))
+
     def step():
         # Drain everything that is there, then rest; the outbox is woken only when something was
         # handled (a holding message may be queued), not 20 times a second for nothing.
@@ -101,8 +119,8 @@ async def follower_worker(app: Sanic) -> None:
         if handled:
             app.ctx.wake_outbox()
 
-    await forever("follower", step, app.ctx.settings.poll_seconds, backoff_cap=app.ctx.settings.worker_backoff_max_seconds,
-                  pulse=app.ctx.pulse)
+    await forever("follower", step, s.poll_seconds, wake.wake if wake else None, s.worker_backoff_max_seconds,
+                  app.ctx.pulse, rest=rest, min_gap=s.poll_seconds)
 
 
 async def wait_timer_worker(app: Sanic) -> None:
