@@ -21,9 +21,9 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
   error). A message inside a customer's own turn keeps Rasa's behaviour (logged): failing it would
   drop the customer's message itself.
 - Both bound Rasa's wait for the action server to KEFU_ACTION_TIMEOUT_SECONDS (`bound_action_calls`).
-- A client may give each message a `message_id` (a UUID kept on every retry; REST, callback and
-  socket.io alike): it becomes Rasa's message id, so a retry after a 503 or a broken connection joins
-  the case once (`keeping_client_ids`; the web chat does it).
+- A client's `message_id` (a UUID kept on every retry; REST, callback, socket.io) becomes Rasa's message
+  id (`keeping_client_ids`): a retry after a 503 or a broken connection joins the case once, and one in
+  the tracker already is answered from its turn (kefu_rasa/repeated_messages.py).
 - Bad input is answered (kefu_rasa/customer_input.py), never passed on: REST answers 400 with a code
   (Rasa: 500 for a JSON array, `200 []` for a message that is a number, list, null or object, the
   shared `default` conversation for a missing sender); socket.io emits `kefu_error` to that socket

@@ -36,7 +36,7 @@ from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.trackers import DialogueStateTracker
 from sanic import response
 
-from kefu_rasa import lock_store, schema_check
+from kefu_rasa import lock_store, repeated_messages, schema_check
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +94,7 @@ def install() -> None:
     its Redis locks atomically: two turns of one conversation saved at once lose events too
     (kefu_rasa/lock_store.py)."""
     lock_store.install()
+    repeated_messages.install()  # a client's retry of a message mid-turn is not a second turn
     schema_check.install()  # Rasa's JSON schemas checked once, not every turn (kefu_rasa/schema_check.py)
     if rasa_agent.FailSafeTrackerStore is not FailClosedTrackerStore:
         rasa_agent.FailSafeTrackerStore = FailClosedTrackerStore

@@ -185,8 +185,8 @@ def read_customer(state: ConversationState, text: str, parse: Mapping[str, Any],
         act = "answers"  # a photo brings something to look at, asked for or not: the drafts say it came
     elif waiting_for == "more" and ends and not asks and not shift:
         act = "closes"  # 还有别的需要吗 — 不用了/没有了/谢谢: the customer is done
-    elif said["cancels"].matches(norm) or (not state.agent_turns and is_cancel(text, intent)):
-        act = "cancels"
+    elif said["cancels"].matches(norm) or (not state.agent_turns and not said["pushes"].matches(norm) and is_cancel(text, intent)):
+        act = "cancels"  # but 不想再等了 (read as a short deny) wants the person sooner, not gone
     elif answered and (waiting_for in FACT_ANSWERS + ("photo",) or len(norm) > 12):
         act = "answers"
     elif said["requests"].matches(norm) and not asks:

@@ -39,8 +39,10 @@ class EventLog:
                     sa.select(self.events.c.id, self.events.c.sender_id, self.events.c.data)
                     .where(self.events.c.id > position).order_by(self.events.c.id).limit(limit)
                 ).all()
-        except sa.exc.OperationalError:
-            return []  # Rasa has not written its first event yet (or its file is busy): next time
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
+            if isinstance(error, sa.exc.ProgrammingError) and getattr(error.orig, "pgcode", None) != "42P01":
+                raise
+            return []  # Rasa has not written its first event yet (no table; or its file is busy): next time
         return [LoggedEvent(row.id, row.sender_id, row.data) for row in rows]
 
     def after(self, conversation_id: str, event_id: int, limit: int = 50) -> List[Dict[str, Any]]:

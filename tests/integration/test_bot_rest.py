@@ -1,8 +1,11 @@
 """The real Rasa server and action server, talked to over REST in Chinese."""
 from __future__ import annotations
 
+import os
+import signal
 import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import jwt
@@ -60,6 +63,47 @@ def test_a_late_order_is_admitted_and_handed_to_a_person(stack):
 def test_an_unknown_order_number_gets_a_polite_answer(stack):
     replies = " ".join(say(stack, new_sender(), "查一下订单9876543210的物流"))
     assert "没有查到" in replies and "9876543210" in replies
+
+
+def test_a_message_sent_again_after_its_answer_was_lost_is_answered_again_not_taken_twice(stack):
+    """The turn was saved but its answer never reached the client (a proxy cut the connection): the
+    client sends the same message again, with the same id, and gets the same answers."""
+    sender, message_id = new_sender(), str(uuid.uuid4())
+    body = {"sender": sender, "message": "你们家的耳机是降噪的吗", "message_id": message_id}
+    webhook = f"{stack.rasa_url}/webhooks/rest/webhook"
+    first = requests.post(webhook, json=body, timeout=60)
+    again = requests.post(webhook, json=body, timeout=60)
+    assert first.status_code == again.status_code == 200 and first.json()
+    assert [m["text"] for m in again.json()] == [m["text"] for m in first.json()]
+    events = tracker(stack, sender)["events"]
+    assert [e["message_id"] for e in events if e["event"] == "user"] == [message_id]
+    assert len([e for e in events if e["event"] == "bot"]) == len(first.json())  # said once
+
+
+def test_a_message_sent_again_while_its_first_try_is_still_in_its_turn_is_one_turn(stack):
+    """The customer's client gave up on a slow turn (the action server hung) and sent the same message
+    again while the turn still went on: the retry waits for the turn, and the conversation holds the
+    message once, answered once."""
+    sender, message_id = new_sender(), str(uuid.uuid4())
+    body = {"sender": sender, "message": "东西收到就是坏的，我要投诉", "message_id": message_id}
+    webhook = f"{stack.rasa_url}/webhooks/rest/webhook"
+    actions = stack.processes["actions"].pid
+    os.killpg(actions, signal.SIGSTOP)  # the turn waits for its action
+    try:
+        with pytest.raises(requests.Timeout):
+            requests.post(webhook, json=body, timeout=(3, 1))  # the client gives up; the turn goes on
+        with ThreadPoolExecutor(1) as pool:
+            retry = pool.submit(requests.post, webhook, json=body, timeout=60)
+            time.sleep(1.0)  # the retry waits on the conversation's lock
+            os.killpg(actions, signal.SIGCONT)  # the first turn ends (within Rasa's 5 s for the action)
+            again = retry.result()
+    finally:
+        os.killpg(actions, signal.SIGCONT)
+    assert again.status_code == 200, again.text
+    events = tracker(stack, sender)["events"]
+    assert [e["message_id"] for e in events if e["event"] == "user"] == [message_id]  # one turn, not two
+    said = [e["text"] for e in events if e["event"] == "bot"]
+    assert again.json() and [m["text"] for m in again.json()] == said[:len(again.json())]
 
 
 def test_a_late_parcel_complaint_goes_to_the_handoff_action(stack):

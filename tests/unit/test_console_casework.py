@@ -214,6 +214,47 @@ async def test_the_follower_wakes_the_outbox_only_when_it_handled_something():
     assert batches == [] and len(wakes) == 2
 
 
+
+async def test_a_follower_woken_by_rasa_s_events_reads_on_a_wake_up_or_when_something_is_due():
+    """While the wake-up listens, no read happens on a timer but the fallback's; a wake-up, a due
+    retry or settle, or the wake-up's loss brings the next one."""
+    from types import SimpleNamespace
+
+    from console.workers.loops import follower_worker
+
+    reads, due = [], [None]
+
+    class Follower:
+        def poll(self):
+            reads.append(1)
+            return 0
+
+        def next_due(self):
+            return due[0]
+
+    wake = SimpleNamespace(listening=True, wake=asyncio.Event())
+    app = SimpleNamespace(ctx=SimpleNamespace(follower=Follower(), wake_outbox=lambda: None, pulse=None, settings=SimpleNamespace(
+        poll_seconds=0.005, follower_fallback_seconds=30.0, worker_backoff_max_seconds=0.1)))
+    task = asyncio.ensure_future(follower_worker(app, wake))
+    try:
+        await asyncio.sleep(0.2)
+        assert len(reads) == 1  # the first read, then nothing new: it waits
+        wake.wake.set()
+        await asyncio.sleep(0.2)
+        assert len(reads) == 2
+        due[0] = 0.0  # a turn to settle, a retry: read again soon without a wake-up
+        wake.wake.set()
+        await asyncio.sleep(0.2)
+        assert len(reads) > 5
+        due[0], wake.listening = None, False  # the connection lost: polling every KEFU_POLL_SECONDS
+        await asyncio.sleep(0.2)
+        before = len(reads)
+        await asyncio.sleep(0.2)
+        assert len(reads) - before > 5
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
 # ---- search, history, figures ----------------------------------------------------------------
 def test_search_matches_chinese_by_substring_order_numbers_and_agents(app, store, tokens):
     refund = store.cases.open_case("c1", CALM, DRAFTS, "我要退款了")

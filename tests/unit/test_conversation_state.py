@@ -174,6 +174,14 @@ def test_cancelling_before_anyone_answered_closes_the_case(shop):
     assert outcome.kind == "cancelled"
 
 
+@pytest.mark.parametrize("text", ["我不想再等了", "不想等了", "算了不等了", "等不了了"])
+def test_not_wanting_to_wait_any_longer_pushes_for_the_person_and_cancels_nothing(shop, text):
+    # The NLU reads 不想再等了 as a short deny (as 不用了): cancelling would drop the customer who wants the person most.
+    shop.says("快递说已签收，可我根本没收到", "delivery_delay")
+    outcome = shop.says(text, "deny", 0.5)
+    assert outcome.kind != "cancelled" and shop.case()["state"] == "open" and shop.state.last_act == "pushes"
+
+
 def test_a_grudging_yes_is_not_met_with_cheer(shop):
     shop.says("快递怎么还不到", "delivery_delay")
     shop.sends("已经帮您催了快递，预计明天送到，您看可以吗？")
