@@ -84,8 +84,12 @@ class CaseService:
             message.conversation_id, self.drafts.stored(handoff, message.parse), handoff.drafts, message.text,
             channel=message.channel, source_key=message.key, created_by="follower" if hold_through_outbox else "action",
             versions=current_versions(), conversation=read.state.to_dict(), image_id=message.image_id,
-            earlier_keys=None if message.earlier is None else message.earlier_keys,
+            earlier_keys=None if message.earlier is None else message.earlier_keys, join_open=False,
         )
+        if opened.get("open"):
+            # Someone (the follower, the other console) opened it since we looked: join it as a follow-up,
+            # after the messages in between and never with one said before its opening.
+            return self.on_customer_message(message, hand_over, hold_through_outbox)
         if opened.get("duplicate"):
             return Outcome("duplicate", opened["id"], opened["batch"])
         if hold_through_outbox and not opened["joined"]:

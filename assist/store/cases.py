@@ -63,23 +63,28 @@ class Cases:
                   customer_text: str, channel: Optional[str] = None, source_key: Optional[str] = None,
                   created_by: str = "action", versions: Optional[Dict[str, str]] = None,
                   at: Optional[datetime] = None, conversation: Optional[Dict[str, Any]] = None,
-                  image_id: Optional[str] = None, earlier_keys: Optional[Sequence[str]] = None) -> Dict[str, Any]:
+                  image_id: Optional[str] = None, earlier_keys: Optional[Sequence[str]] = None,
+                  join_open: bool = True) -> Dict[str, Any]:
         """Open a case for the conversation, or join the open one; store a new batch of drafts.
         The same message (its source key) joins once: again, it changes nothing ("duplicate").
-        `earlier_keys`: the customer's messages before this one (they never join the new case); None: not known."""
+        `earlier_keys`: the customer's messages before this one (they never join the new case); None: not known.
+        `join_open=False`: a case someone opened meanwhile is left alone ({"id", "open": True}): the caller
+        joins it its own way (the case service puts the messages in between first)."""
         args = (conversation_id, situation, list(drafts_), customer_text, channel, source_key, created_by, versions,
-                at or now(), conversation, image_id, None if earlier_keys is None else list(earlier_keys))
+                at or now(), conversation, image_id, None if earlier_keys is None else list(earlier_keys), join_open)
         try:
             return self._open_case(*args)
         except IntegrityError:
             return self._open_case(*args)  # someone opened it a moment ago: join theirs
 
     def _open_case(self, conversation_id, situation, drafts_, customer_text, channel, source_key, created_by, versions, at,
-                   conversation, image_id=None, earlier_keys=None):
+                   conversation, image_id=None, earlier_keys=None, join_open=True):
         with self.engine.begin() as db:
             case = db.execute(
                 sa.select(cases).where(cases.c.conversation_id == conversation_id, cases.c.state == OPEN)
             ).first()
+            if case is not None and not join_open:
+                return {"id": case.id, "batch": case.batch, "open": True}
             if case is None:
                 case_id = str(uuid.uuid4())
                 db.execute(cases.insert().values(

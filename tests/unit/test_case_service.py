@@ -188,3 +188,20 @@ def test_history_is_read_only_for_a_new_case(service):
     service.on_customer_message(message("我要投诉", "m1", history=earlier))
     service.on_customer_message(message("人呢", "m2", "greet", history=earlier))
     assert reads == [1]
+
+
+def test_a_case_another_caller_opens_meanwhile_is_joined_in_the_customer_s_order(service, store, monkeypatch):
+    """The follower opens the case on message 3 while the handoff action of message 6 reads: the action
+    found no case, then finds one open when it opens its own. It joins after 4 and 5, not before them."""
+    earlier = [("msg:m1", "这个保温杯能直接装开水吗", None), ("msg:m3", "快递说已签收，可我根本没收到", None),
+               ("msg:m4", "我等着呢，别忘了我", None), ("msg:m5", "顺便问下运费谁出", None)]
+    opened = service.on_customer_message(message("快递说已签收，可我根本没收到", "m3", "delivery_delay",
+                                                 earlier=earlier[:1]), hand_over=True, hold_through_outbox=True)
+    seen_first = store.cases.open_case_for
+    calls = []
+    # The action's first look found no case: the follower opened it a moment after.
+    monkeypatch.setattr(store.cases, "open_case_for", lambda c: None if not calls.append(c) and len(calls) == 1 else seen_first(c))
+    outcome = service.on_customer_message(message("能不能先给我个说法", "m6", "complaint", earlier=earlier), hand_over=True)
+    texts = [m["text"] for m in store.cases.get_case(opened.case_id)["messages"] if m["sender"] == "customer"]
+    assert outcome.case_id == opened.case_id
+    assert texts == ["快递说已签收，可我根本没收到", "我等着呢，别忘了我", "顺便问下运费谁出", "能不能先给我个说法"]
