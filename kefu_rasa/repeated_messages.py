@@ -1,13 +1,13 @@
 """A customer's message sent again is not a second turn: the idempotent receiver on Rasa's side.
 
-A client that lost its connection mid-turn (a read timeout, a proxy that cut it) cannot know whether
-its message landed, so it sends it again with the same `message_id` (kefu's web chat, REST and
-callback clients keep one id per message). The first try may still be in its turn — holding the
-conversation's lock, not yet saved — so a look at the tracker from outside finds nothing; Rasa 3.6
-would then log the message twice and answer it twice. Here the retry waits for that lock as any turn
-does; then, in the tracker Rasa has just read for it, a user event with the same message id among the
-recent events ends the turn before anything is logged: nothing saved, no action run, nothing
-published. A REST client gets the answers that turn gave (the bot's messages after that user event);
+A client whose answer was lost (a read timeout, a proxy that cut the connection after the turn was
+saved) cannot know whether its message landed, so it sends it again with the same `message_id`
+(kefu's web chat, REST and callback clients keep one id per message); Rasa 3.6 would log the message
+twice and answer it twice. (A turn still running when its client hangs up is cancelled by Sanic and
+saves nothing, so its retry is simply the turn.) Here the retry's turn, holding the conversation's
+lock as any turn does, looks in the tracker Rasa has just read for it: a user event with the same
+message id among the recent events ends the turn before anything is logged: nothing saved, no action
+run, nothing published. A REST client gets the answers that turn gave (the bot's messages after that user event);
 a callback client got them at its URL; a socket.io client catches up with `kefu_since`.
 
 Only turns started by a channel (`MessageProcessor.handle_message`) are guarded; Rasa's HTTP API

@@ -12,6 +12,9 @@ from assist.cases.messages import customer_texts
 from assist.store.db import make_engine
 
 
+UNDEFINED_TABLE = "42P01"  # PostgreSQL's code for a table that does not exist (Rasa has written nothing yet)
+
+
 @dataclass(frozen=True)
 class LoggedEvent:
     id: int
@@ -40,7 +43,7 @@ class EventLog:
                     .where(self.events.c.id > position).order_by(self.events.c.id).limit(limit)
                 ).all()
         except (sa.exc.OperationalError, sa.exc.ProgrammingError) as error:
-            if isinstance(error, sa.exc.ProgrammingError) and getattr(error.orig, "pgcode", None) != "42P01":
+            if isinstance(error, sa.exc.ProgrammingError) and getattr(error.orig, "pgcode", None) != UNDEFINED_TABLE:
                 raise
             return []  # Rasa has not written its first event yet (no table; or its file is busy): next time
         return [LoggedEvent(row.id, row.sender_id, row.data) for row in rows]

@@ -20,6 +20,9 @@ from typing import Callable, Optional
 
 import sqlalchemy as sa
 
+from assist.store import short_error
+from console.workers.event_log import UNDEFINED_TABLE
+
 logger = logging.getLogger("kefu.console")
 
 CHANNEL = "kefu_events"
@@ -60,13 +63,12 @@ def connect(url: str):
 def reason_of(error: BaseException) -> str:
     """Why the wake-up is not there, in words an operator can act on."""
     code = getattr(error, "pgcode", None)
-    if code == "42P01":  # undefined_table
+    if code == UNDEFINED_TABLE:
         return NO_TABLE
     if code == "42501":  # insufficient_privilege
         return ("this role may not add a trigger to Rasa's events table: let it own the table, or run the SQL in "
                 "console/workers/event_wake.py as its owner")
-    text = str(error).strip()
-    return f"{type(error).__name__}: {text.splitlines()[0][:200] if text else ''}"
+    return f"{type(error).__name__}: {short_error(error)}"
 
 
 class EventWake:
