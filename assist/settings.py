@@ -84,6 +84,9 @@ class Settings(SettingsChecks):
     handoff_deadline_seconds: float = Field(3.0, env="KEFU_HANDOFF_DEADLINE_SECONDS", gt=0)
     # How long Rasa waits for a callback client to acknowledge a message (kefu's callback channel).
     callback_timeout_seconds: float = Field(5.0, env="KEFU_CALLBACK_TIMEOUT_SECONDS", gt=0)
+    # A turn's message the callback client did not take is retried by its Rasa server for this long, then by
+    # any Rasa server's sweep (kefu_rasa/callback_retry.py): a server killed mid-retry leaves nobody silent.
+    callback_sweep_after_seconds: float = Field(75.0, env="KEFU_CALLBACK_SWEEP_AFTER_SECONDS", gt=0)
     # The longest customer message kefu's channels pass to Rasa (REST: 400 too_long; socket.io: kefu_error).
     max_message_chars: int = Field(10_000, env="KEFU_MAX_MESSAGE_CHARS", ge=1)
     model_version: str = Field(UNKNOWN, env="KEFU_MODEL_VERSION")  # with each batch of drafts: acceptance per release

@@ -17,9 +17,8 @@ What differs from Rasa 3.6.21's socketio and callback channels (rasa/core/channe
   reads or arrives live afterwards: never lost between the two.
 - callback: a pushed message (one with a delivery id) counts as delivered only when the client
   answered 2xx within KEFU_CALLBACK_TIMEOUT_SECONDS; otherwise Rasa answers the push with an error,
-  saves nothing, and the console's outbox retries (Rasa's CallbackOutput logs and swallows the
-  error). A message inside a customer's own turn keeps Rasa's behaviour (logged): failing it would
-  drop the customer's message itself.
+  saves nothing, and the console's outbox retries (Rasa's CallbackOutput logs and swallows the error).
+  One of a customer's own turn is kept and retried (kefu_rasa/callback_retry.py), never failed.
 - Both bound Rasa's wait for the action server to KEFU_ACTION_TIMEOUT_SECONDS (`bound_action_calls`).
 - A client's `message_id` (a UUID kept on every retry; REST, callback, socket.io) becomes Rasa's message
   id (`keeping_client_ids`): a retry after a 503 or a broken connection joins the case once, and one in
@@ -38,22 +37,22 @@ from __future__ import annotations
 import inspect
 import logging
 import uuid
+from functools import cached_property
 from typing import Any, Dict, List, Optional, Text
 
-import aiohttp
 from rasa.core.channels import callback as rasa_callback
 from rasa.core.channels import rest as rasa_rest
 from rasa.core.channels import socketio as rasa_socketio
 from rasa.core.channels.channel import UserMessage
 from rasa.core.lock_store import LockError
 from rasa.shared.core.events import BotUttered
-from rasa.utils.endpoints import ClientResponseError, EndpointConfig
+from rasa.utils.endpoints import EndpointConfig
 from sanic import response
 
 from assist.integrations.rasa import message_id
 from assist.settings import get_settings
 from kefu_rasa import tracker_guard
-from kefu_rasa.callback_retry import CALLBACK_ERRORS, retry_in_background
+from kefu_rasa.callback_retry import CALLBACK_ERRORS, CallbackRetry, describe
 from kefu_rasa.customer_input import BadMessage, client_message_id, parse_body, rest_message, session_id, socket_message
 from kefu_rasa.socketio_rooms import share_rooms
 from kefu_rasa.tracker_guard import HeldEmits, TrackerStoreUnavailable, refusing_while_unavailable
@@ -253,9 +252,9 @@ class CallbackNotAcknowledged(RuntimeError):
 
 
 class CallbackOutput(rasa_callback.CallbackOutput):
-    def __init__(self, endpoint: EndpointConfig, timeout: float) -> None:
+    def __init__(self, endpoint: EndpointConfig, timeout: float, retry: Optional[CallbackRetry] = None) -> None:
         super().__init__(endpoint)
-        self.timeout = timeout
+        self.retry = retry or CallbackRetry(endpoint, timeout)
 
     async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
         message = dict(self._message(recipient_id, text=text), **outgoing(text, kwargs))
@@ -271,19 +270,13 @@ class CallbackOutput(rasa_callback.CallbackOutput):
 
     async def _post(self, message: Dict[Text, Any], pushed: bool) -> None:
         self.messages.append(message)
-
-        def post():
-            return self.callback_endpoint.request(
-                "post", content_type="application/json", json=message, timeout=aiohttp.ClientTimeout(total=self.timeout),
-            )
         try:
-            await post()
+            await self.retry.post(message)
         except CALLBACK_ERRORS as error:
-            detail = f"{error.status} {error.text!r}" if isinstance(error, ClientResponseError) else repr(error)
             if pushed:
-                raise CallbackNotAcknowledged(f"the callback client did not take message {message['id']}: {detail}") from error
-            logger.error("the callback client did not take a message for %s: %s; trying again", message.get("recipient_id"), detail)
-            retry_in_background(post, str(message.get("recipient_id")))
+                raise CallbackNotAcknowledged(f"the callback client did not take message {message['id']}: {describe(error)}") from error
+            logger.error("the callback client did not take a message for %s: %s; trying again", message.get("recipient_id"), describe(error))
+            await self.retry.not_taken(message, error)  # kept in the store and retried (kefu_rasa/callback_retry.py)
 
 
 class CallbackInput(rasa_callback.CallbackInput):
@@ -293,8 +286,15 @@ class CallbackInput(rasa_callback.CallbackInput):
         return super().from_credentials(credentials)  # type: ignore[return-value]
 
     def get_output_channel(self) -> CallbackOutput:
-        return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds)
+        return CallbackOutput(self.callback_endpoint, get_settings().callback_timeout_seconds, self.retry)
+
+    @cached_property
+    def retry(self) -> CallbackRetry:
+        return CallbackRetry.configured(self.callback_endpoint)
 
     def blueprint(self, on_new_message):
-        return refusing_bad_input(refusing_while_unavailable(super().blueprint, keeping_client_ids(on_new_message)),
-                                  self.name())
+        blueprint = refusing_bad_input(refusing_while_unavailable(super().blueprint, keeping_client_ids(on_new_message)),
+                                       self.name())
+        # Every Rasa server sweeps the messages a killed one left (kefu_rasa/callback_retry.py).
+        blueprint.listener("after_server_start")(lambda app, _loop: app.add_task(self.retry.sweep_forever()))
+        return blueprint

@@ -9,6 +9,7 @@ One small facade, one part per entity:
     store.agents  store.claims  store.customers  store.learning  store.follower  store.dead_letters
     store.wechat (the WeChat channel's once-only keys and its shared API token)
     store.images (photos customers sent: rows here, files in data_dir/images)
+    store.callback_posts (bot messages the callback client did not take yet, retried by the Rasa servers)
     store.queue.open_queue()  store.records.search_cases(q)  store.figures.figures(days)
     store.vitals (readiness and metrics: writable?, outbox, open cases by stage, waiting, decisions)
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 from typing import Optional
 
 from .agents import Agents
+from .callback_posts import CallbackPosts
 from .cases import Cases
 from .claims import Claims
 from .customers import Customers
@@ -64,6 +66,7 @@ class SuggestionStore:
         self.vitals = Vitals(self.engine)
         self.wechat = WeChatRecords(self.engine)
         self.images = Images(self.engine, image_dir)
+        self.callback_posts = CallbackPosts(self.engine)
 
     @classmethod
     def migrated(cls, url: str, image_dir: Optional[Path] = None) -> "SuggestionStore":

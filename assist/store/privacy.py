@@ -7,7 +7,7 @@ side. Rasa's own tables (its tracker store and event broker) are assist/store/ra
 - `forget_cases(ids)`: a case and everything hanging on it — messages, drafts, decisions (with
   the texts agents sent), deliveries, the learning records, claims, corrections, the rating.
 - `forget_conversations(ids)`: every case of those conversations, open or not, and the chat
-  context and dead letters kept for them (an erasure request).
+  context, dead letters and bot messages kept for the callback client (an erasure request).
 - `conversations_containing(text)`: conversations whose stored words contain `text` (a phone
   number, an order number, a name), to find a customer who asks to be erased.
 
@@ -21,8 +21,8 @@ from typing import Dict, Iterable, List, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import (OPEN, batch_records, cases, chat_contexts, claim_log, concern_corrections, dead_letters, decisions,
-                     deliveries, drafts, messages, ratings)
+from .schema import (OPEN, batch_records, callback_posts, cases, chat_contexts, claim_log, concern_corrections, dead_letters,
+                     decisions, deliveries, drafts, messages, ratings)
 
 CHUNK = 500  # ids per DELETE … IN (…): well under SQLite's variable limit
 # Children before their parents (deliveries name decisions; everything names the case).
@@ -93,7 +93,7 @@ class Privacy:
     def forget_conversations(self, conversation_ids: Sequence[str]) -> Dict[str, int]:
         """Everything the suggestion store keeps about these conversations, open cases included."""
         ids = list(conversation_ids)
-        counts = {table.name: 0 for table in (*CASE_CHILDREN, cases, chat_contexts, dead_letters)}
+        counts = {table.name: 0 for table in (*CASE_CHILDREN, cases, chat_contexts, dead_letters, callback_posts)}
         with self.engine.begin() as db:
             for part in chunks(ids):
                 case_ids = db.execute(sa.select(cases.c.id).where(cases.c.conversation_id.in_(part))).scalars().all()
@@ -102,7 +102,7 @@ class Privacy:
                 # Deliveries name their conversation too (a system message without a case row is impossible,
                 # but the column is what the outbox reads).
                 counts[deliveries.name] += db.execute(deliveries.delete().where(deliveries.c.conversation_id.in_(part))).rowcount
-                for table in (chat_contexts, dead_letters):
+                for table in (chat_contexts, dead_letters, callback_posts):  # bot texts not yet taken by the client
                     counts[table.name] += db.execute(table.delete().where(table.c.conversation_id.in_(part))).rowcount
         return counts
 

@@ -4,49 +4,18 @@ This module is the model; assist/store/migrations/ is how a database gets there
 (tests/unit/test_store_migrations.py checks the two agree). Change a table here, then add a
 migration: `python -m assist.store revision -m "what changed"` writes its skeleton.
 
-Every time is timezone-aware UTC (`UtcDateTime`): PostgreSQL keeps `timestamptz`, SQLite keeps
-the UTC wall clock. What a customer or agent reads is shown in the shop's timezone (policy.yml).
+The states, `metadata` and `UtcDateTime` are assist/store/base.py; the tables the Rasa servers'
+channels keep (WeChat's once-only keys and token, the callback client's kept messages) are
+assist/store/channel_tables.py, imported here so this module holds the whole schema.
 """
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import sqlalchemy as sa
-from sqlalchemy.types import TypeDecorator
 
-OPEN, RESOLVED, CANCELLED = "open", "resolved", "cancelled"
-ABANDONED = "abandoned"  # nobody took it in time: handed back to the bot, kept for search
-PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
-# An agent answers their own cases and the shared queue; a supervisor sees every agent's load,
-# reassigns cases and reads the figures (the console checks the role on every route).
-AGENT, SUPERVISOR = "agent", "supervisor"
-ROLES = (AGENT, SUPERVISOR)
-# How a case changes hands (kefu_claims.kind): an agent hands it to a colleague with a note
-# (transfer), or a supervisor moves it (reassign).
-HANDOVERS = ("transfer", "reassign")
+from .base import (ABANDONED, AGENT, CANCELLED, DELIVERED, FAILED, HANDOVERS, OPEN, PENDING, RESOLVED, ROLES,  # noqa: F401
+                   SUPERVISOR, UtcDateTime, metadata)
+from .channel_tables import callback_posts, wechat_messages, wechat_tokens  # noqa: F401 (one schema to migrate)
 
-
-class UtcDateTime(TypeDecorator):
-    """Aware datetimes in, aware UTC datetimes out; a naive datetime is a bug and refused."""
-
-    impl = sa.DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value, dialect):
-        if value is None:
-            return None
-        if not isinstance(value, datetime) or value.tzinfo is None:
-            raise ValueError(f"the store keeps timezone-aware times only, not {value!r}")
-        value = value.astimezone(timezone.utc)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value, dialect):
-        if value is None:
-            return None
-        return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
-
-
-metadata = sa.MetaData()
 
 cases = sa.Table(
     "kefu_cases", metadata,
@@ -263,27 +232,6 @@ dead_letters = sa.Table(
     sa.Column("at", UtcDateTime, nullable=False),
     sa.Column("resolved_at", UtcDateTime),  # a person replayed or dismissed it
     sa.UniqueConstraint("follower", "event_id", name="kefu_dead_letter_once"),
-)
-
-# WeChat Official Account (kefu_rasa/wechat.py). Every message WeChat pushed, by its MsgId (events: sender +
-# CreateTime + event), and every delivery id sent through the customer-service API: WeChat retries a message
-# it got no answer for within 5 s, and a retry may reach another Rasa instance — a key recorded here
-# is never handed to Rasa (or sent to the customer) twice. No text and nothing else about the customer.
-wechat_messages = sa.Table(
-    "kefu_wechat_messages", metadata,
-    sa.Column("key", sa.String(160), primary_key=True),  # m:<MsgId>, e:<OpenID>:<CreateTime>:<event>, out:d<n>
-    sa.Column("at", UtcDateTime, nullable=False, index=True),
-)
-
-# The Official Account's API access token, shared by every Rasa instance: WeChat invalidates the old token a
-# few minutes after anyone fetches a new one, so instances that each fetched their own would keep
-# invalidating each other's. One instance refreshes at a time (refreshing_until is its lease).
-wechat_tokens = sa.Table(
-    "kefu_wechat_tokens", metadata,
-    sa.Column("app_id", sa.String(64), primary_key=True),
-    sa.Column("access_token", sa.Text),
-    sa.Column("expires_at", UtcDateTime),
-    sa.Column("refreshing_until", UtcDateTime),
 )
 
 # Photos customers send (console/images.py): re-encoded without EXIF, the file in data_dir/images named by

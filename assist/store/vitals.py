@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 
 from .db import now as store_now
 from .queue import Queue
-from .schema import FAILED, OPEN, PENDING, cases, decisions, deliveries, follower_state
+from .schema import FAILED, OPEN, PENDING, callback_posts, cases, decisions, deliveries, follower_state
 
 STAGES = ("open", "in_progress", "done")  # assist/cases/state.py: ConversationState.stage
 
@@ -45,6 +45,12 @@ class Vitals:
             ).scalar()
         due_for = max(0.0, (at - oldest).total_seconds()) if oldest is not None else 0.0
         return {"pending": counts.get(PENDING, 0), "failed": counts.get(FAILED, 0), "oldest_due_seconds": due_for}
+
+    def callback_posts(self) -> Dict[str, int]:
+        """A turn's bot messages the callback client has not taken yet (pending), or never took (failed)."""
+        with self.engine.connect() as db:
+            counts = dict(db.execute(sa.select(callback_posts.c.state, sa.func.count()).group_by(callback_posts.c.state)).all())
+        return {"pending": counts.get(PENDING, 0), "failed": counts.get(FAILED, 0)}
 
     def open_cases_by_stage(self) -> Dict[str, int]:
         """Open cases by the stage of their conversation (no person answered yet, in progress, done)."""

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 
 from .db import now
-from .schema import wechat_messages, wechat_tokens
+from .channel_tables import wechat_messages, wechat_tokens
 
 # A retry comes within seconds (WeChat: three tries in about 15 s) or within the hour (the outbox's
 # attempts); keys older than this are deleted, a few at a time, by whoever records a new one.

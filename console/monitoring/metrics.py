@@ -2,6 +2,7 @@
 
 From the store at each scrape (exact, whoever wrote it; several consoles report the same values):
   kefu_outbox_deliveries{state=pending|failed}, kefu_outbox_oldest_due_seconds,
+  kefu_callback_posts{state=pending|failed} (a turn's bot messages the callback client has not taken),
   kefu_open_cases{stage=open|in_progress|done}, kefu_customers_waiting_past_red,
   kefu_decisions_total{kind=approve|edit|reject}, kefu_store_up;
 from Rasa's event stream: kefu_follower_lag_events, kefu_follower_lag_seconds, kefu_events_up;
@@ -49,6 +50,7 @@ class StoreCollector:
     def collect(self) -> Iterator[Metric]:
         try:
             outbox = self.store.vitals.outbox()
+            kept = self.store.vitals.callback_posts()
             stages = self.store.vitals.open_cases_by_stage()
             waiting = self.store.vitals.waiting_longer_than(self.settings.wait_red_seconds)
             decided = self.store.vitals.decisions_by_kind()
@@ -62,6 +64,11 @@ class StoreCollector:
                 deliveries.add_metric([state], outbox[state])
             yield deliveries
             yield _gauge("kefu_outbox_oldest_due_seconds", "how long the oldest due delivery has been due", outbox["oldest_due_seconds"])
+            posts = GaugeMetricFamily("kefu_callback_posts", "a turn's bot messages the callback client has not taken "
+                                      "(pending: being retried) or never took (failed: given up after an hour)", labels=["state"])
+            for state in ("pending", "failed"):
+                posts.add_metric([state], kept[state])
+            yield posts
             cases = GaugeMetricFamily("kefu_open_cases", "open cases by conversation stage", labels=["stage"])
             for stage in sorted(set(STAGES) | set(stages)):
                 cases.add_metric([stage], stages.get(stage, 0))

@@ -21,7 +21,7 @@ import requests
 import sqlalchemy as sa
 
 from assist.store import SuggestionStore
-from assist.store.schema import cases, decisions, deliveries
+from assist.store.schema import callback_posts, cases, decisions, deliveries
 from kefu_rasa.dev.scale_agents import Agents, Approval, CaseWatcher
 from kefu_rasa.dev.scale_cluster import Cluster
 from kefu_rasa.dev.scale_load import Conversation, Customers
@@ -131,8 +131,9 @@ def close_run(cluster: Cluster, outcome: Outcome) -> int:
 
 def _settle(store_url: str, conversation_ids: List[str], watcher: CaseWatcher,
             timeout: float = SETTLE_SECONDS) -> List[str]:
-    """Until every open case's current batch has a decision, no reply is still pending and no message
-    joined a case for QUIET_SECONDS; what is left undone after `timeout` (empty: settled)."""
+    """Until every open case's current batch has a decision, no reply is still pending (nor a turn's bot
+    message kept for the callback client) and no message joined a case for QUIET_SECONDS; what is left
+    undone after `timeout` (empty: settled)."""
     engine = SuggestionStore(store_url).engine
 
     def undone() -> List[str]:
@@ -144,8 +145,11 @@ def _settle(store_url: str, conversation_ids: List[str], watcher: CaseWatcher,
             pending = db.execute(sa.select(deliveries.c.conversation_id, deliveries.c.kind, deliveries.c.attempts,
                                            deliveries.c.last_error).where(
                 deliveries.c.conversation_id.in_(conversation_ids), deliveries.c.state == "pending")).all()
+            kept = db.execute(sa.select(callback_posts.c.conversation_id, callback_posts.c.attempts).where(
+                callback_posts.c.conversation_id.in_(conversation_ids), callback_posts.c.state == "pending")).all()
         return ([f"case {c.id}: batch {c.batch} undecided" for c in open_cases if (c.id, c.batch) not in decided]
-                + [f"{p.conversation_id}: {p.kind} reply pending after {p.attempts} attempts ({p.last_error})" for p in pending])
+                + [f"{p.conversation_id}: {p.kind} reply pending after {p.attempts} attempts ({p.last_error})" for p in pending]
+                + [f"{k.conversation_id}: a bot message the callback client has not taken after {k.attempts} posts" for k in kept])
 
     deadline = time.monotonic() + timeout
     left = ["the store did not answer"]

@@ -62,3 +62,34 @@ def test_every_reply_once_no_case_lost_nobody_silent(fault, fault_stack, fault_i
         assert "messages seen [3, 3]" in row.notes[-1], row.line()
     if fault == "Rasa SIGSTOP → approve → store read-only 5 s → Rasa resumed":
         assert row.dropped_by_id <= 2, row.line()  # the probe before the fix: 41 copies
+
+
+def test_a_turns_answer_the_callback_client_missed_reaches_it_after_its_rasa_was_killed(fault_stack, fault_inbox, fault_agent):
+    """The client refuses the turn's answers (the holding message among them), and Rasa is killed -9
+    before its retries in memory get through. The Rasa server that comes back finds the messages kept
+    in the store and posts them: the customer hears them, once each."""
+    import requests
+
+    from kefu_rasa.dev.fault_harness import COMPLAINTS, Harness
+    from kefu_rasa.dev.servers import wait_until
+
+    harness = Harness(fault_stack, fault_inbox, fault_agent)
+    customer = harness.callback_customer()
+    kept = harness.store.callback_posts
+    try:
+        fault_inbox.refuse(120)
+        turn = harness.pool.submit(requests.post, f"{fault_stack.rasa_url}/webhooks/callback/webhook", timeout=60,
+                                   json={"sender": customer.conversation_id, "message": COMPLAINTS[0]})
+        assert turn.result(timeout=60).status_code == 200  # the turn is saved; its answers were refused
+        assert wait_until(lambda: kept.pending([customer.conversation_id]) > 0, timeout=10)
+        harness.kill("rasa")
+        fault_inbox.refuse(0)
+        harness.restart("rasa")
+        assert wait_until(lambda: kept.pending([customer.conversation_id]) == 0, timeout=60)
+        shown = fault_inbox.texts(customer.conversation_id)
+        assert shown and harness.case_of(customer, timeout=10), shown  # its holding message, for the case it opened
+        assert len(shown) == len(fault_inbox.raw_texts(customer.conversation_id))  # none posted twice, so none dropped
+    finally:
+        fault_inbox.refuse(0)
+        harness.heal()
+        harness.close()

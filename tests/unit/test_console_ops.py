@@ -79,6 +79,7 @@ def test_ready_and_metrics_need_no_sign_in_and_say_why_the_console_is_not_ready(
     assert scraped.status == 200 and scraped.headers["content-type"].startswith("text/plain")
     found = samples(scraped.text)
     assert found[("kefu_outbox_deliveries", (("state", "pending"),))] == 1
+    assert found[("kefu_callback_posts", (("state", "pending"),))] == 0
     assert found[("kefu_follower_lag_events", ())] == 1 and found[("kefu_follower_lag_seconds", ())] >= 100
     assert found[("kefu_open_cases", (("stage", "open"),))] == 1 and found[("kefu_store_up", ())] == 1
 

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from assist.logs import configure, log_event, without_personal_data
 from assist.settings import load_settings
 from assist.store import NotFound, SuggestionStore
+from assist.store.db import now as utc_now
 from console.__main__ import main as console_main
 
 PHONE, ADDRESS, NAME = "13812345678", "北京市朝阳区建国路88号", "张伟"
@@ -138,10 +139,13 @@ def test_erase_finds_a_customer_by_phone_and_deletes_everything_of_theirs(kept, 
     assert found["conversations"] == ["old-customer"]
     assert senders(tracker) == ["new-customer", "old-but-open", "old-customer"]  # listing erases nothing
 
+    store.callback_posts.keep("old-but-open", {"recipient_id": "old-but-open", "text": "您好，已为您转接人工客服"},
+                              utc_now(), "TimeoutError()")  # a bot message the callback client has not taken yet
     code, report = run_console(capsys, "erase", "old-but-open")
     assert code == 0 and report["cases"] == 1 and report["rows"]["kefu_cases"] == 1
     assert report["rows"]["tracker store"] == 1 and report["rows"]["event stream"] == 1
-    assert report["rows"]["kefu_chat_contexts"] == 1
+    assert report["rows"]["kefu_chat_contexts"] == 1 and report["rows"]["kefu_callback_posts"] == 1
+    assert store.callback_posts.pending() == 0
     assert "old-but-open" not in senders(tracker) and "old-but-open" not in senders(broker)
     assert store.customers.chat_context("old-but-open") is None
     with pytest.raises(NotFound):
