@@ -48,13 +48,21 @@ def delays_within(window: timedelta) -> Tuple[float, ...]:
 
 def retry_in_background(post: Callable[[], Awaitable[None]], recipient: str,
                         on_taken: Optional[Callable[[], Any]] = None,
-                        delays: Optional[Tuple[float, ...]] = None) -> "asyncio.Future":
-    """Post again after each of `delays` (RETRY_DELAYS) until the client takes the message, then `on_taken()`."""
+                        delays: Optional[Tuple[float, ...]] = None, stop_after: Optional[float] = None) -> "asyncio.Future":
+    """Post again after each of `delays` (RETRY_DELAYS) until the client takes the message, then `on_taken()`.
+    No post starts later than `stop_after` seconds from now: the sweep's turn (a slow client makes each
+    post last up to the timeout, and a loaded server sleeps long)."""
     delays = RETRY_DELAYS if delays is None else delays
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + stop_after if stop_after is not None else None
 
     async def again() -> bool:
         for tries, delay in enumerate(delays, start=2):
             await asyncio.sleep(delay)
+            if deadline is not None and loop.time() >= deadline:
+                logger.warning("the callback client has not taken a message for %s after %d tries: left to the sweep",
+                               recipient, tries - 1)
+                return False
             try:
                 await post()
             except CALLBACK_ERRORS:
@@ -119,7 +127,9 @@ class CallbackRetry:
         kept = await _quietly(lambda: self.posts().keep(recipient, message, now() + self.sweep_after, describe(error)),
                               f"keeping the message for {recipient}")
         taken = (lambda: self.posts().taken(kept)) if kept is not None else None
-        return retry_in_background(lambda: self.post(message), recipient, taken, delays_within(self.sweep_after))
+        # The last post in memory ends before the row is due (the store's clock is to the second: 2 s spare).
+        stop_after = self.sweep_after.total_seconds() - self.timeout - 2 if kept is not None else None
+        return retry_in_background(lambda: self.post(message), recipient, taken, delays_within(self.sweep_after), stop_after)
 
     async def sweep(self) -> int:
         """Post every kept message that is due (one server takes each attempt); how many the client took."""

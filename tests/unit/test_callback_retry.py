@@ -123,3 +123,19 @@ def test_the_retries_in_memory_end_before_the_sweep_takes_over():
     assert callback_retry.delays_within(timedelta(seconds=75)) == (1, 2, 4, 8, 15, 30)
     assert callback_retry.delays_within(timedelta(seconds=6)) == (1, 2)
     assert callback_retry.delays_within(timedelta(seconds=1)) == ()
+
+
+def test_no_post_in_memory_starts_once_the_sweep_may_take_the_message(store, monkeypatch):
+    """A slow client makes each try last up to the timeout: the retries in memory stop before the kept
+    row is due, so the sweep and this server never post the message at the same time."""
+    monkeypatch.setattr(callback_retry, "RETRY_DELAYS", (0, 0, 0))
+    client = Client(busy=10)
+    window = timedelta(seconds=4)  # 4 s − the 2 s timeout − 2 s spare: no time left for a retry in memory
+    retry = CallbackRetry(client, 2, posts=lambda: store.callback_posts, sweep_after=window)
+
+    async def turn():
+        await channels.CallbackOutput(client, 2, retry).send_response("cb-1", holding())
+        return await asyncio.gather(*callback_retry._running)
+
+    assert asyncio.run(turn()) == [False]
+    assert len(client.posted) == 1 and store.callback_posts.pending() == 1  # the sweep's, from now + 4 s
