@@ -134,9 +134,8 @@ class CallbackRetry:
     async def sweep(self) -> int:
         """Post every kept message that is due (one server takes each attempt); how many the client took."""
         due = await _quietly(lambda: self.posts().due(), "reading the kept messages")
-        took = 0
+        took, lease = 0, timedelta(seconds=self.timeout + 5)  # the longest a post can take, and some
         for row in due or []:
-            lease = timedelta(seconds=self.timeout + 5)
             if not await _quietly(lambda: self.posts().start_attempt(row, lease), "taking a kept message"):
                 continue  # another Rasa server has this attempt, or the store is down
             try:

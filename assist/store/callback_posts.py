@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from .db import now
+from .db import now, take_attempt
 from .base import FAILED, PENDING
 from .channel_tables import callback_posts
 
@@ -53,12 +53,7 @@ class CallbackPosts:
 
     def start_attempt(self, post: Dict[str, Any], lease: timedelta) -> bool:
         """Count an attempt and hold the row for `lease`; False when another server took this attempt."""
-        with self.engine.begin() as db:
-            taken = db.execute(callback_posts.update().where(
-                callback_posts.c.id == post["id"], callback_posts.c.state == PENDING,
-                callback_posts.c.attempts == post["attempts"],
-            ).values(attempts=callback_posts.c.attempts + 1, next_attempt_at=now() + lease))
-        return taken.rowcount == 1
+        return take_attempt(self.engine, callback_posts, post, lease)
 
     def not_taken(self, post: Dict[str, Any], retry_in: timedelta, error: str) -> bool:
         """The client did not take it again: due after `retry_in`, or given up (False) once it is too old."""
@@ -73,7 +68,7 @@ class CallbackPosts:
         return not given_up
 
     def pending(self, conversation_ids: Optional[List[str]] = None) -> int:
-        """How many messages are still waiting for the client (for readiness figures and tests)."""
+        """How many messages are still waiting for the client (of these conversations)."""
         query = sa.select(sa.func.count()).select_from(callback_posts).where(callback_posts.c.state == PENDING)
         if conversation_ids is not None:
             query = query.where(callback_posts.c.conversation_id.in_(conversation_ids))

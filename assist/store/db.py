@@ -3,14 +3,14 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .schema import OPEN, cases
+from .schema import OPEN, PENDING, cases
 
 JSON_COLUMNS = ("concerns", "situation", "versions", "conversation")
 
@@ -134,6 +134,17 @@ def as_dict(row) -> Dict[str, Any]:
 
 def iso(value: Optional[datetime]) -> Optional[str]:
     return value.isoformat() if isinstance(value, datetime) else value
+
+
+def take_attempt(engine: Engine, table: sa.Table, row: Dict[str, Any], lease: timedelta) -> bool:
+    """Count an attempt at a pending row (`id`, `state`, `attempts`, `next_attempt_at`) and hold it for `lease`:
+    a compare-and-set on the attempt count, so of several workers (processes, machines) one takes each
+    attempt; one that dies mid-attempt leaves the row due again after the lease. False: another took it."""
+    with engine.begin() as db:
+        taken = db.execute(table.update().where(
+            table.c.id == row["id"], table.c.state == PENDING, table.c.attempts == row["attempts"],
+        ).values(attempts=table.c.attempts + 1, next_attempt_at=now() + lease))
+    return taken.rowcount == 1
 
 
 def require_case(db: Connection, case_id: str, state: Optional[str] = None):

@@ -16,7 +16,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from .db import as_dict, now, require_case
+from .db import as_dict, now, require_case, take_attempt
 from .schema import DELIVERED, FAILED, PENDING, cases, deliveries
 from .transcript import add_message
 
@@ -69,12 +69,7 @@ class Outbox:
         """Count an attempt before sending, and hold the row for `lease` (the longest a push can
         take): a worker that dies mid-push leaves it due again after that, as a retry. False when
         another worker took this attempt first (several consoles share one outbox)."""
-        with self.engine.begin() as db:
-            taken = db.execute(deliveries.update().where(
-                deliveries.c.id == delivery["id"], deliveries.c.state == PENDING,
-                deliveries.c.attempts == delivery["attempts"],
-            ).values(attempts=deliveries.c.attempts + 1, next_attempt_at=now() + lease))
-        return taken.rowcount == 1
+        return take_attempt(self.engine, deliveries, delivery, lease)
 
     def mark_delivered(self, delivery_id: int) -> None:
         with self.engine.begin() as db:

@@ -35,22 +35,18 @@ class Vitals:
         """pending and failed deliveries, and how long the oldest due one has been due (s)."""
         at = at or store_now()
         with self.engine.connect() as db:
-            counts = dict(db.execute(
-                sa.select(deliveries.c.state, sa.func.count()).where(deliveries.c.state.in_((PENDING, FAILED)))
-                .group_by(deliveries.c.state)
-            ).all())
+            counts = _pending_and_failed(db, deliveries)
             oldest = db.execute(
                 sa.select(sa.func.min(deliveries.c.next_attempt_at)).where(deliveries.c.state == PENDING,
                                                                           deliveries.c.next_attempt_at <= at)
             ).scalar()
         due_for = max(0.0, (at - oldest).total_seconds()) if oldest is not None else 0.0
-        return {"pending": counts.get(PENDING, 0), "failed": counts.get(FAILED, 0), "oldest_due_seconds": due_for}
+        return dict(counts, oldest_due_seconds=due_for)
 
     def callback_posts(self) -> Dict[str, int]:
         """A turn's bot messages the callback client has not taken yet (pending), or never took (failed)."""
         with self.engine.connect() as db:
-            counts = dict(db.execute(sa.select(callback_posts.c.state, sa.func.count()).group_by(callback_posts.c.state)).all())
-        return {"pending": counts.get(PENDING, 0), "failed": counts.get(FAILED, 0)}
+            return _pending_and_failed(db, callback_posts)
 
     def open_cases_by_stage(self) -> Dict[str, int]:
         """Open cases by the stage of their conversation (no person answered yet, in progress, done)."""
@@ -72,3 +68,10 @@ class Vitals:
     def decisions_by_kind(self) -> Dict[str, int]:
         with self.engine.connect() as db:
             return dict(db.execute(sa.select(decisions.c.action, sa.func.count()).group_by(decisions.c.action)).all())
+
+
+def _pending_and_failed(db, table: sa.Table) -> Dict[str, int]:
+    """How many of a retried table's rows are still being tried (pending) and were given up (failed)."""
+    counts = dict(db.execute(sa.select(table.c.state, sa.func.count()).where(table.c.state.in_((PENDING, FAILED)))
+                             .group_by(table.c.state)).all())
+    return {"pending": counts.get(PENDING, 0), "failed": counts.get(FAILED, 0)}
